@@ -1,0 +1,53 @@
+"""Human-readable alert text: model, window, column, what was seen and what was expected."""
+
+from __future__ import annotations
+
+from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+
+
+def alert_key(model: str, row: MetricRow) -> str:
+    slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
+    return f"{model}:{row.kind.value}:{row.metric}:{row.column}:{slice_part}"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def describe(model: str, row: MetricRow) -> str:
+    """One line naming the model, the window, the column and the breach."""
+    where = f" of `{row.column}`" if row.column else ""
+    if row.slice_key:
+        where += f" for {row.slice_key}={row.slice_value}"
+    d = row.details
+    if row.kind is MetricKind.DRIFT and row.p_value is not None:
+        what = (f"{row.metric} drift{where}: p = {_fmt(row.p_value)} (after Benjamini-Hochberg) "
+                f"<= {_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}")
+    elif row.kind is MetricKind.DRIFT:
+        what = (f"{row.metric.upper()} drift{where}: {_fmt(row.value)} >= "
+                f"{_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}"
+                f" (noise band {_fmt(d.get('noise'))} at n={row.n})")
+    elif row.kind is MetricKind.QUALITY:
+        examples = d.get("examples") or []
+        what = (f"data quality check {row.metric}{where} failed ({d.get('expectation', '')}): "
+                f"{d.get('observed', '')}; expected {d.get('expected', 'the reference profile')}")
+        if examples:
+            what += f"; examples: {', '.join(map(str, examples))}"
+    elif row.kind is MetricKind.PERFORMANCE:
+        what = (f"{row.metric}{where} fell to {_fmt(row.value)} from the reference {_fmt(d.get('baseline'))} "
+                f"(relative drop {_fmt(d.get('relative_drop'))}, allowed {_fmt(row.threshold_warning)}) "
+                f"on {row.n} labelled predictions")
+    elif row.metric == "row_count":
+        what = "no predictions arrived in the window (data delay or an outage upstream); expected at least 1"
+    else:
+        what = f"{row.metric}{where} = {_fmt(row.value)}"
+    return f"[{row.severity.name}] {model}: {what}; window {_window_text(row.window)}"
+
+
+def resolved_text(model: str, row: MetricRow) -> str:
+    where = f" of `{row.column}`" if row.column else ""
+    return f"[RESOLVED] {model}: {row.kind.value} {row.metric}{where} is back to normal; window {_window_text(row.window)}"
+
+
+def _window_text(window: Window) -> str:
+    return str(window)

@@ -1,0 +1,312 @@
+"""Monitor files (`include/monitors/<model>.yaml`) -> validated, frozen config objects.
+
+Every key has a default documented next to its field; an unknown key, a wrong type or an unknown
+choice raises `ConfigError` naming the file, the key path and the valid options. Stdlib + PyYAML only,
+because DAG files load these at parse time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from include.monitoring.errors import ConfigError
+from include.monitoring.types import Severity
+
+MONITORS_DIR = Path(__file__).resolve().parents[1] / "monitors"
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+
+SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
+TASK_TYPES = ("binary_classification",)  # multiclass and regression arrive with the performance work
+NUMERIC_DRIFT_METHODS = ("psi",)
+CATEGORICAL_DRIFT_METHODS = ("chi2",)
+CHANNELS = ("log", "slack")
+PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseConfig:
+    conn_id: str = "warehouse"  # Airflow connection of the prediction warehouse
+    predictions_table: str = "predictions"
+    id_column: str = "prediction_id"
+    timestamp_column: str = "ts"  # UTC timestamps; windows are [start, end)
+    score_column: str = "score"  # probability of the positive class
+    prediction_column: str = "predicted_class"
+    model_version_column: str = ""  # "" when the log has none
+    max_rows_per_window: int = 200_000  # larger windows are sampled deterministically by id
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsConfig:
+    table: str = "labels"
+    id_column: str = "prediction_id"  # joins to warehouse.id_column
+    label_column: str = "label"
+    arrived_at_column: str = "labeled_at"  # when the label became known; runs only see labels known by their window end
+    delay_hours: int = 48  # a window's performance is computed this long after it closes
+
+
+@dataclass(frozen=True, slots=True)
+class FeaturesConfig:
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceConfig:
+    table: str = ""  # table of scored reference rows (same columns as predictions, plus the label); "" = predictions table
+    start: str = ""  # optional ISO bounds on the timestamp column of `table`
+    end: str = ""
+    label_column: str = ""  # label column in `table`, for the baseline performance; "" = no baseline
+    bins: int = 10  # numeric features: bins at reference quantiles, frozen with the profile
+    top_k_categories: int = 20  # categorical features: the rest is pooled into one "other" bucket
+
+
+@dataclass(frozen=True, slots=True)
+class Tiers:
+    warning: float | None = None
+    critical: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureDrift:
+    method: str = ""  # "" = the default method for the feature's kind
+    warning: float | None = None  # None = the method's default tier
+    critical: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftConfig:
+    numeric_method: Literal["psi"] = "psi"
+    categorical_method: Literal["chi2"] = "chi2"
+    psi: Tiers = Tiers(warning=0.1, critical=0.2)  # distance: higher is worse
+    chi2: Tiers = Tiers(warning=0.01, critical=0.001)  # p-value after Benjamini-Hochberg: lower is worse
+    noise_quantile: float = 0.999  # a score inside this quantile of its no-drift distribution at the window's size is noise
+    features: dict[str, FeatureDrift] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationConfig:
+    max_null_rate: float = 0.05  # per feature, unless the reference already had more
+    range_tolerance: float = 0.1  # numeric ranges: reference [min, max] widened by this share of its span
+    mostly: float = 0.99  # share of rows that must pass a range or category expectation
+    blocking: tuple[str, ...] = ("column_missing", "wrong_type_score")  # failures that stop the run
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceConfig:
+    metrics: tuple[str, ...] = ("roc_auc", "accuracy", "f1")
+    min_labels: int = 100  # fewer labelled rows: recorded as insufficient, not as a value
+    warning_drop: float = 0.02  # relative drop from the reference baseline
+    critical_drop: float = 0.05
+    threshold: float = 0.5  # score cut-off of the positive class
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    critical: tuple[str, ...] = ("log", "slack")  # channels per severity; a channel without a connection is skipped
+    warning: tuple[str, ...] = ("log", "slack")
+    info: tuple[str, ...] = ("log",)
+    slack_conn_id: str = "slack_alerts"  # Slack API (bot token) or incoming-webhook connection
+    slack_channel: str = "#ml-alerts"  # used by Slack API connections; webhooks post to their own channel
+    runbook_url: str = ""
+    airflow_base_url: str = "http://localhost:8080"  # for links to the run in notifications
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    model: str
+    owner: str = "ml-platform"
+    description: str = ""
+    task: Literal["binary_classification"] = "binary_classification"
+    schedule: Literal["hourly", "daily"] = "hourly"  # the window width
+    start_date: str = "2026-01-01"  # first window backfills may ask for
+    retries: int = 2
+    retry_delay_minutes: int = 2
+    timeout_minutes: int = 30  # per task
+    min_rows: int = 30  # fewer rows: status insufficient_data, no drift computed
+    store_conn_id: str = "monitoring_store"  # Airflow connection of the metric store
+    warehouse: WarehouseConfig = WarehouseConfig()
+    labels: LabelsConfig = LabelsConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    reference: ReferenceConfig = ReferenceConfig()
+    drift: DriftConfig = DriftConfig()
+    validation: ValidationConfig = ValidationConfig()
+    performance: PerformanceConfig = PerformanceConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    source_file: str = ""  # set by the loader
+
+    @property
+    def dag_id(self) -> str:
+        return f"monitor_{self.model}"
+
+    @property
+    def cron(self) -> str:
+        return SCHEDULES[self.schedule]
+
+    @property
+    def start_datetime(self) -> datetime:
+        return datetime.fromisoformat(self.start_date).replace(tzinfo=UTC)
+
+    def drift_method(self, column: str) -> str:
+        override = self.drift.features.get(column)
+        if override and override.method:
+            return override.method
+        return self.drift.numeric_method if column in self.features.numeric else self.drift.categorical_method
+
+    def drift_tiers(self, column: str) -> Tiers:
+        method = self.drift_method(column)
+        default: Tiers = getattr(self.drift, method)
+        override = self.drift.features.get(column)
+        if override is None:
+            return default
+        return Tiers(
+            warning=override.warning if override.warning is not None else default.warning,
+            critical=override.critical if override.critical is not None else default.critical,
+        )
+
+    def channels_for(self, severity: Severity) -> tuple[str, ...]:
+        return {Severity.CRITICAL: self.alerts.critical, Severity.WARNING: self.alerts.warning}.get(
+            severity, self.alerts.info
+        )
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def load_monitor_config(path: str | Path) -> MonitorConfig:
+    """Read and validate one monitor file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of keys at the top level, got {type(raw).__name__}")
+    raw.setdefault("model", path.stem)
+    config = _build(MonitorConfig, raw, path.name, "")
+    config = dataclasses.replace(config, source_file=str(path))
+    _check(config, path.name)
+    return config
+
+
+def load_all_monitors(directory: Path = MONITORS_DIR) -> tuple[list[MonitorConfig], dict[str, ConfigError]]:
+    """Every monitor file in `directory`: the valid configs and, per broken file, its error."""
+    configs: list[MonitorConfig] = []
+    errors: dict[str, ConfigError] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            configs.append(load_monitor_config(path))
+        except ConfigError as exc:
+            errors[path.stem] = exc
+    return configs, errors
+
+
+def _check(config: MonitorConfig, file: str) -> None:
+    """Rules that span several keys."""
+
+    def fail(key: str, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{file}: {key}: {message}")
+
+    if not _NAME.match(config.model):
+        fail("model", f"{config.model!r} must be lower_snake_case (letters, digits, underscores)")
+    if not config.features.numeric and not config.features.categorical:
+        fail("features", "list at least one feature under features.numeric or features.categorical")
+    overlap = set(config.features.numeric) & set(config.features.categorical)
+    if overlap:
+        fail("features", f"{sorted(overlap)} listed as both numeric and categorical")
+    declared = set(config.features.numeric) | set(config.features.categorical)
+    for column, override in config.drift.features.items():
+        if column not in declared:
+            fail(f"drift.features.{column}", f"not a declared feature; valid: {sorted(declared)}")
+        if override.method:
+            valid = NUMERIC_DRIFT_METHODS if column in config.features.numeric else CATEGORICAL_DRIFT_METHODS
+            if override.method not in valid:
+                fail(f"drift.features.{column}.method", f"unknown method {override.method!r}; valid: {list(valid)}")
+    for name in config.performance.metrics:
+        if name not in PERFORMANCE_METRICS:
+            fail("performance.metrics", f"unknown metric {name!r}; valid: {list(PERFORMANCE_METRICS)}")
+    for severity in ("critical", "warning", "info"):
+        for channel in getattr(config.alerts, severity):
+            if channel not in CHANNELS:
+                fail(f"alerts.{severity}", f"unknown channel {channel!r}; valid: {list(CHANNELS)}")
+    for key, value in (("reference.start", config.reference.start), ("reference.end", config.reference.end),
+                       ("start_date", config.start_date)):
+        if value:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                fail(key, f"{value!r} is not an ISO date or datetime (for example 2026-11-01)")
+    if not 0 < config.performance.warning_drop <= config.performance.critical_drop < 1:
+        fail("performance", "expected 0 < warning_drop <= critical_drop < 1")
+    if config.reference.bins < 2:
+        fail("reference.bins", "expected at least 2 bins")
+
+
+def _build(cls: type[Any], raw: Any, file: str, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: {prefix.rstrip('.') or 'top level'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "source_file"]
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(f"{file}: unknown key {prefix}{unknown[0]}; valid keys here: {sorted(names)}")
+    values = {name: _coerce(hints[name], raw[name], file, f"{prefix}{name}") for name in names if name in raw}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{file}: {prefix.rstrip('.') or 'top level'}: {exc}") from exc
+
+
+def _coerce(hint: Any, value: Any, file: str, key: str) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+
+    def fail(expected: str) -> typing.NoReturn:
+        raise ConfigError(f"{file}: {key}: expected {expected}, got {value!r}")
+
+    if origin is Literal:
+        if value not in args:
+            fail(f"one of {list(args)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _coerce(next(a for a in args if a is not type(None)), value, file, key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, file, f"{key}.")
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, list):
+            fail("a list")
+        return tuple(_coerce(args[0], item, file, f"{key}[{i}]") for i, item in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            fail("a mapping")
+        return {str(k): _coerce(args[1], v, file, f"{key}.{k}") for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            fail("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail("an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            fail("a number")
+        return float(value)
+    if hint is str:
+        if isinstance(value, date):
+            return value.isoformat()  # YAML turns 2026-11-01 into a date
+        if not isinstance(value, str):
+            fail("a string")
+        return value
+    raise ConfigError(f"{file}: {key}: unsupported type {hint!r}")  # a bug in this module, not in the file

@@ -1,0 +1,105 @@
+"""Column profiles: counts per frozen reference bin or category, nulls, and summary statistics.
+
+A profile is a plain JSON-safe dict of counts, so window profiles can be stored, merged and compared
+without touching raw rows again. The reference profile fixes the bins; every window is counted in them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from include.monitoring.types import finite_or_none
+
+OTHER = "__other__"  # reference categories beyond the top k, pooled
+MAX_POOLED = 10_000  # pooled names kept to tell "pooled" from "never seen"; beyond it, rare names count as unseen
+
+
+def to_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a numeric feature that may arrive as text.
+
+    Returns the values as float64 (NaN where missing or unparseable) and a mask of the values that were
+    present but could not be parsed ("n/a", "12 months").
+    """
+    numbers = pd.to_numeric(values, errors="coerce")
+    unparseable = numbers.isna().to_numpy() & values.notna().to_numpy()
+    return numbers.to_numpy(dtype="float64", na_value=np.nan), unparseable
+
+
+def bin_edges(values: np.ndarray, bins: int) -> list[float]:
+    """Inner edges at the reference quantiles 1/bins .. (bins-1)/bins, duplicates removed.
+
+    Bin i holds edges[i-1] <= x < edges[i], with -inf and +inf outside, so no value falls outside
+    the bins and the edges never move after the reference is fitted.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return []
+    quantiles = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1], method="linear")
+    return [float(edge) for edge in np.unique(quantiles)]
+
+
+def bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
+    """Counts of the finite values in the bins that `edges` define (len(edges) + 1 bins)."""
+    finite = values[np.isfinite(values)]
+    index = np.searchsorted(np.asarray(edges, dtype="float64"), finite, side="right")
+    return [int(c) for c in np.bincount(index, minlength=len(edges) + 1)]
+
+
+def numeric_summary(values: np.ndarray, unparseable: np.ndarray) -> dict[str, Any]:
+    finite = values[np.isfinite(values)]
+    return {
+        "n": int(values.size),
+        "nulls": int(np.isnan(values).sum() - unparseable.sum()),
+        "unparseable": int(unparseable.sum()),
+        "infinite": int(np.isinf(values).sum()),
+        "zeros": int((finite == 0).sum()),
+        "mean": finite_or_none(finite.mean()) if finite.size else None,
+        "std": finite_or_none(finite.std(ddof=1)) if finite.size > 1 else None,
+        "min": finite_or_none(finite.min()) if finite.size else None,
+        "max": finite_or_none(finite.max()) if finite.size else None,
+    }
+
+
+def numeric_profile(values: pd.Series, edges: list[float]) -> dict[str, Any]:
+    numbers, unparseable = to_numbers(values)
+    return {"kind": "numeric", "counts": bin_counts(numbers, edges), **numeric_summary(numbers, unparseable)}
+
+
+def categorical_profile(values: pd.Series, categories: list[str], pooled: list[str]) -> dict[str, Any]:
+    """Counts of the reference categories (OTHER counts the pooled ones) and of never-seen values."""
+    frequencies = values.dropna().astype(str).value_counts()
+    pooled_names = set(pooled)
+    known = set(categories) | pooled_names
+    pooled_count = int(sum(int(count) for name, count in frequencies.items() if name in pooled_names))
+    unseen = frequencies[[name not in known for name in frequencies.index]]
+    return {
+        "kind": "categorical",
+        "n": int(values.size),
+        "nulls": int(values.isna().sum()),
+        "counts": [pooled_count if name == OTHER else int(frequencies.get(name, 0)) for name in categories],
+        "unseen": int(unseen.sum()),
+        "unseen_examples": {str(k): int(v) for k, v in unseen.head(5).items()},
+    }
+
+
+def fit_numeric(values: pd.Series, bins: int) -> dict[str, Any]:
+    """The reference side of a numeric feature: frozen edges plus the reference's own counts."""
+    numbers, unparseable = to_numbers(values)
+    edges = bin_edges(numbers, bins)
+    return {"kind": "numeric", "edges": edges, "counts": bin_counts(numbers, edges),
+            **numeric_summary(numbers, unparseable)}
+
+
+def fit_categorical(values: pd.Series, top_k: int) -> dict[str, Any]:
+    """The reference side of a categorical feature: its top-k categories, the rest pooled as OTHER."""
+    frequencies = values.dropna().astype(str).value_counts()
+    top = sorted(str(name) for name in frequencies.index[:top_k])
+    counts = [int(frequencies[name]) for name in top]
+    pooled = sorted(str(name) for name in frequencies.index[top_k:])
+    if pooled:
+        top, counts = [*top, OTHER], [*counts, int(frequencies.iloc[top_k:].sum())]
+    return {"kind": "categorical", "n": int(values.size), "nulls": int(values.isna().sum()),
+            "categories": top, "pooled": pooled[:MAX_POOLED], "counts": counts}

@@ -1,0 +1,195 @@
+"""The metric store: SQLAlchemy Core tables and idempotent, one-transaction-per-window writes.
+
+Tables are long and narrow so that Grafana, SQL alerts and our own views can read them. Every write
+for a window first deletes that window's rows of the same kinds and then inserts, inside one
+transaction: re-runs and backfills rewrite, never duplicate, and a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from include.monitoring.types import MetricRow, RunStatus, Window
+
+metadata = sa.MetaData()
+
+_Time = sa.DateTime(timezone=True)
+
+monitor_runs = sa.Table(
+    "monitor_runs", metadata,
+    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("window_start", _Time, primary_key=True),
+    sa.Column("window_end", _Time, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False, default=""),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("sampled_rows", sa.Integer, nullable=False),
+    sa.Column("reference_id", sa.String(64), nullable=False),
+    sa.Column("dag_run_id", sa.String(256), nullable=False, default=""),
+    sa.Column("started_at", _Time, nullable=False),
+    sa.Column("finished_at", _Time, nullable=False),
+)
+
+window_profiles = sa.Table(
+    "window_profiles", metadata,
+    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("window_start", _Time, primary_key=True),
+    sa.Column("column_name", sa.String(256), primary_key=True),
+    sa.Column("reference_id", sa.String(64), nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),  # JSON: counts per reference bin or category, nulls, moments
+)
+
+metric_values = sa.Table(
+    "metric_values", metadata,
+    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("window_start", _Time, primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("column_name", sa.String(256), primary_key=True),
+    sa.Column("slice_key", sa.String(256), primary_key=True),
+    sa.Column("slice_value", sa.String(256), primary_key=True),
+    sa.Column("metric", sa.String(128), primary_key=True),
+    sa.Column("window_end", _Time, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("p_value", sa.Float),
+    sa.Column("n", sa.Integer),
+    sa.Column("threshold_warning", sa.Float),
+    sa.Column("threshold_critical", sa.Float),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON
+    sa.Column("computed_at", _Time, nullable=False),
+)
+
+validation_results = sa.Table(
+    "validation_results", metadata,
+    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("window_start", _Time, primary_key=True),
+    sa.Column("check_name", sa.String(128), primary_key=True),
+    sa.Column("column_name", sa.String(256), primary_key=True),
+    sa.Column("expectation", sa.String(128), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("observed", sa.Text, nullable=False),
+    sa.Column("unexpected_pct", sa.Float),
+    sa.Column("examples", sa.Text, nullable=False),  # JSON list of offending values
+)
+
+reference_profiles = sa.Table(
+    "reference_profiles", metadata,
+    sa.Column("reference_id", sa.String(64), primary_key=True),  # content hash: rebuilding the same data is a no-op
+    sa.Column("model", sa.String(128), nullable=False, index=True),
+    sa.Column("created_at", _Time, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),  # JSON
+)
+
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("alert_key", sa.String(512), primary_key=True),  # model:rule:column:slice
+    sa.Column("model", sa.String(128), nullable=False, index=True),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("column_name", sa.String(256), nullable=False),
+    sa.Column("slice", sa.String(256), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | resolved
+    sa.Column("opened_at", _Time, nullable=False),  # window start of the breach that opened it
+    sa.Column("last_seen_at", _Time, nullable=False),  # latest window start evaluated for this key
+    sa.Column("resolved_at", _Time),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_key", sa.String(512), nullable=False, index=True),
+    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("window_start", _Time, nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # trigger | escalate | resolve
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", _Time, nullable=False),
+    sa.Column("sent_at", _Time),
+    sa.UniqueConstraint("alert_key", "window_start", "channel", "action", name="uq_notification_once"),
+)
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """Create missing tables. Safe to call from concurrent tasks: a lost creation race is ignored."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+        metadata.create_all(engine, checkfirst=True)  # another task created them between check and create
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes even for timezone=True columns; everything we store is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    status: RunStatus
+    status_reason: str
+    row_count: int
+    sampled_rows: int
+    reference_id: str
+    dag_run_id: str
+    started_at: datetime
+    finished_at: datetime
+
+
+def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[str, Any]:
+    return {
+        "model": model, "window_start": row.window.start, "window_end": row.window.end, "kind": row.kind.value,
+        "column_name": row.column, "slice_key": row.slice_key, "slice_value": row.slice_value,
+        "metric": row.metric, "value": row.value, "p_value": row.p_value, "n": row.n,
+        "threshold_warning": row.threshold_warning, "threshold_critical": row.threshold_critical,
+        "severity": row.severity.name, "details": json.dumps(row.details, sort_keys=True, default=str),
+        "computed_at": computed_at,
+    }
+
+
+def replace_window(conn: sa.Connection, model: str, window: Window, run: RunRecord, metrics: Sequence[MetricRow],
+                   validations: Iterable[dict[str, Any]], profiles: dict[str, Any]) -> None:
+    """Rewrite everything one run produced, inside the caller's transaction.
+
+    Metric rows may belong to older windows (performance is computed once labels have matured); each
+    (window, kind) they touch is replaced as a whole.
+    """
+    for table in (monitor_runs, window_profiles, validation_results):
+        conn.execute(sa.delete(table).where(table.c.model == model, table.c.window_start == window.start))
+    conn.execute(sa.insert(monitor_runs), [{
+        "model": model, "window_start": window.start, "window_end": window.end, "status": run.status.value,
+        "status_reason": run.status_reason, "row_count": run.row_count, "sampled_rows": run.sampled_rows,
+        "reference_id": run.reference_id, "dag_run_id": run.dag_run_id,
+        "started_at": run.started_at, "finished_at": run.finished_at,
+    }])
+    touched = {(row.window.start, row.kind.value) for row in metrics} | {
+        (window.start, kind) for kind in ("drift", "quality", "operational")
+    }
+    for start, kind in sorted(touched):
+        conn.execute(sa.delete(metric_values).where(
+            metric_values.c.model == model, metric_values.c.window_start == start, metric_values.c.kind == kind))
+    if metrics:
+        conn.execute(sa.insert(metric_values), [_metric_record(model, row, run.finished_at) for row in metrics])
+    validations = list(validations)
+    if validations:
+        conn.execute(sa.insert(validation_results), [
+            {**record, "model": model, "window_start": window.start} for record in validations])
+    if profiles:
+        conn.execute(sa.insert(window_profiles), [
+            {"model": model, "window_start": window.start, "column_name": column, "reference_id": run.reference_id,
+             "profile": json.dumps(profile, sort_keys=True)} for column, profile in profiles.items()])

@@ -1,0 +1,135 @@
+"""Value types shared by every step: windows, severities, statuses and metric rows.
+
+Stdlib only: DAG files import this module at parse time.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Ordered alert tiers; OK means "no alert"."""
+
+    OK = 0
+    INFO = 1
+    WARNING = 2
+    CRITICAL = 3
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        return cls[name.upper()]
+
+
+class RunStatus(enum.StrEnum):
+    """Outcome of one window's run, recorded in `monitor_runs.status`."""
+
+    OK = "ok"
+    NO_DATA = "no_data"
+    INSUFFICIENT_DATA = "insufficient_data"
+    BLOCKED = "blocked"  # a blocking validation failed: drift and performance were not computed
+    FAILED = "failed"
+
+
+class MetricKind(enum.StrEnum):
+    DRIFT = "drift"
+    QUALITY = "quality"
+    PERFORMANCE = "performance"
+    OPERATIONAL = "operational"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time window [start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError(f"window bounds must be timezone-aware, got {self.start!r}, {self.end!r}")
+        if self.end <= self.start:
+            raise ValueError(f"window end {self.end.isoformat()} is not after its start {self.start.isoformat()}")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
+
+    @classmethod
+    def parse(cls, start: str | datetime, end: str | datetime) -> Window:
+        return cls(parse_utc(start), parse_utc(end))
+
+    @property
+    def width(self) -> timedelta:
+        return self.end - self.start
+
+    def shifted(self, delta: timedelta) -> Window:
+        return Window(self.start + delta, self.end + delta)
+
+    def __str__(self) -> str:
+        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+
+
+def parse_utc(value: str | datetime) -> datetime:
+    """An ISO string or datetime as an aware UTC datetime; naive values are taken to be UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """NaN and infinities become None: XCom (JSON) and SQL NUMERIC columns reject them."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One value in the long `metric_values` table.
+
+    `column` is "" for table-level metrics, and `slice_key`/`slice_value` are "" for the whole window,
+    so that the idempotency key (model, window_start, kind, column, slice, metric) never holds NULLs.
+    """
+
+    kind: MetricKind
+    metric: str
+    value: float | None
+    window: Window
+    column: str = ""
+    slice_key: str = ""
+    slice_value: str = ""
+    p_value: float | None = None
+    n: int | None = None
+    threshold_warning: float | None = None
+    threshold_critical: float | None = None
+    severity: Severity = Severity.OK
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe dict (for XCom); `from_record` inverts it."""
+        record = asdict(self)
+        record.update(
+            kind=self.kind.value,
+            severity=self.severity.name,
+            window_start=self.window.start.isoformat(),
+            window_end=self.window.end.isoformat(),
+            value=finite_or_none(self.value),
+            p_value=finite_or_none(self.p_value),
+        )
+        del record["window"]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> MetricRow:
+        data = dict(record)
+        window = Window.parse(data.pop("window_start"), data.pop("window_end"))
+        return cls(
+            **{**data, "kind": MetricKind(data["kind"]), "severity": Severity.parse(data["severity"])},
+            window=window,
+        )

@@ -1,0 +1,119 @@
+"""SQL access to the prediction warehouse: a window's predictions, matured labels, the reference rows.
+
+Queries are SQLAlchemy Core with bound parameters. Timestamps are compared as naive UTC (PostgreSQL
+engines are created with the session time zone set to UTC, so timestamptz columns compare correctly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from include.monitoring.config import MonitorConfig
+from include.monitoring.errors import WarehouseError
+from include.monitoring.types import Window, parse_utc
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRows:
+    frame: pd.DataFrame
+    row_count: int  # rows in the window before sampling
+    missing_columns: tuple[str, ...]  # configured columns the table does not have
+    extra_columns: tuple[str, ...]  # table columns the config does not mention
+
+
+def naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _reflect(engine: sa.Engine, table_name: str) -> sa.Table:
+    try:
+        return sa.Table(table_name, sa.MetaData(), autoload_with=engine)
+    except sa.exc.NoSuchTableError:
+        raise WarehouseError(f"table {table_name!r} does not exist in the warehouse ({engine.url.render_as_string()})") from None
+    except sa.exc.OperationalError as exc:
+        raise WarehouseError(f"the warehouse ({engine.url.render_as_string()}) did not answer: {exc.orig}") from exc
+
+
+def monitored_columns(config: MonitorConfig) -> list[str]:
+    w = config.warehouse
+    columns = [w.id_column, w.timestamp_column, w.score_column, w.prediction_column, w.model_version_column,
+               *config.features.numeric, *config.features.categorical]
+    return list(dict.fromkeys(c for c in columns if c))
+
+
+def _read(engine: sa.Engine, query: sa.Select, what: str) -> pd.DataFrame:
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    except sa.exc.DBAPIError as exc:
+        raise WarehouseError(f"reading {what} failed: {exc.orig}") from exc
+
+
+def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> WindowRows:
+    """The window's predictions, [start, end), sampled deterministically above max_rows_per_window."""
+    w = config.warehouse
+    table = _reflect(engine, w.predictions_table)
+    wanted = monitored_columns(config)
+    if w.timestamp_column not in table.c:
+        raise WarehouseError(f"{config.model}: timestamp column {w.timestamp_column!r} is not in table "
+                             f"{w.predictions_table!r}; its columns: {sorted(table.c.keys())}")
+    present = [c for c in wanted if c in table.c]
+    ts = table.c[w.timestamp_column]
+    query = (sa.select(*(table.c[c] for c in present))
+             .where(ts >= naive_utc(window.start), ts < naive_utc(window.end)))
+    frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
+    row_count = len(frame)
+    if row_count > w.max_rows_per_window:
+        rng = np.random.default_rng(int(window.start.timestamp()))  # same window, same sample
+        frame = frame.iloc[np.sort(rng.choice(row_count, w.max_rows_per_window, replace=False))].reset_index(drop=True)
+    return WindowRows(
+        frame=frame,
+        row_count=row_count,
+        missing_columns=tuple(c for c in wanted if c not in table.c),
+        extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))),
+    )
+
+
+def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
+    """Every prediction of `window` with its label if the label had arrived before `known_by`, else null.
+
+    `known_by` makes re-runs and backfills reproducible: a run sees the labels its window end could see.
+    """
+    w, lab = config.warehouse, config.labels
+    predictions = _reflect(engine, w.predictions_table)
+    labels = _reflect(engine, lab.table)
+    ts = predictions.c[w.timestamp_column]
+    columns = [predictions.c[w.id_column].label("id"), predictions.c[w.score_column].label("score"),
+               labels.c[lab.label_column].label("label")]
+    if w.model_version_column and w.model_version_column in predictions.c:
+        columns.append(predictions.c[w.model_version_column].label("model_version"))
+    join = predictions.outerjoin(labels, sa.and_(labels.c[lab.id_column] == predictions.c[w.id_column],
+                                                 labels.c[lab.arrived_at_column] < naive_utc(known_by)))
+    query = sa.select(*columns).select_from(join).where(ts >= naive_utc(window.start), ts < naive_utc(window.end))
+    return _read(engine, query, f"{config.model} labels for {window}")
+
+
+def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str]) -> pd.DataFrame:
+    ref = config.reference
+    table = _reflect(engine, ref.table or config.warehouse.predictions_table)
+    missing = [c for c in columns if c not in table.c]
+    if missing:
+        raise WarehouseError(f"{config.model}: reference table {table.name!r} lacks columns {missing}")
+    query = sa.select(*(table.c[c] for c in columns))
+    ts_name = config.warehouse.timestamp_column
+    if ref.start and ts_name in table.c:
+        query = query.where(table.c[ts_name] >= naive_utc(parse_utc(ref.start)))
+    if ref.end and ts_name in table.c:
+        query = query.where(table.c[ts_name] < naive_utc(parse_utc(ref.end)))
+    frame = _read(engine, query, f"{config.model} reference rows from {table.name!r}")
+    if frame.empty:
+        raise WarehouseError(f"{config.model}: the reference ({table.name!r}, {ref.start or '-inf'} .. "
+                             f"{ref.end or '+inf'}) has no rows")
+    return frame
