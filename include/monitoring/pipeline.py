@@ -238,3 +238,26 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                              observation.profiles)
         return apply_alerts(conn, config, [r for r in all_rows if r.value is not None or r.severity > Severity.OK],
                             now)
+
+
+def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine, window: Window,
+               now: datetime, run_id: str = "") -> tuple[Observation, list[Transition]]:
+    """Every step for one window, in one process (the CLI's replay and the tests)."""
+    from include.monitoring.reference import load_reference
+
+    reference_id, profile = load_reference(config, store_engine)
+    observation = observe_window(config, reference_id, profile, warehouse_engine, window)
+    rows = [*compute_drift(config, profile, observation),
+            *compute_performance(config, profile, warehouse_engine, window)]
+    transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now)
+    return observation, transitions
+
+
+def windows_between(start: datetime, end: datetime, width: timedelta) -> list[Window]:
+    """The consecutive windows of `width` that start in [start, end)."""
+    windows = []
+    moment = start
+    while moment < end:
+        windows.append(Window(moment, moment + width))
+        moment += width
+    return windows

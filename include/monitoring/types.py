@@ -54,8 +54,8 @@ class Window:
             raise ValueError(f"window bounds must be timezone-aware, got {self.start!r}, {self.end!r}")
         if self.end <= self.start:
             raise ValueError(f"window end {self.end.isoformat()} is not after its start {self.start.isoformat()}")
-        object.__setattr__(self, "start", self.start.astimezone(UTC))
-        object.__setattr__(self, "end", self.end.astimezone(UTC))
+        object.__setattr__(self, "start", _plain_utc(self.start))
+        object.__setattr__(self, "end", _plain_utc(self.end))
 
     @classmethod
     def parse(cls, start: str | datetime, end: str | datetime) -> Window:
@@ -70,6 +70,14 @@ class Window:
 
     def __str__(self) -> str:
         return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+
+
+def _plain_utc(moment: datetime) -> datetime:
+    """A stdlib datetime in UTC. Airflow hands out pendulum DateTimes, whose arithmetic after
+    `astimezone(datetime.UTC)` drops the time zone; stdlib datetimes keep it."""
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                    moment.microsecond, tzinfo=UTC)
 
 
 def parse_utc(value: str | datetime) -> datetime:

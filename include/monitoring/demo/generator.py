@@ -10,15 +10,15 @@ parses it, which is how the text incident below can happen in any SQL database.
 
 The incident timeline, as hours before `end` (onset inclusive, end exclusive):
 
-| incident              | from  | to   | what happens                                                        | caught by            |
-|-----------------------|-------|------|---------------------------------------------------------------------|----------------------|
-| gradual_shift         | 96 h  | 0 h  | `utilization` drifts upward, linearly, to +1.2 standard deviations  | drift (PSI)          |
-| model_rollout         | 120 h | 0 h  | model v2 replaces v1 for 50 % of traffic, then all (from 96 h)      | model version column |
-| concept_change        | 66 h  | 0 h  | defaults rise for self-employed customers; features and scores same | performance, later   |
-| text_in_numeric       | 20 h  | 18 h | 30 % of `months_employed` values arrive as "n/a" or "12 months"    | validation           |
-| new_category          | 16 h  | 0 h  | 8 % of rows come through a new channel, "voice_assistant"          | drift (chi-squared)  |
-| empty_hour            | 14 h  | 13 h | the prediction log receives no rows at all                          | freshness            |
-| zeroed_features       | 10 h  | 6 h  | a feature pipeline sends 0 for `income` and `credit_limit`          | drift, validation    |
+| incident        | from  | to   | what happens                                                        |
+|-----------------|-------|------|---------------------------------------------------------------------|
+| gradual_shift   | 96 h  | 0 h  | `utilization` drifts upward, linearly, to +1.2 standard deviations  |
+| model_rollout   | 120 h | 0 h  | model v2 replaces v1 for 50 % of traffic, then all (from 96 h)      |
+| concept_change  | 66 h  | 0 h  | defaults rise for self-employed customers; features and scores same |
+| text_in_numeric | 20 h  | 18 h | 30 % of `months_employed` values arrive as "n/a" or "12 months"     |
+| new_category    | 16 h  | 0 h  | 8 % of rows come through a new channel, "voice_assistant"           |
+| empty_hour      | 14 h  | 13 h | the prediction log receives no rows at all                          |
+| zeroed_features | 10 h  | 6 h  | a feature pipeline sends 0 for `income` and `credit_limit`          |
 """
 
 from __future__ import annotations

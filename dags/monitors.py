@@ -1,0 +1,126 @@
+"""One monitoring DAG per file in include/monitors/: wiring only.
+
+Parsing stays cheap: this file imports Airflow, the stdlib-only config loader and nothing heavy.
+Everything else is imported inside the task bodies. A broken monitor file becomes a DAG that shows
+the error (in its description and docs) and fails with it, so the other models keep loading.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+
+from include.monitoring.config import MonitorConfig, load_all_monitors
+from include.monitoring.errors import ConfigError
+
+TAGS = ["model-monitoring"]
+
+
+def _window():
+    from include.monitoring.types import Window
+
+    context = get_current_context()
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None:  # a run triggered with no logical date has no interval
+        raise ConfigError("this run has no data interval; trigger it with a logical date (the window's end)")
+    return Window(start, end)
+
+
+def build_monitor_dag(config: MonitorConfig):
+    default_args = {
+        "owner": config.owner,
+        "retries": config.retries,
+        "retry_delay": timedelta(minutes=config.retry_delay_minutes),
+        "execution_timeout": timedelta(minutes=config.timeout_minutes),
+    }
+
+    @dag(
+        dag_id=config.dag_id,
+        schedule=CronDataIntervalTimetable(config.cron, timezone="UTC"),
+        start_date=config.start_datetime,
+        catchup=False,
+        max_active_runs=4,
+        default_args=default_args,
+        tags=[*TAGS, f"model:{config.model}"],
+        description=config.description or f"Monitoring of {config.model}",
+        doc_md=f"Monitor of model `{config.model}`, configured in `{config.source_file}`.",
+    )
+    def monitor():
+        @task
+        def load_reference() -> str:
+            from include.monitoring import tasks
+
+            return tasks.load_reference(config)
+
+        @task(pool="warehouse_pool")
+        def observe_window(reference_id: str) -> dict:
+            from include.monitoring import tasks
+
+            return tasks.observe_window(config, _window())
+
+        @task
+        def compute_drift(observation: dict) -> list:
+            from include.monitoring import tasks
+
+            return tasks.compute_drift(config, observation)
+
+        @task(pool="warehouse_pool")
+        def compute_performance(reference_id: str) -> list:
+            from include.monitoring import tasks
+
+            return tasks.compute_performance(config, _window())
+
+        @task
+        def write_metrics(observation: dict, drift: list, performance: list) -> dict:
+            from include.monitoring import tasks
+
+            context = get_current_context()
+            return tasks.write_metrics(config, observation, drift, performance, context["run_id"],
+                                       context["dag_run"].start_date)
+
+        @task
+        def send_notifications(summary: dict) -> dict:
+            from urllib.parse import quote
+
+            from include.monitoring import tasks
+
+            run_id = get_current_context()["run_id"]
+            run_url = f"{config.alerts.airflow_base_url}/dags/{config.dag_id}/runs/{quote(run_id)}"
+            return tasks.send_notifications(config, run_url)
+
+        reference_id = load_reference()
+        observation = observe_window(reference_id)
+        summary = write_metrics(observation, compute_drift(observation), compute_performance(reference_id))
+        send_notifications(summary)
+
+    return monitor()
+
+
+def build_broken_dag(model: str, error: ConfigError):
+    message = str(error)
+
+    @dag(
+        dag_id=f"monitor_{model}",
+        schedule=None,
+        tags=[*TAGS, "config-error"],
+        description=f"CONFIG ERROR: {message}"[:1000],
+        doc_md=f"**This monitor's configuration is invalid.**\n\n```\n{message}\n```\n\nFix the file and the DAG reloads.",
+    )
+    def broken():
+        @task
+        def report_config_error() -> None:
+            raise ConfigError(message)
+
+        report_config_error()
+
+    return broken()
+
+
+_configs, _errors = load_all_monitors()
+for _config in _configs:
+    globals()[_config.dag_id] = build_monitor_dag(_config)
+for _stem, _error in _errors.items():
+    _model = re.sub(r"[^A-Za-z0-9_]", "_", _stem)
+    globals()[f"monitor_{_model}"] = build_broken_dag(_model, _error)

@@ -1,0 +1,96 @@
+"""Command line for what users do outside the scheduler.
+
+    python -m include.monitoring.cli validate [--dir include/monitors]
+    python -m include.monitoring.cli build-reference --monitor include/monitors/credit_default.yaml
+    python -m include.monitoring.cli replay --monitor FILE --from 2026-11-20T00:00 --to 2026-11-21T00:00 [--notify]
+
+Connections resolve the Airflow way: `AIRFLOW_CONN_<ID>` environment variables, or Airflow's metadata
+database when AIRFLOW_HOME points at one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from include.monitoring.config import MONITORS_DIR, load_all_monitors, load_monitor_config
+from include.monitoring.errors import MonitoringError
+from include.monitoring.types import parse_utc
+
+
+def _validate(args: argparse.Namespace) -> int:
+    configs, errors = load_all_monitors(Path(args.dir))
+    for config in configs:
+        print(f"ok     {Path(config.source_file).name}: dag {config.dag_id}, {len(config.features.numeric)} numeric and "
+              f"{len(config.features.categorical)} categorical features, {config.schedule} windows")
+    for stem, error in errors.items():
+        print(f"ERROR  {error}")
+    if not configs and not errors:
+        print(f"no monitor files in {args.dir}")
+    return 1 if errors else 0
+
+
+def _build_reference(args: argparse.Namespace) -> int:
+    from include.monitoring.airflow_adapters import engine_for
+    from include.monitoring.reference import build_reference
+
+    config = load_monitor_config(args.monitor)
+    reference_id = build_reference(config, engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
+                                   now=datetime.now(UTC))
+    print(f"{config.model}: reference profile {reference_id} stored")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from include.monitoring import pipeline, tasks
+    from include.monitoring.airflow_adapters import engine_for
+    from include.monitoring.reference import ensure_reference
+
+    config = load_monitor_config(args.monitor)
+    width = timedelta(hours=1) if config.schedule == "hourly" else timedelta(days=1)
+    windows = pipeline.windows_between(parse_utc(args.start), parse_utc(args.end), width)
+    warehouse_engine, store_engine = engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id)
+    ensure_reference(config, warehouse_engine, store_engine, now=datetime.now(UTC))
+    statuses: dict[str, int] = {}
+    opened = 0
+    for window in tqdm(windows, desc=config.model, unit="window"):
+        observation, transitions = pipeline.run_window(config, warehouse_engine, store_engine, window,
+                                                       now=datetime.now(UTC), run_id="cli-replay")
+        statuses[observation.status.value] = statuses.get(observation.status.value, 0) + 1
+        opened += sum(t.action != "resolve" for t in transitions)
+    print(f"{config.model}: {len(windows)} windows replayed ({', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))}); "
+          f"{opened} alert openings or escalations")
+    if args.notify:
+        print(tasks.send_notifications(config))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m include.monitoring.cli", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check every monitor file")
+    validate.add_argument("--dir", default=str(MONITORS_DIR))
+    validate.set_defaults(run=_validate)
+    build = commands.add_parser("build-reference", help="fit and store a model's reference profile")
+    build.add_argument("--monitor", required=True, help="path of the monitor file")
+    build.set_defaults(run=_build_reference)
+    replay = commands.add_parser("replay", help="run the pipeline over past windows without Airflow")
+    replay.add_argument("--monitor", required=True, help="path of the monitor file")
+    replay.add_argument("--from", dest="start", required=True, help="first window start, ISO (UTC if no offset)")
+    replay.add_argument("--to", dest="end", required=True, help="end of the last window, ISO")
+    replay.add_argument("--notify", action="store_true", help="deliver the resulting notifications")
+    replay.set_defaults(run=_replay)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except MonitoringError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""One function per DAG task. The DAG file only reads the data interval and calls these.
+
+Each takes the monitor config and the window, resolves its connections through `airflow_adapters`,
+calls the pipeline and returns a small JSON-safe value for XCom (never a DataFrame).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from include.monitoring import pipeline, reference
+from include.monitoring.airflow_adapters import engine_for, notifiers_for
+from include.monitoring.alerting.delivery import deliver_pending
+from include.monitoring.config import MonitorConfig
+from include.monitoring.errors import MonitoringError
+from include.monitoring.types import MetricRow, Window
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_reference(config: MonitorConfig) -> str:
+    """The id of the model's stored reference profile; fitted from the reference rows the first time only."""
+    return reference.ensure_reference(config, engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
+                                      now=_now())
+
+
+def observe_window(config: MonitorConfig, window: Window) -> dict[str, Any]:
+    reference_id, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    observation = pipeline.observe_window(config, reference_id, profile, engine_for(config.warehouse.conn_id), window)
+    log.info("%s %s: %s, %d rows (%d sampled) %s", config.model, window, observation.status.value,
+             observation.row_count, observation.sampled_rows, observation.reason)
+    return observation.to_record()
+
+
+def compute_drift(config: MonitorConfig, observation: dict[str, Any]) -> list[dict[str, Any]]:
+    _, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    rows = pipeline.compute_drift(config, profile, pipeline.Observation.from_record(observation))
+    return [row.to_record() for row in rows]
+
+
+def compute_performance(config: MonitorConfig, window: Window) -> list[dict[str, Any]]:
+    _, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    rows = pipeline.compute_performance(config, profile, engine_for(config.warehouse.conn_id), window)
+    return [row.to_record() for row in rows]
+
+
+def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: list[dict[str, Any]],
+                  performance: list[dict[str, Any]], dag_run_id: str, started_at: datetime) -> dict[str, Any]:
+    rows = [MetricRow.from_record(r) for r in (*drift, *performance)]
+    obs = pipeline.Observation.from_record(observation)
+    transitions = pipeline.write_window(config, engine_for(config.store_conn_id), obs, rows, dag_run_id,
+                                        started_at, now=_now())
+    for t in transitions:
+        log.info("alert %s: %s", t.action, t.message)
+    return {"status": obs.status.value, "metrics": len(obs.metrics) + len(rows), "transitions": len(transitions)}
+
+
+def send_notifications(config: MonitorConfig, run_url: str = "") -> dict[str, Any]:
+    notifiers, missing = notifiers_for(config)
+    report = deliver_pending(engine_for(config.store_conn_id), config.model, notifiers, now=_now(),
+                             missing_reasons=missing, run_url=run_url, runbook_url=config.alerts.runbook_url)
+    if report.failures:
+        raise MonitoringError(f"{config.model}: {len(report.failures)} notification(s) failed and stay pending: "
+                              + "; ".join(report.failures))
+    return {"sent": report.sent, "skipped": report.skipped}

@@ -1,0 +1,75 @@
+"""Test session set-up. Airflow reads its configuration at import, so the environment is fixed here,
+before any test module imports Airflow: a throw-away AIRFLOW_HOME with a SQLite metadata database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_HOME = tempfile.mkdtemp(prefix="airflow_test_home_")
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.db"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(ROOT))
+
+# The demo period used by every test: it ends at this hour, so incident windows are fixed.
+DEMO_END = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_frames():
+    """A small demo warehouse (3 days, peak 300 rows an hour), as DataFrames."""
+    from include.monitoring.demo.generator import build_frames
+
+    return build_frames(DEMO_END, days=3, peak_rows=300, seed=11)
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_path(tmp_path_factory) -> Path:
+    """The small demo warehouse written to a SQLite file once per session."""
+    import sqlalchemy as sa
+
+    from include.monitoring.demo.generator import write_demo_warehouse
+
+    path = tmp_path_factory.mktemp("warehouse") / "warehouse.db"
+    write_demo_warehouse(sa.create_engine(f"sqlite:///{path}"), end=DEMO_END, days=3, peak_rows=300, seed=11)
+    return path
+
+
+def postgres_reachable(host: str = "127.0.0.1", port: int = 5432) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """A fresh Airflow metadata database for the session (SQLite in the temporary AIRFLOW_HOME)."""
+    from airflow.utils import db
+
+    db.resetdb()
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db):
+    from airflow.models import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
