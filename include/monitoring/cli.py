@@ -25,7 +25,7 @@ def _validate(args: argparse.Namespace) -> int:
     for config in configs:
         print(f"ok     {Path(config.source_file).name}: dag {config.dag_id}, {len(config.features.numeric)} numeric and "
               f"{len(config.features.categorical)} categorical features, {config.schedule} windows")
-    for stem, error in errors.items():
+    for error in errors.values():
         print(f"ERROR  {error}")
     if not configs and not errors:
         print(f"no monitor files in {args.dir}")
