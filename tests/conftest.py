@@ -24,8 +24,11 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME}/airflow.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 sys.path.insert(0, str(ROOT))
 
-# The demo period used by every test: it ends at this hour, so incident windows are fixed.
-DEMO_END = datetime(2026, 11, 22, 12, tzinfo=UTC)
+# The demo period used by every test ends at this hour, which puts the incidents in fixed windows
+# (see include/monitoring/demo/generator.py): text in months_employed [08:00, 10:00) on 2026-11-22,
+# the empty hour [14:00, 15:00), zeros in income and credit_limit [18:00, 22:00).
+DEMO_END = datetime(2026, 11, 23, 4, tzinfo=UTC)
+DEMO_DAYS, DEMO_PEAK_ROWS, DEMO_SEED = 3, 400, 11
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -34,10 +37,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def demo_frames():
-    """A small demo warehouse (3 days, peak 300 rows an hour), as DataFrames."""
+    """A small demo warehouse (3 days, peak 400 rows an hour), as DataFrames."""
     from include.monitoring.demo.generator import build_frames
 
-    return build_frames(DEMO_END, days=3, peak_rows=300, seed=11)
+    return build_frames(DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +51,8 @@ def demo_warehouse_path(tmp_path_factory) -> Path:
     from include.monitoring.demo.generator import write_demo_warehouse
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.db"
-    write_demo_warehouse(sa.create_engine(f"sqlite:///{path}"), end=DEMO_END, days=3, peak_rows=300, seed=11)
+    write_demo_warehouse(sa.create_engine(f"sqlite:///{path}"), end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS,
+                         seed=DEMO_SEED)
     return path
 
 
@@ -73,3 +77,28 @@ def dagbag(airflow_db):
     from airflow.models import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this session, dropped at the end. Skips only when no server is
+    reachable and REQUIRE_POSTGRES is unset; with REQUIRE_POSTGRES=1 an unreachable server fails."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    if not postgres_reachable():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but no PostgreSQL server answers at 127.0.0.1:5432")
+        pytest.skip("no PostgreSQL server at 127.0.0.1:5432 (set REQUIRE_POSTGRES=1 to make this a failure)")
+    name = f"monitoring_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": name}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from include.monitoring.config import MONITORS_DIR, load_all_monitors, load_monitor_config
+from include.monitoring.config import load_all_monitors, load_monitor_config, monitors_dir
 from include.monitoring.errors import MonitoringError
 from include.monitoring.types import parse_utc
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.monitoring.cli", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check every monitor file")
-    validate.add_argument("--dir", default=str(MONITORS_DIR))
+    validate.add_argument("--dir", default=str(monitors_dir()))
     validate.set_defaults(run=_validate)
     build = commands.add_parser("build-reference", help="fit and store a model's reference profile")
     build.add_argument("--monitor", required=True, help="path of the monitor file")

@@ -8,6 +8,7 @@ because DAG files load these at parse time.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -199,8 +200,15 @@ def load_monitor_config(path: str | Path) -> MonitorConfig:
     return config
 
 
-def load_all_monitors(directory: Path = MONITORS_DIR) -> tuple[list[MonitorConfig], dict[str, ConfigError]]:
-    """Every monitor file in `directory`: the valid configs and, per broken file, its error."""
+def monitors_dir() -> Path:
+    """Where the monitor files are: include/monitors, or $MONITORING_MONITORS_DIR when set."""
+    return Path(os.environ.get("MONITORING_MONITORS_DIR") or MONITORS_DIR)
+
+
+def load_all_monitors(directory: Path | None = None) -> tuple[list[MonitorConfig], dict[str, ConfigError]]:
+    """Every monitor file in `directory` (default: `monitors_dir()`): the valid configs and,
+    per broken file, its error."""
+    directory = directory or monitors_dir()
     configs: list[MonitorConfig] = []
     errors: dict[str, ConfigError] = {}
     for path in sorted(directory.glob("*.y*ml")):

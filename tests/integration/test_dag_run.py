@@ -1,28 +1,86 @@
-"""dag.test() of the demo monitor over incident hours: metric rows, alert severities, Slack delivery."""
+"""dag.test() of the demo monitor over incident hours of the demo warehouse (SQLite): the metric rows
+written, the alert severities, and the Slack messages a local Slack API server received."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import DEMO_END
+from tests.integration.helpers import rows, run_dag, set_connections
 from tests.slack_server import SlackServer
 
 pytestmark = pytest.mark.integration
 
-DAG_ID = "monitor_credit_default"
+ZEROED_HOUR_END = DEMO_END - timedelta(hours=8)  # window [19:00, 20:00) on 2026-11-22: income, credit_limit = 0
+EMPTY_HOUR_END = DEMO_END - timedelta(hours=13)  # window [14:00, 15:00): no rows at all
 
 
-def test_smoke(monkeypatch, demo_warehouse_path, tmp_path, airflow_db):
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(demo_warehouse_path)}))
-    monkeypatch.setenv("AIRFLOW_CONN_MONITORING_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "store.db")}))
-    from airflow.models import DagBag
-    bag = DagBag(dag_folder="dags")
-    dag = bag.dags[DAG_ID]
-    with SlackServer() as slack:
-        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({"conn_type": "slack", "password": "xoxb-test", "extra": {"base_url": slack.base_url}}))
-        dr = dag.test(logical_date=DEMO_END - timedelta(hours=6))
-        print(dr.state, slack.messages)
-    assert 0
+@pytest.fixture(scope="module")
+def slack():
+    with SlackServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    return tmp_path_factory.mktemp("store") / "monitoring.db"
+
+
+@pytest.fixture
+def sqlite_connections(monkeypatch, demo_warehouse_path, store_path, slack):
+    set_connections(monkeypatch, {"conn_type": "sqlite", "host": str(demo_warehouse_path)},
+                    {"conn_type": "sqlite", "host": str(store_path)}, slack.base_url)
+    return sa.create_engine(f"sqlite:///{store_path}")
+
+
+def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(dagbag, sqlite_connections, slack):
+    store = sqlite_connections
+    before = len(slack.messages)
+    run_dag(dagbag, ZEROED_HOUR_END)
+    window_start = "2026-11-22 19:00:00.000000"
+
+    [run] = rows(store, "select * from monitor_runs where window_start = :w", w=window_start)
+    assert run["status"] == "ok" and run["row_count"] > 100
+    kinds = {r["kind"]: r["n"] for r in rows(store, "select kind, count(*) as n from metric_values group by kind")}
+    assert kinds.keys() >= {"drift", "quality", "operational", "performance"}
+
+    drift = {r["column_name"]: r for r in rows(
+        store, "select * from metric_values where kind = 'drift' and metric = 'psi' and window_start = :w", w=window_start)}
+    for column in ("income", "credit_limit"):
+        assert drift[column]["severity"] == "CRITICAL"
+        assert drift[column]["value"] >= 0.2
+    assert drift["age"]["severity"] == "OK"
+
+    quality = {(r["metric"], r["column_name"]): r for r in rows(
+        store, "select * from metric_values where kind = 'quality' and window_start = :w", w=window_start)}
+    assert quality[("out_of_range", "income")]["severity"] == "WARNING"
+    assert quality[("out_of_range", "age")]["severity"] == "OK"
+
+    alerts = {r["alert_key"]: r for r in rows(store, "select * from alerts where status = 'open'")}
+    assert alerts["credit_default:drift:psi:income:"]["severity"] == "CRITICAL"
+
+    new_messages = slack.messages[before:]
+    income = [m for m in new_messages if "`income`" in m["text"] and "PSI" in m["text"]]
+    assert len(income) == 1
+    assert income[0]["channel"] == "#ml-alerts"
+    assert income[0]["_auth"] == "Bearer xoxb-test-token"
+    assert "[CRITICAL] credit_default" in income[0]["text"] and "2026-11-22 19:00" in income[0]["text"]
+    sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:psi:income:'")
+    assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent")}
+
+
+def test_empty_hour_records_no_data_and_pages_a_critical_data_delay(dagbag, sqlite_connections, slack):
+    store = sqlite_connections
+    before = len(slack.messages)
+    run_dag(dagbag, EMPTY_HOUR_END)
+
+    [run] = rows(store, "select * from monitor_runs where window_start = '2026-11-22 14:00:00.000000'")
+    assert (run["status"], run["row_count"]) == ("no_data", 0)
+    [volume] = rows(store, "select * from metric_values where kind = 'operational' and metric = 'row_count' "
+                           "and window_start = '2026-11-22 14:00:00.000000'")
+    assert (volume["value"], volume["severity"]) == (0.0, "CRITICAL")
+    delay = [m for m in slack.messages[before:] if "no predictions arrived" in m["text"]]
+    assert len(delay) == 1 and "[CRITICAL] credit_default" in delay[0]["text"]

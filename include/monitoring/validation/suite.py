@@ -38,6 +38,16 @@ class ExpectationSpec:
                 "meta": {"check": self.check, "column": self.column}}
 
 
+def tolerant_range(low: float, high: float, tolerance: float) -> tuple[float, float]:
+    """The reference range widened by `tolerance`: relative to the bound itself when the bound is
+    strictly positive (or negative), so a strictly positive feature such as income never admits 0;
+    otherwise by that share of the span."""
+    span = high - low
+    lower = low * (1 - tolerance) if low > 0 else low - tolerance * span
+    upper = high * (1 - tolerance) if high < 0 else high + tolerance * span
+    return lower, upper
+
+
 def expectation_specs(config: MonitorConfig, reference: dict[str, Any], present: set[str]) -> list[ExpectationSpec]:
     """The generated suite for a window whose frame has the columns `present`.
 
@@ -57,10 +67,9 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], present:
             specs.append(ExpectationSpec("expect_column_values_to_match_regex", "wrong_type",
                                          f"{column}{RAW_SUFFIX}", "critical", {"regex": NUMBER_PATTERN}))
         if profile["min"] is not None and profile["max"] is not None:
-            slack = rules.range_tolerance * (profile["max"] - profile["min"])
+            low, high = tolerant_range(profile["min"], profile["max"], rules.range_tolerance)
             specs.append(ExpectationSpec("expect_column_values_to_be_between", "out_of_range", column, "warning",
-                                         {"min_value": profile["min"] - slack, "max_value": profile["max"] + slack,
-                                          "mostly": rules.mostly}))
+                                         {"min_value": low, "max_value": high, "mostly": rules.mostly}))
     for column in (*config.features.numeric, *config.features.categorical):
         if column not in present:
             continue

@@ -1,0 +1,34 @@
+"""Shared by the integration tests: running the demo DAG with dag.test() and reading the metric store."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+
+DAG_ID = "monitor_credit_default"
+
+
+def set_connections(monkeypatch, warehouse: dict, store: dict, slack_base_url: str | None) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps(warehouse))
+    monkeypatch.setenv("AIRFLOW_CONN_MONITORING_STORE", json.dumps(store))
+    if slack_base_url:
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps(
+            {"conn_type": "slack", "password": "xoxb-test-token", "extra": {"base_url": slack_base_url}}))
+
+
+def run_dag(dagbag, window_end: datetime):
+    """dag.test() of the demo monitor for the window that ends at `window_end` (a manual run with
+    logical date X covers [X - 1 h, X))."""
+    from airflow.utils.state import DagRunState
+
+    run = dagbag.dags[DAG_ID].test(logical_date=window_end)
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == DagRunState.SUCCESS, states
+    return run
+
+
+def rows(engine: sa.Engine, query: str, **params) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(query), params)]

@@ -1,0 +1,50 @@
+"""The end-to-end run with PostgreSQL as both the prediction warehouse and the metric store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DEMO_DAYS, DEMO_END, DEMO_PEAK_ROWS, DEMO_SEED
+from tests.integration.helpers import rows, run_dag, set_connections
+from tests.slack_server import SlackServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(postgres_database):
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.demo.generator import write_demo_warehouse
+
+    db = postgres_database
+    engine = engine_from_url(f"postgresql+psycopg://{db['login']}@{db['host']}:{db['port']}/{db['schema']}")
+    write_demo_warehouse(engine, end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
+    yield engine
+    engine.dispose()
+
+
+def test_zeroed_feature_hour_on_postgres_writes_metrics_and_pages_slack(dagbag, monkeypatch, postgres_database,
+                                                                         postgres_engine):
+    with SlackServer() as slack:
+        set_connections(monkeypatch, postgres_database, postgres_database, slack.base_url)
+        run_dag(dagbag, DEMO_END - timedelta(hours=8))
+        window_start = DEMO_END - timedelta(hours=9)
+
+        [run] = rows(postgres_engine, "select * from monitor_runs where window_start = :w", w=window_start)
+        assert run["status"] == "ok" and run["row_count"] > 100
+        drift = {r["column_name"]: r["severity"] for r in rows(
+            postgres_engine, "select * from metric_values where kind = 'drift' and metric = 'psi' and window_start = :w",
+            w=window_start)}
+        assert drift["income"] == drift["credit_limit"] == "CRITICAL"
+        assert drift["age"] == "OK"
+        assert rows(postgres_engine, "select count(*) as n from metric_values where kind = 'performance'")[0]["n"] > 0
+        assert any("`income`" in m["text"] and "[CRITICAL]" in m["text"] for m in slack.messages)
+
+
+def test_store_tables_are_real_postgres_tables_with_timezone_aware_windows(postgres_engine):
+    columns = {c["name"]: c for c in sa.inspect(postgres_engine).get_columns("metric_values")}
+    assert "TIMESTAMP" in str(columns["window_start"]["type"]).upper()
+    assert columns["window_start"]["type"].timezone is True
