@@ -27,11 +27,13 @@ from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig, Tiers
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import ScoreKind
-from include.monitoring.performance.metrics import binary_metrics
+from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import RAW_SUFFIX, expectation_specs
 
+# A performance drop alerts only when the value sits this many bootstrap standard errors below the baseline.
+PERFORMANCE_Z = 2.0
 GX_SEVERITY = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
@@ -209,18 +211,23 @@ def _performance_rows(config: MonitorConfig, reference: dict[str, Any], window: 
         return [MetricRow(MetricKind.PERFORMANCE, name, None, window, slice_key=slice_key, slice_value=slice_value,
                           n=n, details={"insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"})
                 for name in perf.metrics]
-    scores = pd.to_numeric(labelled["score"], errors="coerce").to_numpy(dtype="float64")
-    values = binary_metrics(labelled["label"].to_numpy(dtype=int), np.nan_to_num(scores, nan=0.0),
-                            perf.threshold, perf.metrics)
+    scores = np.nan_to_num(pd.to_numeric(labelled["score"], errors="coerce").to_numpy(dtype="float64"), nan=0.0)
+    labels = labelled["label"].to_numpy(dtype=int)
+    values = binary_metrics(labels, scores, perf.threshold, perf.metrics)
+    # Same window, same resamples: re-runs reproduce the same errors.
+    errors = bootstrap_standard_errors(labels, scores, perf.threshold, perf.metrics,
+                                       np.random.default_rng(int(window.start.timestamp())))
     rows = []
     for name, value in values.items():
         baseline = reference["baseline"].get(name)
         drop = policy.relative_drop(baseline, value)
+        significant = policy.significant_drop(baseline, value, errors[name], PERFORMANCE_Z)
         rows.append(MetricRow(MetricKind.PERFORMANCE, name, value, window, slice_key=slice_key, slice_value=slice_value,
                               n=n, threshold_warning=perf.warning_drop, threshold_critical=perf.critical_drop,
-                              severity=policy.drop_severity(drop, perf.warning_drop, perf.critical_drop),
-                              details={"baseline": baseline, "relative_drop": drop,
-                                       "positives": int(labelled["label"].sum())}))
+                              severity=policy.drop_severity(drop, perf.warning_drop, perf.critical_drop)
+                              if significant else Severity.OK,
+                              details={"baseline": baseline, "relative_drop": drop, "standard_error": errors[name],
+                                       "significant": significant, "positives": int(labels.sum())}))
     return rows
 
 

@@ -54,6 +54,13 @@ def relative_drop(baseline: float | None, value: float | None) -> float | None:
     return (baseline - value) / abs(baseline)
 
 
+def significant_drop(baseline: float | None, value: float | None, standard_error: float | None, z: float) -> bool:
+    """Whether `value` lies more than `z` standard errors below `baseline` (a drop, not noise)."""
+    if baseline is None or value is None or standard_error is None:
+        return False
+    return baseline - value > z * standard_error
+
+
 def drop_severity(drop: float | None, warning_drop: float, critical_drop: float) -> Severity:
     if drop is None:
         return Severity.OK

@@ -68,3 +68,20 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, nam
     for name in names:
         values[name] = roc_auc(labels, scores) if name == "roc_auc" else CONFUSION_METRICS[name](confusion)
     return values
+
+
+def bootstrap_standard_errors(labels: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...],
+                              rng: np.random.Generator, reps: int = 200) -> dict[str, float | None]:
+    """Standard error of each metric on this window, by resampling its labelled rows (`reps` times).
+
+    Used to tell a real drop from the noise of a small window: 175 labels give an accuracy that moves
+    by about 3 points between identical windows.
+    """
+    n = len(labels)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(reps):
+        index = rng.integers(0, n, n)
+        for name, value in binary_metrics(labels[index], scores[index], threshold, names).items():
+            if value is not None:
+                samples[name].append(value)
+    return {name: float(np.std(values, ddof=1)) if len(values) > 1 else None for name, values in samples.items()}
