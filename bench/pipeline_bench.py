@@ -1,0 +1,77 @@
+"""Benchmark of one window's pipeline steps on the demo warehouse (SQLite). Prints figures; never fails on time.
+
+    .venv/bin/python bench/pipeline_bench.py [--repeats 7]
+
+Builds a 14-day demo warehouse (peak 2000 rows an hour) in a temporary directory, fits the reference,
+then times each step for a busy hour and a quiet night hour, `--repeats` times, and prints medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    import great_expectations  # noqa: F401  (timed: the one-off import cost every validating task pays)
+    gx_import = time.perf_counter() - started
+
+    from include.monitoring import pipeline, reference
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.config import load_monitor_config
+    from include.monitoring.demo.generator import write_demo_warehouse
+    from include.monitoring.types import Window
+
+    config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+    end = datetime(2026, 11, 23, 4, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        warehouse = engine_from_url(f"sqlite:///{tmp}/warehouse.db")
+        store = engine_from_url(f"sqlite:///{tmp}/store.db")
+        t = time.perf_counter()
+        counts = write_demo_warehouse(warehouse, end=end, days=14, peak_rows=2000, seed=3)
+        print(f"demo warehouse: {counts['predictions']:,} predictions written in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        reference_id = reference.build_reference(config, warehouse, store, now=end)
+        print(f"reference fit ({counts['credit_default_reference']:,} rows): {time.perf_counter() - t:.2f} s")
+        _, profile = reference.load_reference(config, store)
+        totals: dict[str, float] = {}
+        print(f"great_expectations import: {gx_import:.2f} s (once per validating task)")
+
+        for label, window_end in (("busy hour 15:00", datetime(2026, 11, 21, 16, tzinfo=UTC)),
+                                  ("quiet hour 03:00", datetime(2026, 11, 21, 4, tzinfo=UTC))):
+            window = Window(window_end - timedelta(hours=1), window_end)
+            steps: dict[str, list[float]] = {"observe": [], "drift": [], "performance": [], "write": [], "total": []}
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                observation = pipeline.observe_window(config, reference_id, profile, warehouse, window)
+                t1 = time.perf_counter()
+                drift = pipeline.compute_drift(config, profile, observation)
+                t2 = time.perf_counter()
+                performance = pipeline.compute_performance(config, profile, warehouse, window)
+                t3 = time.perf_counter()
+                pipeline.write_window(config, store, observation, [*drift, *performance], "bench", end, end)
+                t4 = time.perf_counter()
+                for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0), strict=True):
+                    steps[name].append(seconds)
+            medians = {name: statistics.median(values) * 1000 for name, values in steps.items()}
+            print(f"{label} ({observation.row_count} rows), median of {args.repeats}: "
+                  + ", ".join(f"{name} {ms:.0f} ms" for name, ms in medians.items()))
+            totals[label.split()[0]] = medians["total"]
+    print(f"RESULT busy_window_ms={totals['busy']:.0f} quiet_window_ms={totals['quiet']:.0f} gx_import_s={gx_import:.2f}")
+
+
+if __name__ == "__main__":
+    main()
