@@ -87,3 +87,12 @@ def test_importing_dag_file_loads_no_heavy_library():
     shutil.rmtree(ROOT / ".airflow-import-test", ignore_errors=True)
     added = set(json.loads(result.stdout.strip().splitlines()[-1])) - set(json.loads(baseline.stdout.strip().splitlines()[-1]))
     assert added == set(), f"the DAG file imports {sorted(added)} at parse time"
+
+
+def test_daily_schedule_gives_daily_data_intervals(tmp_path, monkeypatch, airflow_db):
+    from airflow.models import DagBag
+
+    (tmp_path / "low_traffic.yaml").write_text("model: low_traffic\nschedule: daily\nfeatures: {numeric: [x]}\n")
+    monkeypatch.setenv("MONITORING_MONITORS_DIR", str(tmp_path))
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["monitor_low_traffic"]
+    assert dag.timetable.expression == "0 0 * * *"
