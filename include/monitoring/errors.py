@@ -21,3 +21,7 @@ class WarehouseError(MonitoringError):
 
 class ReferenceMissingError(MonitoringError):
     """No reference profile could be found or built for a model."""
+
+
+class MissingColumnsError(WarehouseError):
+    """A warehouse table lacks columns the monitor file names."""

@@ -27,6 +27,7 @@ from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig, Tiers
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import ScoreKind
+from include.monitoring.errors import MissingColumnsError
 from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
@@ -187,7 +188,10 @@ def compute_performance(config: MonitorConfig, reference: dict[str, Any], wareho
     """Realized performance of the window that closed `labels.delay_hours` before this one,
     using the labels known by this window's end."""
     matured = window.shifted(-timedelta(hours=config.labels.delay_hours))
-    frame = warehouse.fetch_labelled(warehouse_engine, config, matured, known_by=window.end)
+    try:
+        frame = warehouse.fetch_labelled(warehouse_engine, config, matured, known_by=window.end)
+    except MissingColumnsError as exc:  # a broken contract is recorded; an unreachable warehouse still fails
+        return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, matured, details={"skipped": str(exc)})]
     rows = [_coverage_row(matured, frame)]
     rows += _performance_rows(config, reference, matured, frame, "", "")
     if "model_version" in frame.columns:

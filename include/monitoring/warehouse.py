@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from include.monitoring.config import MonitorConfig
-from include.monitoring.errors import WarehouseError
+from include.monitoring.errors import MissingColumnsError, WarehouseError
 from include.monitoring.types import Window, parse_utc
 
 
@@ -38,6 +38,13 @@ def _reflect(engine: sa.Engine, table_name: str) -> sa.Table:
         raise WarehouseError(f"table {table_name!r} does not exist in the warehouse ({engine.url.render_as_string()})") from None
     except sa.exc.OperationalError as exc:
         raise WarehouseError(f"the warehouse ({engine.url.render_as_string()}) did not answer: {exc.orig}") from exc
+
+
+def _require(table: sa.Table, columns: Sequence[str], model: str) -> None:
+    missing = [c for c in columns if c not in table.c]
+    if missing:
+        raise MissingColumnsError(f"{model}: table {table.name!r} has no column {', '.join(map(repr, missing))}; "
+                                  f"its columns: {sorted(table.c.keys())}")
 
 
 def monitored_columns(config: MonitorConfig) -> list[str]:
@@ -89,6 +96,8 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
     w, lab = config.warehouse, config.labels
     predictions = _reflect(engine, w.predictions_table)
     labels = _reflect(engine, lab.table)
+    _require(predictions, (w.id_column, w.timestamp_column, w.score_column), config.model)
+    _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
     ts = predictions.c[w.timestamp_column]
     columns = [predictions.c[w.id_column].label("id"), predictions.c[w.score_column].label("score"),
                labels.c[lab.label_column].label("label")]
@@ -103,9 +112,7 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
 def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str]) -> pd.DataFrame:
     ref = config.reference
     table = _reflect(engine, ref.table or config.warehouse.predictions_table)
-    missing = [c for c in columns if c not in table.c]
-    if missing:
-        raise WarehouseError(f"{config.model}: reference table {table.name!r} lacks columns {missing}")
+    _require(table, columns, config.model)
     query = sa.select(*(table.c[c] for c in columns))
     ts_name = config.warehouse.timestamp_column
     if ref.start and ts_name in table.c:
