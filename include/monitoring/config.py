@@ -13,7 +13,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -28,7 +28,7 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
 TASK_TYPES = ("binary_classification",)  # multiclass and regression arrive with the performance work
 NUMERIC_DRIFT_METHODS = ("psi",)
-CATEGORICAL_DRIFT_METHODS = ("chi2",)
+CATEGORICAL_DRIFT_METHODS = ("chi2", "psi")
 CHANNELS = ("log", "slack")
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
@@ -86,7 +86,7 @@ class FeatureDrift:
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
     numeric_method: Literal["psi"] = "psi"
-    categorical_method: Literal["chi2"] = "chi2"
+    categorical_method: Literal["chi2", "psi"] = "chi2"
     psi: Tiers = Tiers(warning=0.1, critical=0.2)  # distance: higher is worse
     chi2: Tiers = Tiers(warning=0.01, critical=0.001)  # p-value after Benjamini-Hochberg: lower is worse
     noise_quantile: float = 0.999  # a score inside this quantile of its no-drift distribution at the window's size is noise
@@ -154,7 +154,8 @@ class MonitorConfig:
 
     @property
     def start_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.start_date).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(self.start_date)
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def drift_method(self, column: str) -> str:
         override = self.drift.features.get(column)
@@ -182,11 +183,22 @@ class MonitorConfig:
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so an impossible date (2026-02-30) is reported by the
+    key check that names it, instead of failing inside the YAML parser."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_monitor_config(path: str | Path) -> MonitorConfig:
     """Read and validate one monitor file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_TextDatesLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from exc
     except OSError as exc:
@@ -312,8 +324,6 @@ def _coerce(hint: Any, value: Any, file: str, key: str) -> Any:
             fail("a number")
         return float(value)
     if hint is str:
-        if isinstance(value, date):
-            return value.isoformat()  # YAML turns 2026-11-01 into a date
         if not isinstance(value, str):
             fail("a string")
         return value

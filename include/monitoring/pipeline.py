@@ -139,7 +139,7 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
                             else config.drift.numeric_method)
         tiers = config.drift_tiers(column) if column != config.warehouse.score_column else config.drift.psi
         ref = reference["columns"][column]
-        reason = _skip_reason(profile)
+        reason = _skip_reason(profile) or ("" if sum(ref["counts"]) else "the reference has no values for this column")
         if reason:
             skipped.append(MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
                                      details={"skipped": reason}))
@@ -209,13 +209,14 @@ def _coverage_row(window: Window, frame: pd.DataFrame) -> MetricRow:
 def _performance_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
                       slice_key: str, slice_value: str) -> list[MetricRow]:
     perf = config.performance
-    labelled = frame[frame["label"].notna()]
+    scores = pd.to_numeric(frame["score"], errors="coerce")
+    labelled = frame[frame["label"].notna() & np.isfinite(scores)]  # an unusable score cannot be scored
     n = len(labelled)
     if n < perf.min_labels:
         return [MetricRow(MetricKind.PERFORMANCE, name, None, window, slice_key=slice_key, slice_value=slice_value,
                           n=n, details={"insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"})
                 for name in perf.metrics]
-    scores = np.nan_to_num(pd.to_numeric(labelled["score"], errors="coerce").to_numpy(dtype="float64"), nan=0.0)
+    scores = scores[labelled.index].to_numpy(dtype="float64")
     labels = labelled["label"].to_numpy(dtype=int)
     values = binary_metrics(labels, scores, perf.threshold, perf.metrics)
     # Same window, same resamples: re-runs reproduce the same errors.

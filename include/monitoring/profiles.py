@@ -68,9 +68,25 @@ def numeric_profile(values: pd.Series, edges: list[float]) -> dict[str, Any]:
     return {"kind": "numeric", "counts": bin_counts(numbers, edges), **numeric_summary(numbers, unparseable)}
 
 
+def category_names(values: pd.Series) -> pd.Series:
+    """Non-null values as category names. Integer codes read as floats (because of a null) keep their
+    integer spelling, so 2 and 2.0 are the same category."""
+    present = values.dropna()
+    if present.dtype.kind == "f" and np.all(np.isfinite(present)) and (present == np.round(present)).all():
+        present = present.astype("int64")
+    return present.astype(str)
+
+
+def category_frequencies(values: pd.Series) -> pd.Series:
+    """Counts per category name, most frequent first, ties broken by name (so row order never matters)."""
+    counts = category_names(values).value_counts()
+    order = sorted(counts.index, key=lambda name: (-int(counts[name]), name))
+    return counts.reindex(order)
+
+
 def categorical_profile(values: pd.Series, categories: list[str], pooled: list[str]) -> dict[str, Any]:
     """Counts of the reference categories (OTHER counts the pooled ones) and of never-seen values."""
-    frequencies = values.dropna().astype(str).value_counts()
+    frequencies = category_frequencies(values)
     pooled_names = set(pooled)
     known = set(categories) | pooled_names
     pooled_count = int(sum(int(count) for name, count in frequencies.items() if name in pooled_names))
@@ -95,11 +111,12 @@ def fit_numeric(values: pd.Series, bins: int) -> dict[str, Any]:
 
 def fit_categorical(values: pd.Series, top_k: int) -> dict[str, Any]:
     """The reference side of a categorical feature: its top-k categories, the rest pooled as OTHER."""
-    frequencies = values.dropna().astype(str).value_counts()
-    top = sorted(str(name) for name in frequencies.index[:top_k])
+    frequencies = category_frequencies(values)
+    top = sorted(frequencies.index[:top_k])
     counts = [int(frequencies[name]) for name in top]
-    pooled = sorted(str(name) for name in frequencies.index[top_k:])
-    if pooled:
-        top, counts = [*top, OTHER], [*counts, int(frequencies.iloc[top_k:].sum())]
+    rest = frequencies.iloc[top_k:]
+    pooled = sorted(rest.index[:MAX_POOLED])  # the most frequent of the rest
+    if len(rest):
+        top, counts = [*top, OTHER], [*counts, int(rest.sum())]
     return {"kind": "categorical", "n": int(values.size), "nulls": int(values.isna().sum()),
-            "categories": top, "pooled": pooled[:MAX_POOLED], "counts": counts}
+            "categories": top, "pooled": pooled, "counts": counts}

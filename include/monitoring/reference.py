@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -32,9 +33,10 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
     baseline: dict[str, float | None] = {}
     if ref.label_column:
-        labelled = frame[frame[ref.label_column].notna()]
+        scores = pd.to_numeric(frame[config.warehouse.score_column], errors="coerce")
+        labelled = frame[frame[ref.label_column].notna() & np.isfinite(scores)]
         baseline = binary_metrics(labelled[ref.label_column].to_numpy(dtype=int),
-                                  labelled[config.warehouse.score_column].to_numpy(dtype="float64"),
+                                  scores[labelled.index].to_numpy(dtype="float64"),
                                   config.performance.threshold, config.performance.metrics)
     return {"model": config.model, "rows": int(len(frame)), "columns": columns, "baseline": baseline,
             "baseline_labels": int(frame[ref.label_column].notna().sum()) if ref.label_column else 0}

@@ -97,6 +97,17 @@ def finite_or_none(value: float | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float inside it replaced by None."""
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class MetricRow:
     """One value in the long `metric_values` table.
@@ -129,6 +140,9 @@ class MetricRow:
             window_end=self.window.end.isoformat(),
             value=finite_or_none(self.value),
             p_value=finite_or_none(self.p_value),
+            threshold_warning=finite_or_none(self.threshold_warning),
+            threshold_critical=finite_or_none(self.threshold_critical),
+            details=json_safe(self.details),
         )
         del record["window"]
         return record

@@ -2,7 +2,8 @@
 
 A distance alerts when it is at least its tier *and* above its noise band at the window's size;
 a p-value alerts when, after Benjamini-Hochberg across the window's features, it is at most its tier;
-a performance metric alerts when its relative drop from the reference baseline reaches its tier.
+a performance metric alerts when its relative drop from the reference baseline exceeds its tier
+(strictly: "a drop > 5 %") and is larger than the window's noise.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     p = np.asarray(p_values, dtype="float64")
     if p.size == 0:
         return []
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"p-values must be finite, got {list(p_values)}")  # one NaN would silence every alert
     order = np.argsort(p)
     scaled = p[order] * p.size / np.arange(1, p.size + 1)
     adjusted = np.minimum.accumulate(scaled[::-1])[::-1]

@@ -51,7 +51,7 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     """Mann-Whitney form: the probability that a random positive outscores a random negative (ties count half)."""
     labels = labels.astype(bool)
     positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
+    if positives == 0 or negatives == 0 or not np.all(np.isfinite(scores)):
         return None
     ranks = stats.rankdata(scores)
     return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))

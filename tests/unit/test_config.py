@@ -1,0 +1,265 @@
+"""Monitor files -> frozen config objects: the real file, every kind of error (naming file, key and valid
+options), load_all_monitors' partial failure, agreement with the drift registry, and import lightness."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import textwrap
+import typing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from include.monitoring import config as config_module
+from include.monitoring.config import (
+    CATEGORICAL_DRIFT_METHODS,
+    MONITORS_DIR,
+    NUMERIC_DRIFT_METHODS,
+    PERFORMANCE_METRICS,
+    DriftConfig,
+    MonitorConfig,
+    Tiers,
+    load_all_monitors,
+    load_monitor_config,
+)
+from include.monitoring.errors import ConfigError
+from include.monitoring.types import Severity
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_FILE = MONITORS_DIR / "credit_default.yaml"
+MINIMAL = "features:\n  numeric: [age, income]\n  categorical: [region]\n"
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+# --- the real file ----------------------------------------------------------------------------------------------------
+
+
+def test_load_monitor_config_real_file_loads_with_its_values():
+    config = load_monitor_config(REAL_FILE)
+    assert config.model == "credit_default"
+    assert config.dag_id == "monitor_credit_default"
+    assert config.owner == "risk-ml"
+    assert config.cron == "0 * * * *"
+    assert config.start_datetime == datetime(2026, 1, 1, tzinfo=UTC)
+    assert len(config.features.numeric) == 10 and "income" in config.features.numeric
+    assert config.features.categorical == ("region", "employment_type", "channel", "product")
+    assert config.warehouse.model_version_column == "model_version"
+    assert config.reference.table == "credit_default_reference"
+    assert config.drift.psi == Tiers(warning=0.1, critical=0.2)
+    assert config.performance.metrics == ("roc_auc", "accuracy", "f1")
+    assert config.alerts.runbook_url == "https://wiki.example.com/runbooks/credit-default"
+    assert config.source_file == str(REAL_FILE)
+
+
+def test_load_monitor_config_real_file_unset_keys_take_defaults():
+    config = load_monitor_config(REAL_FILE)
+    assert config.drift.chi2 == Tiers(warning=0.01, critical=0.001)
+    assert config.drift.noise_quantile == 0.999
+    assert config.reference.bins == 10
+    assert config.validation == config_module.ValidationConfig()
+
+
+def test_load_monitor_config_result_is_frozen():
+    config = load_monitor_config(REAL_FILE)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.model = "other"  # type: ignore[misc]
+    assert isinstance(config.features.numeric, tuple)
+
+
+def test_load_all_monitors_default_directory_real_file_no_errors():
+    configs, errors = load_all_monitors()
+    assert errors == {}
+    assert "credit_default" in {c.model for c in configs}
+
+
+# --- valid variations -------------------------------------------------------------------------------------------------
+
+
+def test_load_monitor_config_minimal_file_model_from_file_name(tmp_path):
+    config = load_monitor_config(write(tmp_path, "fraud_score.yaml", MINIMAL))
+    assert config.model == "fraud_score"
+    assert config == dataclasses.replace(MonitorConfig(model="fraud_score", features=config.features),
+                                         source_file=str(tmp_path / "fraud_score.yaml"))
+
+
+def test_load_monitor_config_unquoted_yaml_date_becomes_iso_string(tmp_path):
+    config = load_monitor_config(write(tmp_path, "m.yaml", MINIMAL + "start_date: 2026-03-01\n"))
+    assert config.start_date == "2026-03-01"
+    assert config.start_datetime == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_load_monitor_config_feature_override_changes_tiers_and_method(tmp_path):
+    text = MINIMAL + "drift:\n  features:\n    income: {critical: 0.5}\n    region: {method: chi2, warning: 0.05}\n"
+    config = load_monitor_config(write(tmp_path, "m.yaml", text))
+    assert config.drift_method("income") == "psi"
+    assert config.drift_tiers("income") == Tiers(warning=0.1, critical=0.5)
+    assert config.drift_method("region") == "chi2"
+    assert config.drift_tiers("region") == Tiers(warning=0.05, critical=0.001)
+    assert config.drift_tiers("age") == Tiers(warning=0.1, critical=0.2)
+
+
+def test_load_monitor_config_integer_for_float_key_accepted_as_float(tmp_path):
+    config = load_monitor_config(write(tmp_path, "m.yaml", MINIMAL + "drift:\n  psi: {warning: 1, critical: null}\n"))
+    assert config.drift.psi == Tiers(warning=1.0, critical=None)
+    assert type(config.drift.psi.warning) is float
+
+
+@pytest.mark.parametrize("severity, expected", [(Severity.CRITICAL, ("slack",)), (Severity.WARNING, ("log",)),
+                                                (Severity.INFO, ("log", "slack"))], ids=["critical", "warning", "info"])
+def test_channels_for_severity_gives_configured_channels(tmp_path, severity, expected):
+    text = MINIMAL + "alerts:\n  critical: [slack]\n  warning: [log]\n  info: [log, slack]\n"
+    assert load_monitor_config(write(tmp_path, "m.yaml", text)).channels_for(severity) == expected
+
+
+def test_start_datetime_with_offset_is_the_same_instant_in_utc():
+    """An ISO start_date with an offset passes validation; it must denote that instant, not the same wall time in UTC."""
+    config = MonitorConfig(model="m", start_date="2026-01-01T00:00:00+02:00")
+    assert config.start_datetime == datetime(2025, 12, 31, 22, tzinfo=UTC)
+
+
+# --- errors -----------------------------------------------------------------------------------------------------------
+
+ERROR_CASES = [
+    # (id, file text, key the message must name, fragments listing the valid options)
+    ("unknown_top_key", MINIMAL + "colour: red\n", "colour", ["valid keys", "'features'", "'drift'"]),
+    ("unknown_nested_key", MINIMAL + "drift:\n  thresholds: 1\n", "drift.thresholds", ["'noise_quantile'", "'psi'"]),
+    ("wrong_type_text_for_int", MINIMAL + "retries: two\n", "retries", ["an integer"]),
+    ("wrong_type_bool_for_int", MINIMAL + "retries: true\n", "retries", ["an integer"]),
+    ("wrong_type_text_for_float", MINIMAL + "drift:\n  psi: {warning: high}\n", "drift.psi.warning", ["a number"]),
+    ("wrong_type_scalar_for_list", "features:\n  numeric: age\n", "features.numeric", ["a list"]),
+    ("wrong_type_scalar_for_section", MINIMAL + "warehouse: foo\n", "warehouse", ["a mapping"]),
+    ("unknown_drift_method", MINIMAL + "drift:\n  numeric_method: ks\n", "drift.numeric_method", ["'psi'"]),
+    ("unknown_categorical_method", MINIMAL + "drift:\n  categorical_method: ks\n", "drift.categorical_method",
+     ["'chi2'"]),
+    ("unknown_feature_method", MINIMAL + "drift:\n  features:\n    age: {method: ks}\n", "drift.features.age.method",
+     ["'psi'"]),
+    ("undeclared_feature_override", MINIMAL + "drift:\n  features:\n    zip: {warning: 0.3}\n", "drift.features.zip",
+     ["'age'", "'income'", "'region'"]),
+    ("unknown_channel", MINIMAL + "alerts:\n  warning: [log, email]\n", "alerts.warning", ["'log'", "'slack'"]),
+    ("unknown_metric", MINIMAL + "performance:\n  metrics: [auc]\n", "performance.metrics",
+     ["'accuracy'", "'precision'", "'recall'", "'f1'", "'roc_auc'"]),
+    ("unknown_schedule", MINIMAL + "schedule: weekly\n", "schedule", ["'hourly'", "'daily'"]),
+    ("unknown_task", MINIMAL + "task: regression\n", "task", ["'binary_classification'"]),
+    ("bad_date_quoted", MINIMAL + "start_date: '2026-02-30'\n", "start_date", ["ISO date", "2026-11-01"]),
+    ("bad_date_text", MINIMAL + "reference:\n  start: last tuesday\n", "reference.start", ["ISO date", "2026-11-01"]),
+    ("bad_date_unquoted", MINIMAL + "start_date: 2026-02-30\n", "start_date", ["2026-11-01"]),
+    ("bad_datetime_unquoted", MINIMAL + "reference:\n  end: 2026-11-01 25:00:00\n", "reference.end", ["2026-11-01"]),
+    ("model_not_snake_case", MINIMAL + "model: Credit-Default\n", "model", ["lower_snake_case"]),
+    ("no_features", "owner: me\n", "features", ["features.numeric", "features.categorical"]),
+    ("feature_both_kinds", "features:\n  numeric: [age]\n  categorical: [age]\n", "features", ["both"]),
+    ("drops_inverted", MINIMAL + "performance:\n  warning_drop: 0.1\n  critical_drop: 0.05\n", "performance",
+     ["warning_drop <= critical_drop"]),
+    ("one_bin", MINIMAL + "reference:\n  bins: 1\n", "reference.bins", ["at least 2"]),
+    ("non_mapping_top_level", "- age\n- income\n", "top level", ["mapping"]),
+    ("empty_file", "", "top level", ["mapping"]),
+]
+
+
+@pytest.mark.parametrize("text, key, options", [case[1:] for case in ERROR_CASES], ids=[case[0] for case in ERROR_CASES])
+def test_load_monitor_config_invalid_file_raises_config_error_naming_file_key_options(tmp_path, text, key, options):
+    path = tmp_path / "broken_model.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_monitor_config(path)
+    message = str(caught.value)
+    assert message.startswith("broken_model.yaml: "), message
+    assert key in message, message
+    for option in options:
+        assert option in message, message
+
+
+def test_load_monitor_config_invalid_yaml_raises_config_error_naming_file_and_line(tmp_path):
+    path = write(tmp_path, "broken_model.yaml", "features:\n  numeric: [age\nowner: me\n")
+    with pytest.raises(ConfigError) as caught:
+        load_monitor_config(path)
+    message = str(caught.value)
+    assert message.startswith("broken_model.yaml: not valid YAML")
+    assert "line " in message
+
+
+def test_load_monitor_config_missing_file_raises_config_error_with_path(tmp_path):
+    path = tmp_path / "absent.yaml"
+    with pytest.raises(ConfigError, match="absent.yaml"):
+        load_monitor_config(path)
+
+
+# --- load_all_monitors ------------------------------------------------------------------------------------------------
+
+
+def test_load_all_monitors_broken_files_reported_valid_kept(tmp_path):
+    write(tmp_path, "alpha.yaml", MINIMAL)
+    write(tmp_path, "beta.yml", MINIMAL + "schedule: daily\n")
+    write(tmp_path, "gamma.yaml", MINIMAL + "colour: red\n")
+    write(tmp_path, "delta.yaml", "features: [\n")
+    write(tmp_path, "epsilon.yaml", "- a\n")
+    write(tmp_path, "notes.txt", "not a monitor")
+    configs, errors = load_all_monitors(tmp_path)
+    assert [c.model for c in configs] == ["alpha", "beta"]
+    assert set(errors) == {"gamma", "delta", "epsilon"}
+    assert all(isinstance(e, ConfigError) for e in errors.values())
+    assert "colour" in str(errors["gamma"])
+
+
+def test_load_all_monitors_unquoted_bad_date_reported_valid_kept(tmp_path):
+    """YAML itself rejects 2026-02-30 while building a date; that must become this file's error, not a crash
+    that loses every other monitor."""
+    write(tmp_path, "alpha.yaml", MINIMAL)
+    write(tmp_path, "gamma.yaml", MINIMAL + "start_date: 2026-02-30\n")
+    configs, errors = load_all_monitors(tmp_path)
+    assert [c.model for c in configs] == ["alpha"]
+    assert set(errors) == {"gamma"}
+
+
+def test_load_all_monitors_empty_directory_nothing(tmp_path):
+    assert load_all_monitors(tmp_path) == ([], {})
+
+
+# --- agreement with the heavy modules ---------------------------------------------------------------------------------
+
+
+def test_drift_method_lists_agree_with_registry_supports():
+    """config keeps its own method lists (it must stay import-light); they must be what the registry offers."""
+    from include.monitoring.drift import DRIFT_METHODS
+    from include.monitoring.drift.base import FeatureKind
+
+    numeric = {name for name, method in DRIFT_METHODS.items() if FeatureKind.NUMERIC in method.supports}
+    categorical = {name for name, method in DRIFT_METHODS.items() if FeatureKind.CATEGORICAL in method.supports}
+    assert set(NUMERIC_DRIFT_METHODS) == numeric
+    assert set(CATEGORICAL_DRIFT_METHODS) == categorical
+
+
+def test_drift_config_method_choices_agree_with_method_lists():
+    hints = typing.get_type_hints(DriftConfig)
+    assert set(typing.get_args(hints["numeric_method"])) == set(NUMERIC_DRIFT_METHODS)
+    assert set(typing.get_args(hints["categorical_method"])) == set(CATEGORICAL_DRIFT_METHODS)
+
+
+def test_drift_config_has_default_tiers_for_every_method():
+    """drift_tiers() looks the method's default tiers up by name on DriftConfig."""
+    from include.monitoring.drift import DRIFT_METHODS
+
+    for name in DRIFT_METHODS:
+        assert isinstance(getattr(DriftConfig(), name), Tiers), name
+
+
+def test_performance_metrics_agree_with_metric_functions():
+    from include.monitoring.performance.metrics import CONFUSION_METRICS
+
+    assert set(PERFORMANCE_METRICS) == {*CONFUSION_METRICS, "roc_auc"}
+
+
+def test_import_config_fresh_interpreter_no_heavy_modules():
+    heavy = ("pandas", "numpy", "scipy", "sqlalchemy", "great_expectations")
+    code = ("import sys; import include.monitoring.config; "
+            f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=True)
+    assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout.strip()}"
