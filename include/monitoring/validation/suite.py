@@ -21,7 +21,7 @@ from typing import Any
 
 from include.monitoring.config import MonitorConfig
 
-NUMBER_PATTERN = r"^\s*[-+]?((\d+\.?\d*)|(\.\d+))([eE][-+]?\d+)?\s*$|^\s*[-+]?inf\s*$"
+NUMBER_PATTERN = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?inf\s*$"
 RAW_SUFFIX = "__raw"  # the text as it arrived, beside the parsed numbers, for the type checks
 
 
