@@ -292,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after the first successful backfill run and print the time it took")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    # A shell that starts us in the background sets SIGINT to "ignore", and Python keeps that: restore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started: dict[str, subprocess.Popen] = {}
     try:
         return run(args, started)
