@@ -120,6 +120,9 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
         if column in frame.columns:
             source = frame[f"{column}{RAW_SUFFIX}"] if f"{column}{RAW_SUFFIX}" in frame.columns else frame[column]
             result[column] = profiles.numeric_profile(source, reference["columns"][column]["edges"])
+    score = config.warehouse.score_column
+    if score in result:
+        result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     for column in config.features.categorical:
         if column in frame.columns:
             ref = reference["columns"][column]
@@ -165,12 +168,40 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
                               n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                               severity=severity, details=details))
+    rows += output_rows(config, reference, observation)
     features = [r for r in rows if r.column != config.warehouse.score_column and r.value is not None]
     if features:
         drifted = sum(r.severity >= Severity.WARNING for r in features)
         rows.append(MetricRow(MetricKind.DRIFT, "drift_share", drifted / len(features), window, n=len(features),
                               details={"drifted": sorted(r.column for r in features if r.severity >= Severity.WARNING)}))
     return rows
+
+
+def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
+    """Output drift beyond the score's PSI: the predicted-positive share (chi-squared against the
+    reference's), and the mean score and low-confidence share, recorded beside their reference values."""
+    score = config.warehouse.score_column
+    window_output = observation.profiles.get(score, {}).get("output")
+    reference_output = reference["columns"][score].get("output")
+    if not window_output or not reference_output or not window_output["scored"]:
+        return []
+    window, n = observation.window, window_output["scored"]
+    method, tiers = get_method("chi2"), config.drift.chi2
+    result = method.score([reference_output["scored"] - reference_output["positive"], reference_output["positive"]],
+                          [n - window_output["positive"], window_output["positive"]], config.drift.noise_quantile)
+    share = window_output["positive"] / n
+    reference_share = reference_output["positive"] / max(reference_output["scored"], 1)
+    return [
+        MetricRow(MetricKind.DRIFT, "positive_share", share, window, column=score, p_value=result.p_value, n=n,
+                  threshold_warning=tiers.warning, threshold_critical=tiers.critical,
+                  severity=policy.score_severity(ScoreKind.P_VALUE, result.p_value, tiers),
+                  details={"reference": reference_share, "threshold": config.performance.threshold, "test": "chi2"}),
+        MetricRow(MetricKind.DRIFT, "mean_score", window_output["mean"], window, column=score, n=n,
+                  details={"reference": reference_output["mean"]}),
+        MetricRow(MetricKind.DRIFT, "low_confidence_share", window_output["low_confidence"] / n, window, column=score,
+                  n=n, details={"reference": reference_output["low_confidence"] / max(reference_output["scored"], 1),
+                                "margin": profiles.LOW_CONFIDENCE_MARGIN}),
+    ]
 
 
 def _skip_reason(profile: dict[str, Any]) -> str:

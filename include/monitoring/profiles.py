@@ -120,3 +120,19 @@ def fit_categorical(values: pd.Series, top_k: int) -> dict[str, Any]:
         top, counts = [*top, OTHER], [*counts, int(rest.sum())]
     return {"kind": "categorical", "n": int(values.size), "nulls": int(values.isna().sum()),
             "categories": top, "pooled": pooled, "counts": counts}
+
+
+LOW_CONFIDENCE_MARGIN = 0.1  # a score this close to the decision threshold is a low-confidence prediction
+
+
+def output_summary(scores: pd.Series, threshold: float) -> dict[str, Any]:
+    """What the model said: scored rows, predicted positives at `threshold`, low-confidence predictions,
+    and the mean score. Counts, so windows can be merged and compared with the reference."""
+    values = to_numbers(scores)[0]
+    finite = values[np.isfinite(values)]
+    return {
+        "scored": int(finite.size),
+        "positive": int((finite >= threshold).sum()),
+        "low_confidence": int((np.abs(finite - threshold) < LOW_CONFIDENCE_MARGIN).sum()),
+        "mean": finite_or_none(finite.mean()) if finite.size else None,
+    }

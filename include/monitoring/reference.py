@@ -29,6 +29,8 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for column in (*config.features.numeric, config.warehouse.score_column):
         columns[column] = profiles.fit_numeric(frame[column], ref.bins)
+    score = config.warehouse.score_column
+    columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
     baseline: dict[str, float | None] = {}

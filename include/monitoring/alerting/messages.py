@@ -20,7 +20,10 @@ def describe(model: str, row: MetricRow) -> str:
     if row.slice_key:
         where += f" for {row.slice_key}={row.slice_value}"
     d = row.details
-    if row.kind is MetricKind.DRIFT and row.p_value is not None:
+    if row.metric == "positive_share":
+        what = (f"the share of predicted positives moved to {_fmt(row.value)} from the reference "
+                f"{_fmt(d.get('reference'))} (chi-squared p = {_fmt(row.p_value)})")
+    elif row.kind is MetricKind.DRIFT and row.p_value is not None:
         what = (f"{row.metric} drift{where}: p = {_fmt(row.p_value)} (after Benjamini-Hochberg) "
                 f"<= {_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}")
     elif row.kind is MetricKind.DRIFT:
