@@ -27,8 +27,8 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
 TASK_TYPES = ("binary_classification",)  # multiclass and regression arrive with the performance work
-NUMERIC_DRIFT_METHODS = ("psi",)
-CATEGORICAL_DRIFT_METHODS = ("chi2", "psi")
+NUMERIC_DRIFT_METHODS = ("psi", "jensen_shannon", "hellinger", "l_infinity")
+CATEGORICAL_DRIFT_METHODS = ("chi2", "psi", "jensen_shannon", "hellinger", "l_infinity")
 CHANNELS = ("log", "slack")
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
@@ -85,10 +85,14 @@ class FeatureDrift:
 
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
-    numeric_method: Literal["psi"] = "psi"
-    categorical_method: Literal["chi2", "psi"] = "chi2"
+    numeric_method: Literal["psi", "jensen_shannon", "hellinger", "l_infinity"] = "psi"
+    categorical_method: Literal["chi2", "psi", "jensen_shannon", "hellinger", "l_infinity"] = "chi2"
     psi: Tiers = Tiers(warning=0.1, critical=0.2)  # distance: higher is worse
     chi2: Tiers = Tiers(warning=0.01, critical=0.001)  # p-value after Benjamini-Hochberg: lower is worse
+    # The distances below: higher is worse; tiers are PSI's 0.1 / 0.2 translated (see each method's module).
+    jensen_shannon: Tiers = Tiers(warning=0.13, critical=0.19)  # base 2, in [0, 1]
+    hellinger: Tiers = Tiers(warning=0.11, critical=0.16)  # in [0, 1]
+    l_infinity: Tiers = Tiers(warning=0.07, critical=0.10)  # largest change of one bin's share
     noise_quantile: float = 0.999  # a score inside this quantile of its no-drift distribution at the window's size is noise
     features: dict[str, FeatureDrift] = field(default_factory=dict)
 
@@ -272,7 +276,9 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("reference.bins", "expected at least 2 bins")
 
 
-def _build(cls: type[Any], raw: Any, file: str, prefix: str) -> Any:
+def _build(cls: type[Any], raw: Any, file: str, prefix: str, default: Any = None) -> Any:
+    """`cls` from the mapping `raw`; keys it omits keep the values of `default` (the section's default),
+    so `psi: {warning: 0.15}` keeps PSI's default CRITICAL tier instead of dropping it."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: {prefix.rstrip('.') or 'top level'}: expected a mapping, got {raw!r}")
     hints = typing.get_type_hints(cls)
@@ -280,14 +286,18 @@ def _build(cls: type[Any], raw: Any, file: str, prefix: str) -> Any:
     unknown = sorted(set(raw) - set(names))
     if unknown:
         raise ConfigError(f"{file}: unknown key {prefix}{unknown[0]}; valid keys here: {sorted(names)}")
-    values = {name: _coerce(hints[name], raw[name], file, f"{prefix}{name}") for name in names if name in raw}
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    values = {name: _coerce(hints[name], raw[name], file, f"{prefix}{name}", defaults[name])
+              for name in names if name in raw}
+    if default is not None:
+        values = {name: getattr(default, name) for name in names} | values
     try:
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(f"{file}: {prefix.rstrip('.') or 'top level'}: {exc}") from exc
 
 
-def _coerce(hint: Any, value: Any, file: str, key: str) -> Any:
+def _coerce(hint: Any, value: Any, file: str, key: str, default: Any = None) -> Any:
     origin, args = get_origin(hint), get_args(hint)
 
     def fail(expected: str) -> typing.NoReturn:
@@ -302,7 +312,7 @@ def _coerce(hint: Any, value: Any, file: str, key: str) -> Any:
             return None
         return _coerce(next(a for a in args if a is not type(None)), value, file, key)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, value, file, f"{key}.")
+        return _build(hint, value, file, f"{key}.", default if dataclasses.is_dataclass(default) else None)
     if origin is tuple:
         if isinstance(value, str) or not isinstance(value, list):
             fail("a list")

@@ -141,7 +141,8 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     for column, profile in observation.profiles.items():
         method = get_method(config.drift_method(column) if column != config.warehouse.score_column
                             else config.drift.numeric_method)
-        tiers = config.drift_tiers(column) if column != config.warehouse.score_column else config.drift.psi
+        tiers = (config.drift_tiers(column) if column != config.warehouse.score_column
+                 else getattr(config.drift, config.drift.numeric_method))
         ref = reference["columns"][column]
         reason = _skip_reason(profile) or ("" if sum(ref["counts"]) else "the reference has no values for this column")
         if reason:

@@ -263,3 +263,10 @@ def test_import_config_fresh_interpreter_no_heavy_modules():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             check=True)
     assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout.strip()}"
+
+
+def test_load_monitor_config_partial_tiers_keep_the_other_default_tier(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("model: m\nfeatures: {numeric: [x]}\ndrift: {psi: {warning: 0.15}}\n")
+    config = load_monitor_config(path)
+    assert (config.drift.psi.warning, config.drift.psi.critical) == (0.15, 0.2)

@@ -12,21 +12,20 @@ empty bin in a 50-row window adds about 0.2, not 700.
 
 Noise band: the PSI of a window drawn from the reference itself depends strongly on the window size
 (about 9/n for 10 bins). `noise` is the `quantile` of PSI over windows of the same size drawn from the
-reference shares (multinomial resampling, fixed seed), so a 50-row night hour is judged against the
-PSI that 50 rows produce by chance.
+reference shares (multinomial resampling, fixed seed; see drift/noise.py), so a 50-row night hour is
+judged against the PSI that 50 rows produce by chance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
+from include.monitoring.drift.noise import noise_band
 
 PSEUDO_COUNT = 0.5
-NOISE_DRAWS = 4000
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:
@@ -34,22 +33,20 @@ def _shares(counts: np.ndarray) -> np.ndarray:
     return smoothed / smoothed.sum(axis=-1, keepdims=True)
 
 
+def psi_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
+    """PSI of each window (shape (..., k)) against the reference (shape (k,))."""
+    reference = _shares(reference_counts)
+    window = _shares(window_counts)
+    return np.sum((window - reference) * np.log(window / reference), axis=-1)
+
+
 def psi_value(reference_counts: Sequence[int], window_counts: Sequence[int]) -> float:
-    reference = _shares(np.asarray(reference_counts, dtype="float64"))
-    window = _shares(np.asarray(window_counts, dtype="float64"))
-    return float(np.sum((window - reference) * np.log(window / reference)))
+    return float(psi_values(np.asarray(reference_counts, dtype="float64"), np.asarray(window_counts, dtype="float64")))
 
 
-@lru_cache(maxsize=4096)
 def psi_noise(reference_counts: tuple[int, ...], n: int, quantile: float) -> float:
     """The `quantile` of PSI between the reference and n-row windows drawn from its own shares."""
-    reference = np.asarray(reference_counts, dtype="float64")
-    rng = np.random.default_rng(n)  # fixed per size: the same window size always gets the same band
-    draws = rng.multinomial(n, reference / reference.sum(), size=NOISE_DRAWS).astype("float64")
-    shares = _shares(draws)
-    ref_shares = _shares(reference)
-    values = np.sum((shares - ref_shares) * np.log(shares / ref_shares), axis=1)
-    return float(np.quantile(values, quantile))
+    return noise_band(psi_values, reference_counts, n, quantile)
 
 
 def psi(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
