@@ -93,6 +93,7 @@ class DriftConfig:
     jensen_shannon: Tiers = Tiers(warning=0.13, critical=0.19)  # base 2, in [0, 1]
     hellinger: Tiers = Tiers(warning=0.11, critical=0.16)  # in [0, 1]
     l_infinity: Tiers = Tiers(warning=0.07, critical=0.10)  # largest change of one bin's share
+    new_category: Tiers = Tiers(warning=0.01, critical=0.05)  # share of a window in never-seen categories
     noise_quantile: float = 0.999  # a score inside this quantile of its no-drift distribution at the window's size is noise
     features: dict[str, FeatureDrift] = field(default_factory=dict)
 

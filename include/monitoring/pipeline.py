@@ -36,6 +36,8 @@ from include.monitoring.validation.suite import RAW_SUFFIX, expectation_specs
 # A performance drop alerts only when the value sits this many bootstrap standard errors below the baseline:
 # each run tests several metrics and slices, so 2 (one-sided 2.3 %) would page on noise every few days.
 PERFORMANCE_Z = 3.0
+# Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
+NEW_CATEGORY_MIN_ROWS = 3
 GX_SEVERITY = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
@@ -163,19 +165,37 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value}
         if p_value is not None:
             details.update(raw_p_value=score.p_value, correction="benjamini_hochberg")
-        if column in config.features.categorical:
-            details["unseen_share"] = observation.profiles[column]["unseen"] / max(score.n, 1)
-            details["unseen_examples"] = observation.profiles[column]["unseen_examples"]
         rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
                               n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                               severity=severity, details=details))
+        if column in config.features.categorical:
+            rows.append(new_category_row(config, column, observation.profiles[column], window))
     rows += output_rows(config, reference, observation)
-    features = [r for r in rows if r.column != config.warehouse.score_column and r.value is not None]
-    if features:
-        drifted = sum(r.severity >= Severity.WARNING for r in features)
-        rows.append(MetricRow(MetricKind.DRIFT, "drift_share", drifted / len(features), window, n=len(features),
-                              details={"drifted": sorted(r.column for r in features if r.severity >= Severity.WARNING)}))
+    severities: dict[str, Severity] = {}
+    for r in rows:
+        if r.column and r.column != config.warehouse.score_column and r.value is not None:
+            severities[r.column] = max(severities.get(r.column, Severity.OK), r.severity)
+    if severities:
+        drifted = sorted(column for column, severity in severities.items() if severity >= Severity.WARNING)
+        rows.append(MetricRow(MetricKind.DRIFT, "drift_share", len(drifted) / len(severities), window,
+                              n=len(severities), details={"drifted": drifted}))
     return rows
+
+
+def new_category_row(config: MonitorConfig, column: str, profile: dict[str, Any], window: Window) -> MetricRow:
+    """The share of the window's non-null values in categories the reference never saw.
+
+    The reference cannot produce such values, so there is no sampling noise to calibrate; but one or
+    two odd values are a curiosity, not drift: NEW_CATEGORY_MIN_ROWS rows are needed before it alerts.
+    """
+    present = sum(profile["counts"]) + profile["unseen"]
+    share = profile["unseen"] / present if present else None
+    tiers = config.drift.new_category
+    noise = (NEW_CATEGORY_MIN_ROWS - 1) / present if present else None
+    return MetricRow(MetricKind.DRIFT, "new_category_share", share, window, column=column, n=present,
+                     threshold_warning=tiers.warning, threshold_critical=tiers.critical,
+                     severity=policy.score_severity(ScoreKind.DISTANCE, share, tiers, noise),
+                     details={"unseen_rows": profile["unseen"], "examples": profile["unseen_examples"], "noise": noise})
 
 
 def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:

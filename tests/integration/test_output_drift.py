@@ -67,3 +67,36 @@ def test_positive_share_is_quiet_on_a_window_drawn_from_the_reference(demo_frame
     rows = _run(_config(), warehouse, sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}"), window)
     assert rows["positive_share"].severity == "OK"
     assert rows["psi"].severity == "OK"
+
+
+@pytest.mark.parametrize("unseen, n, expected", [(0, 1000, "OK"), (2, 40, "OK"), (3, 40, "CRITICAL"), (15, 1000, "WARNING"),
+                                                 (50, 1000, "CRITICAL")],
+                         ids=["none", "two_rows_in_tiny_window", "three_rows_in_tiny_window", "1.5_percent", "5_percent"])
+def test_new_category_share_tiers_and_minimum_rows(unseen, n, expected):
+    from include.monitoring.pipeline import new_category_row
+    from include.monitoring.types import Window
+
+    profile = {"counts": [n - unseen], "unseen": unseen, "unseen_examples": {"voice_assistant": unseen} if unseen else {}}
+    window = Window(datetime(2026, 11, 20, 12, tzinfo=UTC), datetime(2026, 11, 20, 13, tzinfo=UTC))
+    row = new_category_row(_config(), "channel", profile, window)
+    assert row.value == pytest.approx(unseen / n)
+    assert row.severity.name == expected
+
+
+def test_demo_new_category_is_caught_in_a_quiet_evening_hour(demo_warehouse_path, tmp_path):
+    """[20:00, 21:00) on 2026-11-22 is a quiet evening hour (109 rows), 11 of them through the new channel."""
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.types import Window
+
+    warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    end = DEMO_END - timedelta(hours=7)
+    from include.monitoring import pipeline, reference
+
+    reference.ensure_reference(_config(), warehouse, store, now=NOW)
+    pipeline.run_window(_config(), warehouse, store, Window(end - timedelta(hours=1), end), now=NOW)
+    with store.connect() as conn:
+        row = conn.execute(sa.text("select value, severity, details, n from metric_values "
+                                   "where metric = 'new_category_share' and column_name = 'channel'")).one()
+    assert row.n == 109
+    assert row.severity in ("WARNING", "CRITICAL") and "voice_assistant" in row.details, row

@@ -23,6 +23,10 @@ def describe(model: str, row: MetricRow) -> str:
     if row.metric == "positive_share":
         what = (f"the share of predicted positives moved to {_fmt(row.value)} from the reference "
                 f"{_fmt(d.get('reference'))} (chi-squared p = {_fmt(row.p_value)})")
+    elif row.metric == "new_category_share":
+        examples = ", ".join(f"{name!r} ({count})" for name, count in d.get("examples", {}).items())
+        what = (f"{_fmt(row.value)} of `{row.column}` values are categories the reference never saw "
+                f"({d.get('unseen_rows')} of {row.n} rows: {examples}); expected none")
     elif row.kind is MetricKind.DRIFT and row.p_value is not None:
         what = (f"{row.metric} drift{where}: p = {_fmt(row.p_value)} (after Benjamini-Hochberg) "
                 f"<= {_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}")
