@@ -143,24 +143,22 @@ def connect(proc: subprocess.Popen, base_url: str) -> standalone.RestClient:
     return client
 
 
-def unpause_monitors(client: standalone.RestClient) -> list[str]:
-    standalone.wait_for_dag(client, DEMO_DAG, timeout=180)
-    monitors = standalone.dag_ids(client, MONITOR_PREFIX)
-    for dag_id in monitors:
-        standalone.unpause(client, dag_id)
-    log(f"unpaused {', '.join(monitors)}")
-    return monitors
+def schedule_monitors(env: dict[str, str], data_end: datetime, hours: int) -> tuple[datetime, datetime]:
+    """Parse the DAGs into the metadata database, unpause the monitors and create the demo backfill,
+    all through the CLI and before any Airflow process runs: on SQLite, creating a backfill while the
+    scheduler writes fails ("database is locked") or crashes the scheduler (StaleDataError on dag_run).
 
-
-def backfill(client: standalone.RestClient, data_end: datetime, hours: int) -> tuple[datetime, datetime]:
-    """Backfill the demo monitor's last `hours` complete windows that have data; returns [start, end).
-    A backfill run with logical date X covers [X, X + 1 h), so the logical dates are start ... end - 1 h.
-    The latest window already has the run that unpausing created; the backfill skips it."""
+    The backfill covers the last `hours` complete windows that have data; a backfill run with logical
+    date X covers [X, X + 1 h), so the logical dates are start ... end - 1 h. Returns [start, end)."""
+    standalone.run_airflow(["dags", "reserialize"], env)
+    standalone.run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "-y", f"^{MONITOR_PREFIX}"], env)
+    log(f"parsed the DAGs and unpaused the {MONITOR_PREFIX}* monitors")
     end = min(floor_hour(datetime.now(UTC)), data_end)
     start = end - timedelta(hours=hours)
-    answer = standalone.create_backfill(client, DEMO_DAG, start.isoformat(), (end - timedelta(hours=1)).isoformat(),
-                                        max_active_runs=BACKFILL_MAX_ACTIVE_RUNS, reprocess_behavior="none")
-    log(f"backfill #{answer['id']} of {DEMO_DAG}: {hours} hourly windows from {start:%Y-%m-%d %H:%M} "
+    standalone.run_airflow(["backfill", "create", "--dag-id", DEMO_DAG, "--from-date", start.isoformat(),
+                            "--to-date", (end - timedelta(hours=1)).isoformat(), "--reprocess-behavior", "none",
+                            "--max-active-runs", str(BACKFILL_MAX_ACTIVE_RUNS)], env)
+    log(f"backfill of {DEMO_DAG}: {hours} hourly windows from {start:%Y-%m-%d %H:%M} "
         f"to {end:%Y-%m-%d %H:%M} UTC, {BACKFILL_MAX_ACTIVE_RUNS} at a time")
     return start, end
 
@@ -240,10 +238,6 @@ def run(args: argparse.Namespace, started: dict[str, subprocess.Popen]) -> int:
     # settings of the shell do not.
     env = standalone.standalone_env(HOME, port, ROOT, parallelism=PARALLELISM, inherit=("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
     prepare_airflow(env)
-    log(f"starting airflow standalone on port {port} (AIRFLOW_HOME={HOME.relative_to(ROOT)}) ...")
-    proc = started["airflow"] = standalone.start(env, HOME / "standalone.log")
-    client = connect(proc, base_url)
-
     if builder is not None:
         finish_warehouse_build(builder, WAREHOUSE)
         # Metrics, alerts and reference profiles of the previous warehouse describe data that is gone.
@@ -251,8 +245,10 @@ def run(args: argparse.Namespace, started: dict[str, subprocess.Popen]) -> int:
         data_end = warehouse_end(WAREHOUSE)
         if data_end is None:
             raise SetupError(f"the new demo warehouse {WAREHOUSE} has no predictions")
-    unpause_monitors(client)
-    window = backfill(client, data_end, hours)
+    window = schedule_monitors(env, data_end, hours)
+    log(f"starting airflow standalone on port {port} (AIRFLOW_HOME={HOME.relative_to(ROOT)}) ...")
+    proc = started["airflow"] = standalone.start(env, HOME / "standalone.log")
+    client = connect(proc, base_url)
 
     if args.smoke:
         first = wait_first_success(client, proc, SMOKE_TIMEOUT)

@@ -325,14 +325,6 @@ def wait_for_dag(client: RestClient, dag_id: str, timeout: float = 180) -> dict[
     raise AirflowError(f"DAG {dag_id} did not appear within {timeout:.0f} s" + (f"; import errors: {details}" if details else ""))
 
 
-def dag_ids(client: RestClient, prefix: str = "") -> list[str]:
-    ids: list[str] = []
-    filters = {"dag_id_prefix_pattern": prefix} if prefix else {}
-    while True:
-        page = client.get("/api/v2/dags", limit=100, offset=len(ids), **filters)
-        ids += [dag["dag_id"] for dag in page["dags"]]
-        if not page["dags"] or len(ids) >= page["total_entries"]:
-            return [dag_id for dag_id in ids if dag_id.startswith(prefix)]
 
 
 def unpause(client: RestClient, dag_id: str) -> None:
@@ -344,15 +336,6 @@ def trigger(client: RestClient, dag_id: str, run_id: str, logical_date_iso: str)
     (hourly: [X - 1 h, X)), unlike scheduled and backfill runs whose interval starts there."""
     return client.post(f"/api/v2/dags/{_quote(dag_id)}/dagRuns",
                        {"dag_run_id": run_id, "logical_date": logical_date_iso, "conf": {}})
-
-
-def create_backfill(client: RestClient, dag_id: str, from_iso: str, to_iso: str, max_active_runs: int = 3,
-                    reprocess_behavior: str = "none") -> dict[str, Any]:
-    """Runs for every logical date in [from, to] (inclusive); each covers [X, X + interval).
-    reprocess_behavior: none (skip dates with a run), failed, or completed (re-run them all)."""
-    return client.post("/api/v2/backfills", {
-        "dag_id": dag_id, "from_date": from_iso, "to_date": to_iso, "run_backwards": False, "dag_run_conf": {},
-        "reprocess_behavior": reprocess_behavior, "max_active_runs": max_active_runs})
 
 
 def dag_runs(client: RestClient, dag_id: str, **filters: Any) -> list[dict[str, Any]]:
