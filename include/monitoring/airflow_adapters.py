@@ -16,6 +16,8 @@ from include.monitoring.errors import ConnectionConfigError
 
 SQL_CONN_TYPES = ("sqlite", "postgres")
 SLACK_CONN_TYPES = ("slack", "slackwebhook")
+# Connection extras passed on to libpq (TLS and timeouts); others are Airflow's own and ignored here.
+LIBPQ_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")
 
 
 def get_connection(conn_id: str) -> Any:
@@ -35,8 +37,10 @@ def sqlalchemy_url(conn: Any) -> sa.URL:
     if conn.conn_type == "sqlite":
         return sa.URL.create("sqlite", database=conn.host or conn.schema)
     if conn.conn_type in ("postgres", "postgresql"):
+        options = {key: str(value) for key, value in (conn.extra_dejson or {}).items() if key in LIBPQ_OPTIONS}
         return sa.URL.create("postgresql+psycopg", username=conn.login or None, password=conn.password or None,
-                             host=conn.host or "localhost", port=conn.port or 5432, database=conn.schema or None)
+                             host=conn.host or "localhost", port=conn.port or 5432, database=conn.schema or None,
+                             query=options)
     raise ConnectionConfigError(
         f"connection {conn.conn_id!r} has type {conn.conn_type!r}; supported SQL types: {list(SQL_CONN_TYPES)}")
 

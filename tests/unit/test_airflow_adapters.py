@@ -1,0 +1,33 @@
+"""Airflow connections -> SQLAlchemy URLs."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from include.monitoring.airflow_adapters import sqlalchemy_url
+from include.monitoring.errors import ConnectionConfigError
+
+
+def connection(**fields):
+    base = {"conn_id": "warehouse", "conn_type": "postgres", "host": "db.internal", "port": 6432, "login": "monitor",
+            "password": "s3cret", "schema": "predictions", "extra_dejson": {}}
+    return SimpleNamespace(**(base | fields))
+
+
+def test_postgres_connection_becomes_a_psycopg_url_with_tls_options_and_no_airflow_extras():
+    url = sqlalchemy_url(connection(extra_dejson={"sslmode": "require", "connect_timeout": 5, "cursor": "named"}))
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.host, url.port, url.username, url.password, url.database) == ("db.internal", 6432, "monitor", "s3cret",
+                                                                             "predictions")
+    assert dict(url.query) == {"sslmode": "require", "connect_timeout": "5"}
+
+
+def test_sqlite_connection_uses_its_host_as_the_file():
+    assert str(sqlalchemy_url(connection(conn_type="sqlite", host="/data/w.db"))) == "sqlite:////data/w.db"
+
+
+def test_unsupported_connection_type_names_the_supported_ones():
+    with pytest.raises(ConnectionConfigError, match=r"type 'mysql'.*\['sqlite', 'postgres'\]"):
+        sqlalchemy_url(connection(conn_type="mysql"))
