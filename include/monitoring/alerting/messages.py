@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+from include.monitoring.types import MetricKind, MetricRow, Severity
 
 
 def alert_key(model: str, row: MetricRow) -> str:
@@ -48,13 +48,9 @@ def describe(model: str, row: MetricRow) -> str:
         what = "no predictions arrived in the window (data delay or an outage upstream); expected at least 1"
     else:
         what = f"{row.metric}{where} = {_fmt(row.value)}"
-    return f"[{row.severity.name}] {model}: {what}; window {_window_text(row.window)}"
+    return f"[{row.severity.name}] {model}: {what}; window {row.window}"
 
 
 def resolved_text(model: str, row: MetricRow) -> str:
     where = f" of `{row.column}`" if row.column else ""
-    return f"[RESOLVED] {model}: {row.kind.value} {row.metric}{where} is back to normal; window {_window_text(row.window)}"
-
-
-def _window_text(window: Window) -> str:
-    return str(window)
+    return f"[RESOLVED] {model}: {row.kind.value} {row.metric}{where} is back to normal; window {row.window}"
