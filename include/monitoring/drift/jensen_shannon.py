@@ -36,13 +36,12 @@ import numpy as np
 from scipy import special
 
 from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
-from include.monitoring.drift.noise import checked_counts, distance_score
+from include.monitoring.drift.noise import checked_counts, distance_score, shares
 
 
 def jensen_shannon_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
     """JS distance (base 2) of each window (shape (..., k)) against the reference (shape (k,))."""
-    reference = reference_counts / reference_counts.sum(axis=-1, keepdims=True)
-    window = window_counts / window_counts.sum(axis=-1, keepdims=True)
+    reference, window = shares(reference_counts), shares(window_counts)
     mixture = (reference + window) / 2
     # rel_entr(x, y) = x ln(x / y), and 0 where x = 0: the 0 * log 0 = 0 convention, without a floor.
     divergence = np.sum(special.rel_entr(reference, mixture) + special.rel_entr(window, mixture), axis=-1) / (2 * np.log(2))

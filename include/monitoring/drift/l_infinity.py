@@ -33,13 +33,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
-from include.monitoring.drift.noise import checked_counts, distance_score
+from include.monitoring.drift.noise import checked_counts, distance_score, shares
 
 
 def l_infinity_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
     """L-infinity distance of each window (shape (..., k)) against the reference (shape (k,))."""
-    reference = reference_counts / reference_counts.sum(axis=-1, keepdims=True)
-    window = window_counts / window_counts.sum(axis=-1, keepdims=True)
+    reference, window = shares(reference_counts), shares(window_counts)
     return np.max(np.abs(window - reference), axis=-1)
 
 

@@ -44,6 +44,11 @@ def noise_band(statistic: BatchStatistic, reference_counts: tuple[int, ...], n: 
     return float(np.quantile(statistic(reference, draws), quantile))
 
 
+def shares(counts: np.ndarray) -> np.ndarray:
+    """Counts (shape (..., k)) as shares of their row total, along the last axis."""
+    return counts / counts.sum(axis=-1, keepdims=True)
+
+
 def checked_counts(method: str, reference_counts: Sequence[int], window_counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """Both count vectors as float arrays, after checking that shares can be taken of each.
 

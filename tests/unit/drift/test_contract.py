@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from include.monitoring.drift import DRIFT_METHODS
 from include.monitoring.drift.base import FeatureKind, ScoreKind
@@ -41,3 +46,24 @@ def test_identical_shares_are_not_drift(name):
         assert score.value < 1e-3 < score.noise
     else:
         assert score.p_value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["psi", "jensen_shannon", "hellinger"], ids=str)
+@settings(max_examples=60, deadline=None, database=None)
+@given(data=st.data(), reference=st.lists(st.integers(1, 5000), min_size=2, max_size=10),
+       t_small=st.floats(0, 1), t_large=st.floats(0, 1))
+def test_distance_larger_shift_toward_target_is_not_smaller(name, data, reference, t_small, t_large):
+    """The window moves along a straight line from the reference's counts (t=0) to another distribution's
+    (t=1) with the same total. PSI, JS and squared Hellinger are convex along the line and 0 at t=0, so
+    none of them decreases with t (L-infinity has its own, stronger test: it grows in proportion)."""
+    value = getattr(importlib.import_module(f"include.monitoring.drift.{name}"), f"{name}_value")
+    target = data.draw(st.lists(st.integers(0, 5000), min_size=len(reference), max_size=len(reference))
+                       .filter(lambda c: sum(c) > 0))
+    t_small, t_large = sorted((t_small, t_large))
+    ref = np.asarray(reference, dtype="float64")
+    tgt = np.asarray(target, dtype="float64") * ref.sum() / sum(target)
+
+    def window(t):
+        return list((1 - t) * ref + t * tgt)
+
+    assert value(reference, window(t_small)) <= value(reference, window(t_large)) + 1e-12
