@@ -27,8 +27,9 @@ EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
 TASK_TYPES = ("binary_classification",)  # multiclass and regression arrive with the performance work
-NUMERIC_DRIFT_METHODS = ("psi", "jensen_shannon", "hellinger", "l_infinity")
-CATEGORICAL_DRIFT_METHODS = ("chi2", "psi", "jensen_shannon", "hellinger", "l_infinity")
+# Mirrors the registry in drift/ (which imports numpy, so parse-time code cannot); a test keeps them equal.
+NUMERIC_DRIFT_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "l_infinity")
+CATEGORICAL_DRIFT_METHODS = ("chi2", "jensen_shannon", "psi", "hellinger", "l_infinity")
 CHANNELS = ("log", "slack")
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
@@ -78,17 +79,25 @@ class Tiers:
 
 @dataclass(frozen=True, slots=True)
 class FeatureDrift:
-    method: str = ""  # "" = the default method for the feature's kind
+    method: str = ""  # "" = drift.numeric_method or drift.categorical_method
     warning: float | None = None  # None = the method's default tier
     critical: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
-    numeric_method: Literal["psi", "jensen_shannon", "hellinger", "l_infinity"] = "psi"
-    categorical_method: Literal["chi2", "psi", "jensen_shannon", "hellinger", "l_infinity"] = "chi2"
+    # "auto": windows of fewer than auto_switch_rows rows use the test (ks, chi2), larger ones the distance
+    # (wasserstein, jensen_shannon); see the README. The score column follows numeric_method.
+    numeric_method: Literal["auto", "ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "l_infinity"] = "auto"
+    categorical_method: Literal["auto", "chi2", "jensen_shannon", "psi", "hellinger", "l_infinity"] = "auto"
+    auto_switch_rows: int = 2000
+    correction: Literal["benjamini_hochberg", "bonferroni"] = "benjamini_hochberg"  # across a window's p-value features
     psi: Tiers = Tiers(warning=0.1, critical=0.2)  # distance: higher is worse
-    chi2: Tiers = Tiers(warning=0.01, critical=0.001)  # p-value after Benjamini-Hochberg: lower is worse
+    # p-values after the correction across the window: lower is worse. Under no drift the correction keeps the
+    # chance that any of the window's tests reaches WARNING at 0.5 %, whatever the number of features.
+    chi2: Tiers = Tiers(warning=0.005, critical=0.001)
+    ks: Tiers = Tiers(warning=0.005, critical=0.001)
+    wasserstein: Tiers = Tiers(warning=0.1, critical=0.2)  # in reference standard deviations
     # The distances below: higher is worse; tiers are PSI's 0.1 / 0.2 translated (see each method's module).
     jensen_shannon: Tiers = Tiers(warning=0.13, critical=0.19)  # base 2, in [0, 1]
     hellinger: Tiers = Tiers(warning=0.11, critical=0.16)  # in [0, 1]
@@ -162,14 +171,37 @@ class MonitorConfig:
         moment = datetime.fromisoformat(self.start_date)
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    def drift_method(self, column: str) -> str:
+    def configured_drift_method(self, column: str) -> str:
+        """The method named for the column (a feature or the score column), possibly "auto"."""
         override = self.drift.features.get(column)
         if override and override.method:
             return override.method
-        return self.drift.numeric_method if column in self.features.numeric else self.drift.categorical_method
+        return self.drift.categorical_method if column in self.features.categorical else self.drift.numeric_method
 
-    def drift_tiers(self, column: str) -> Tiers:
-        method = self.drift_method(column)
+    def drift_method(self, column: str, rows: int) -> str:
+        """The method that scores `column` in a window of `rows` rows ("auto" resolved by the row count)."""
+        return self._resolve(self.configured_drift_method(column), column in self.features.categorical, rows)
+
+    def positive_share_method(self, rows: int) -> str:
+        """The predicted classes are a categorical distribution: categorical_method scores their shares."""
+        return self._resolve(self.drift.categorical_method, True, rows)
+
+    def _resolve(self, method: str, categorical: bool, rows: int) -> str:
+        if method != "auto":
+            return method
+        small = rows < self.drift.auto_switch_rows
+        if categorical:
+            return "chi2" if small else "jensen_shannon"
+        return "ks" if small else "wasserstein"
+
+    def possible_drift_methods(self, column: str) -> tuple[str, ...]:
+        """Every method that may score `column`, whatever the window size (the reference calibrates these)."""
+        method = self.configured_drift_method(column)
+        if method != "auto":
+            return (method,)
+        return ("chi2", "jensen_shannon") if column in self.features.categorical else ("ks", "wasserstein")
+
+    def drift_tiers(self, column: str, method: str) -> Tiers:
         default: Tiers = getattr(self.drift, method)
         override = self.drift.features.get(column)
         if override is None:
@@ -254,7 +286,7 @@ def _check(config: MonitorConfig, file: str) -> None:
         if column not in declared:
             fail(f"drift.features.{column}", f"not a declared feature; valid: {sorted(declared)}")
         if override.method:
-            valid = NUMERIC_DRIFT_METHODS if column in config.features.numeric else CATEGORICAL_DRIFT_METHODS
+            valid = ("auto", *(NUMERIC_DRIFT_METHODS if column in config.features.numeric else CATEGORICAL_DRIFT_METHODS))
             if override.method not in valid:
                 fail(f"drift.features.{column}.method", f"unknown method {override.method!r}; valid: {list(valid)}")
     for name in config.performance.metrics:
@@ -275,6 +307,8 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("performance", "expected 0 < warning_drop <= critical_drop < 1")
     if config.reference.bins < 2:
         fail("reference.bins", "expected at least 2 bins")
+    if not 0.5 < config.drift.noise_quantile < 1:
+        fail("drift.noise_quantile", f"expected a quantile between 0.5 and 1, got {config.drift.noise_quantile}")
 
 
 def _build(cls: type[Any], raw: Any, file: str, prefix: str, default: Any = None) -> Any:

@@ -12,6 +12,7 @@ which is why they can travel between Airflow tasks as XCom.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,9 +25,11 @@ import sqlalchemy as sa
 from include.monitoring import profiles, store, warehouse
 from include.monitoring.alerting import policy
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
-from include.monitoring.config import MonitorConfig, Tiers
+from include.monitoring.config import MonitorConfig
 from include.monitoring.drift import get_method
-from include.monitoring.drift.base import ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
+from include.monitoring.drift.calibration import effective_size, noise_quantiles
+from include.monitoring.drift.scoring import score_column, skip_reason
 from include.monitoring.errors import MissingColumnsError
 from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
@@ -38,6 +41,9 @@ from include.monitoring.validation.suite import RAW_SUFFIX, expectation_specs
 PERFORMANCE_Z = 3.0
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
 NEW_CATEGORY_MIN_ROWS = 3
+# The alert rule of a feature's own drift score: one alert per column, whichever method scored the window
+# ("auto" switches between a test and a distance with the window size).
+FEATURE_DRIFT = "feature_drift"
 GX_SEVERITY = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
@@ -121,7 +127,8 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
     for column in (*config.features.numeric, config.warehouse.score_column):
         if column in frame.columns:
             source = frame[f"{column}{RAW_SUFFIX}"] if f"{column}{RAW_SUFFIX}" in frame.columns else frame[column]
-            result[column] = profiles.numeric_profile(source, reference["columns"][column]["edges"])
+            ref = reference["columns"][column]
+            result[column] = profiles.numeric_profile(source, ref["edges"], ref.get("grid_edges", []))
     score = config.warehouse.score_column
     if score in result:
         result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
@@ -134,43 +141,45 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
 
 
 def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
-    """Drift of every profiled column against the reference; p-values adjusted together (BH)."""
+    """Drift of every profiled column and of the model's output against the reference. All p-values of the
+    window (each p-value feature and the positive share) are corrected together, so that an undrifted window
+    alerts with at most the WARNING tier's probability however many features it has."""
     if observation.status is not RunStatus.OK:
         return []
     window = observation.window
-    scored: list[tuple[str, Any, Any, Tiers]] = []
-    skipped: list[MetricRow] = []
+    scored: list[tuple[str, DriftMethod, DriftScore]] = []
+    rows: list[MetricRow] = []
     for column, profile in observation.profiles.items():
-        method = get_method(config.drift_method(column) if column != config.warehouse.score_column
-                            else config.drift.numeric_method)
-        tiers = (config.drift_tiers(column) if column != config.warehouse.score_column
-                 else getattr(config.drift, config.drift.numeric_method))
+        method = get_method(config.drift_method(column, observation.row_count))
         ref = reference["columns"][column]
-        reason = _skip_reason(profile) or ("" if sum(ref["counts"]) else "the reference has no values for this column")
+        reason = _window_skip_reason(profile) or skip_reason(method, ref)
         if reason:
-            skipped.append(MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
-                                     details={"skipped": reason}))
+            rows.append(MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
+                                  details={"skipped": reason, "alert_rule": FEATURE_DRIFT}))
             continue
-        ref_counts, win_counts = list(ref["counts"]), list(profile["counts"])
-        if profile["kind"] == "categorical":
-            ref_counts, win_counts = [*ref_counts, 0], [*win_counts, profile["unseen"]]
-        score = method.score(ref_counts, win_counts, config.drift.noise_quantile)
-        scored.append((column, method, score, tiers))
-    adjusted = iter(policy.benjamini_hochberg([s.p_value for _, m, s, _ in scored if m.score_kind is ScoreKind.P_VALUE]))
-    rows = list(skipped)
-    for column, method, score, tiers in scored:
-        p_value = next(adjusted) if method.score_kind is ScoreKind.P_VALUE else None
-        decisive = p_value if p_value is not None else score.value
-        severity = policy.score_severity(method.score_kind, decisive, tiers, score.noise)
-        details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value}
+        scored.append((column, method, score_column(method, ref, profile, config.drift.noise_quantile)))
+    output = positive_share_test(config, reference, observation)
+    tests = [s for _, m, s in scored if m.score_kind is ScoreKind.P_VALUE]
+    if output and output[0].score_kind is ScoreKind.P_VALUE:
+        tests.append(output[1])
+    raw = [test.p_value for test in tests]
+    corrected = iter(policy.correct_p_values(raw, config.drift.correction))
+    for column, method, score in scored:
+        tiers = config.drift_tiers(column, method.name)
+        p_value = next(corrected) if method.score_kind is ScoreKind.P_VALUE else None
+        severity = policy.score_severity(method.score_kind, p_value if p_value is not None else score.value, tiers,
+                                         score.noise)
+        details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
+                   "method_choice": config.configured_drift_method(column), "alert_rule": FEATURE_DRIFT}
         if p_value is not None:
-            details.update(raw_p_value=score.p_value, correction="benjamini_hochberg")
+            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_window=len(raw))
         rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
                               n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                               severity=severity, details=details))
         if column in config.features.categorical:
             rows.append(new_category_row(config, column, observation.profiles[column], window))
-    rows += output_rows(config, reference, observation)
+    if output:
+        rows += output_rows(config, reference, observation, output, next(corrected, None), len(raw))
     severities: dict[str, Severity] = {}
     for r in rows:
         if r.column and r.column != config.warehouse.score_column and r.value is not None:
@@ -198,25 +207,47 @@ def new_category_row(config: MonitorConfig, column: str, profile: dict[str, Any]
                      details={"unseen_rows": profile["unseen"], "examples": profile["unseen_examples"], "noise": noise})
 
 
-def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
-    """Output drift beyond the score's PSI: the predicted-positive share (chi-squared against the
-    reference's), and the mean score and low-confidence share, recorded beside their reference values."""
+def positive_share_test(config: MonitorConfig, reference: dict[str, Any],
+                        observation: Observation) -> tuple[DriftMethod, DriftScore] | None:
+    """The window's predicted-class shares against the reference's, scored like a categorical feature
+    (auto: chi-squared below auto_switch_rows, Jensen-Shannon with its noise band from there); None without scores."""
     score = config.warehouse.score_column
     window_output = observation.profiles.get(score, {}).get("output")
     reference_output = reference["columns"][score].get("output")
     if not window_output or not reference_output or not window_output["scored"]:
-        return []
+        return None
+    n = window_output["scored"]
+    method = get_method(config.positive_share_method(n))
+    reference_counts = [reference_output["scored"] - reference_output["positive"], reference_output["positive"]]
+    result = method.score(reference_counts, [n - window_output["positive"], window_output["positive"]])
+    if method.statistic is not None:
+        size = max(1, round(effective_size(n, reference_output["scored"])))
+        result = dataclasses.replace(result, noise=noise_quantiles(method, reference_counts, [size],
+                                                                   config.drift.noise_quantile)[0])
+    return method, result
+
+
+def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation,
+                test: tuple[DriftMethod, DriftScore], p_value: float | None, tests_in_window: int) -> list[MetricRow]:
+    """Output drift beside the score's own drift: the predicted-positive share (a p-value is corrected with
+    the window's others), and the mean score and low-confidence share, recorded beside their reference values."""
+    score = config.warehouse.score_column
+    window_output, reference_output = observation.profiles[score]["output"], reference["columns"][score]["output"]
     window, n = observation.window, window_output["scored"]
-    method, tiers = get_method("chi2"), config.drift.chi2
-    result = method.score([reference_output["scored"] - reference_output["positive"], reference_output["positive"]],
-                          [n - window_output["positive"], window_output["positive"]], config.drift.noise_quantile)
+    method, result = test
+    tiers = getattr(config.drift, method.name)
     share = window_output["positive"] / n
     reference_share = reference_output["positive"] / max(reference_output["scored"], 1)
+    details = {"reference": reference_share, "threshold": config.performance.threshold, "test": method.name,
+               "statistic": result.value, "noise": result.noise}
+    if p_value is not None:
+        details.update(raw_p_value=result.p_value, correction=config.drift.correction, tests_in_window=tests_in_window)
     return [
-        MetricRow(MetricKind.DRIFT, "positive_share", share, window, column=score, p_value=result.p_value, n=n,
+        MetricRow(MetricKind.DRIFT, "positive_share", share, window, column=score, p_value=p_value, n=n,
                   threshold_warning=tiers.warning, threshold_critical=tiers.critical,
-                  severity=policy.score_severity(ScoreKind.P_VALUE, result.p_value, tiers),
-                  details={"reference": reference_share, "threshold": config.performance.threshold, "test": "chi2"}),
+                  severity=policy.score_severity(method.score_kind, result.value if p_value is None else p_value,
+                                                 tiers, result.noise),
+                  details=details),
         MetricRow(MetricKind.DRIFT, "mean_score", window_output["mean"], window, column=score, n=n,
                   details={"reference": reference_output["mean"]}),
         MetricRow(MetricKind.DRIFT, "low_confidence_share", window_output["low_confidence"] / n, window, column=score,
@@ -225,7 +256,7 @@ def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: O
     ]
 
 
-def _skip_reason(profile: dict[str, Any]) -> str:
+def _window_skip_reason(profile: dict[str, Any]) -> str:
     if profile["kind"] == "numeric":
         if profile.get("unparseable"):
             return f"{profile['unparseable']} values could not be parsed as numbers (see validation)"

@@ -14,6 +14,7 @@ import pandas as pd
 from include.monitoring.types import finite_or_none
 
 OTHER = "__other__"  # reference categories beyond the top k, pooled
+GRID_BINS = 100  # numeric features: the fine percentile grid of the CDF-based methods (ks, wasserstein)
 MAX_POOLED = 10_000  # pooled names kept to tell "pooled" from "never seen"; beyond it, rare names count as unseen
 
 
@@ -48,6 +49,31 @@ def bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
     return [int(c) for c in np.bincount(index, minlength=len(edges) + 1)]
 
 
+def grid_profile(values: np.ndarray, grid_edges: list[float]) -> dict[str, list[float]]:
+    """Counts and sums of the finite values per fine grid bin: the CDF on the grid (ks), and where each
+    bin's mass sits (wasserstein). Sums, not means, so profiles of several windows add up."""
+    finite = values[np.isfinite(values)]
+    index = np.searchsorted(np.asarray(grid_edges, dtype="float64"), finite, side="right")
+    size = len(grid_edges) + 1
+    return {"grid_counts": [int(c) for c in np.bincount(index, minlength=size)],
+            "grid_sums": [float(v) for v in np.bincount(index, weights=finite, minlength=size)]}
+
+
+def grid_locations(profile: dict[str, Any], fallback: list[float] | None = None) -> list[float]:
+    """The mean value in each grid bin; an empty bin sits at `fallback` (the reference's location), or for
+    the reference itself at the nearest grid edge (its weight is 0, so only the order matters)."""
+    counts, sums, edges = profile["grid_counts"], profile["grid_sums"], profile.get("grid_edges", [])
+    locations = []
+    for i, (count, total) in enumerate(zip(counts, sums, strict=True)):
+        if count:
+            locations.append(total / count)
+        elif fallback is not None:
+            locations.append(fallback[i])
+        else:
+            locations.append(edges[min(max(i - 1, 0), len(edges) - 1)] if edges else 0.0)
+    return locations
+
+
 def numeric_summary(values: np.ndarray, unparseable: np.ndarray) -> dict[str, Any]:
     finite = values[np.isfinite(values)]
     return {
@@ -63,9 +89,10 @@ def numeric_summary(values: np.ndarray, unparseable: np.ndarray) -> dict[str, An
     }
 
 
-def numeric_profile(values: pd.Series, edges: list[float]) -> dict[str, Any]:
+def numeric_profile(values: pd.Series, edges: list[float], grid_edges: list[float]) -> dict[str, Any]:
     numbers, unparseable = to_numbers(values)
-    return {"kind": "numeric", "counts": bin_counts(numbers, edges), **numeric_summary(numbers, unparseable)}
+    return {"kind": "numeric", "counts": bin_counts(numbers, edges), **grid_profile(numbers, grid_edges),
+            **numeric_summary(numbers, unparseable)}
 
 
 def category_names(values: pd.Series) -> pd.Series:
@@ -104,9 +131,9 @@ def categorical_profile(values: pd.Series, categories: list[str], pooled: list[s
 def fit_numeric(values: pd.Series, bins: int) -> dict[str, Any]:
     """The reference side of a numeric feature: frozen edges plus the reference's own counts."""
     numbers, unparseable = to_numbers(values)
-    edges = bin_edges(numbers, bins)
-    return {"kind": "numeric", "edges": edges, "counts": bin_counts(numbers, edges),
-            **numeric_summary(numbers, unparseable)}
+    edges, grid_edges = bin_edges(numbers, bins), bin_edges(numbers, GRID_BINS)
+    return {"kind": "numeric", "edges": edges, "counts": bin_counts(numbers, edges), "grid_edges": grid_edges,
+            **grid_profile(numbers, grid_edges), **numeric_summary(numbers, unparseable)}
 
 
 def fit_categorical(values: pd.Series, top_k: int) -> dict[str, Any]:

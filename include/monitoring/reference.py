@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 from include.monitoring import profiles, store, warehouse
 from include.monitoring.config import MonitorConfig
+from include.monitoring.drift import get_method
+from include.monitoring.drift.scoring import calibrate_column
 from include.monitoring.errors import ReferenceMissingError
 from include.monitoring.performance.metrics import binary_metrics
 
@@ -33,6 +35,8 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
+    for column, profile in columns.items():
+        profile["calibration"] = calibration(config, column, profile)
     baseline: dict[str, float | None] = {}
     if ref.label_column:
         scores = pd.to_numeric(frame[config.warehouse.score_column], errors="coerce")
@@ -42,6 +46,16 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
                                   config.performance.threshold, config.performance.metrics)
     return {"model": config.model, "rows": int(len(frame)), "columns": columns, "baseline": baseline,
             "baseline_labels": int(frame[ref.label_column].notna().sum()) if ref.label_column else 0}
+
+
+def calibration(config: MonitorConfig, column: str, profile: dict[str, Any]) -> dict[str, Any]:
+    """The noise tables of the distance methods that may score `column` (see drift/calibration.py)."""
+    tables = {}
+    for name in config.possible_drift_methods(column):
+        table = calibrate_column(get_method(name), profile, config.drift.noise_quantile)
+        if table is not None:
+            tables[name] = table
+    return tables
 
 
 def profile_id(profile: dict[str, Any]) -> str:

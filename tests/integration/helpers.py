@@ -32,3 +32,8 @@ def run_dag(dagbag, window_end: datetime):
 def rows(engine: sa.Engine, query: str, **params) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(sa.text(query), params)]
+
+
+# A feature's own drift row, whichever method scored it (ks, wasserstein, chi2, ... under `auto`).
+FEATURE_DRIFT = ("kind = 'drift' and metric in ('ks', 'wasserstein', 'psi', 'chi2', 'jensen_shannon', 'hellinger', "
+                 "'l_infinity')")

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_END, ROOT
+from tests.integration.helpers import FEATURE_DRIFT
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,7 @@ def test_text_in_numeric_column_is_critical_and_skips_only_that_columns_drift(tm
     assert "`months_employed`" in wrong_type.message and ("n/a" in wrong_type.message or "12 months" in wrong_type.message)
     with store.connect() as conn:
         drift = {r.column_name: r for r in conn.execute(sa.text(
-            "select column_name, value, details from metric_values where kind = 'drift' and metric = 'psi'"))}
+            f"select column_name, value, details from metric_values where {FEATURE_DRIFT}"))}
     assert drift["months_employed"].value is None and "could not be parsed" in drift["months_employed"].details
     assert drift["age"].value is not None
 

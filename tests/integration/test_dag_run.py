@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_END
-from tests.integration.helpers import rows, run_dag, set_connections
+from tests.integration.helpers import FEATURE_DRIFT, rows, run_dag, set_connections
 from tests.slack_server import SlackServer
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
     assert kinds.keys() >= {"drift", "quality", "operational", "performance"}
 
     drift = {r["column_name"]: r for r in rows(
-        store, "select * from metric_values where kind = 'drift' and metric = 'psi' and window_start = :w", w=window_start)}
+        store, f"select * from metric_values where {FEATURE_DRIFT} and window_start = :w", w=window_start)}
     for column in ("income", "credit_limit"):
         assert drift[column]["severity"] == "CRITICAL"
         assert drift[column]["value"] >= 0.2
@@ -60,15 +60,15 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
     assert quality[("out_of_range", "age")]["severity"] == "OK"
 
     alerts = {r["alert_key"]: r for r in rows(store, "select * from alerts where status = 'open'")}
-    assert alerts["credit_default:drift:psi:income:"]["severity"] == "CRITICAL"
+    assert alerts["credit_default:drift:feature_drift:income:"]["severity"] == "CRITICAL"
 
     new_messages = slack.messages[before:]
-    income = [m for m in new_messages if "`income`" in m["text"] and "PSI" in m["text"]]
+    income = [m for m in new_messages if "drift of `income`" in m["text"]]
     assert len(income) == 1
     assert income[0]["channel"] == "#ml-alerts"
     assert income[0]["_auth"] == "Bearer xoxb-test-token"
     assert "[CRITICAL] credit_default" in income[0]["text"] and "2026-11-22 19:00" in income[0]["text"]
-    sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:psi:income:'")
+    sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:feature_drift:income:'")
     assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent")}
 
 

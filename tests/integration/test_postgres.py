@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_DAYS, DEMO_END, DEMO_PEAK_ROWS, DEMO_SEED
-from tests.integration.helpers import rows, run_dag, set_connections
+from tests.integration.helpers import FEATURE_DRIFT, rows, run_dag, set_connections
 from tests.slack_server import SlackServer
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def test_zeroed_feature_hour_on_postgres_writes_metrics_and_pages_slack(dagbag, 
         [run] = rows(postgres_engine, "select * from monitor_runs where window_start = :w", w=window_start)
         assert run["status"] == "ok" and run["row_count"] > 100
         drift = {r["column_name"]: r["severity"] for r in rows(
-            postgres_engine, "select * from metric_values where kind = 'drift' and metric = 'psi' and window_start = :w",
+            postgres_engine, f"select * from metric_values where {FEATURE_DRIFT} and window_start = :w",
             w=window_start)}
         assert drift["income"] == drift["credit_limit"] == "CRITICAL"
         assert drift["age"] == "OK"

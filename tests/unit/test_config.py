@@ -61,7 +61,8 @@ def test_load_monitor_config_real_file_loads_with_its_values():
 
 def test_load_monitor_config_real_file_unset_keys_take_defaults():
     config = load_monitor_config(REAL_FILE)
-    assert config.drift.chi2 == Tiers(warning=0.01, critical=0.001)
+    assert config.drift.chi2 == config.drift.ks == Tiers(warning=0.005, critical=0.001)
+    assert config.drift.numeric_method == config.drift.categorical_method == "auto"
     assert config.drift.noise_quantile == 0.999
     assert config.reference.bins == 10
     assert config.validation == config_module.ValidationConfig()
@@ -99,11 +100,28 @@ def test_load_monitor_config_unquoted_yaml_date_becomes_iso_string(tmp_path):
 def test_load_monitor_config_feature_override_changes_tiers_and_method(tmp_path):
     text = MINIMAL + "drift:\n  features:\n    income: {critical: 0.5}\n    region: {method: chi2, warning: 0.05}\n"
     config = load_monitor_config(write(tmp_path, "m.yaml", text))
-    assert config.drift_method("income") == "psi"
-    assert config.drift_tiers("income") == Tiers(warning=0.1, critical=0.5)
-    assert config.drift_method("region") == "chi2"
-    assert config.drift_tiers("region") == Tiers(warning=0.05, critical=0.001)
-    assert config.drift_tiers("age") == Tiers(warning=0.1, critical=0.2)
+    assert config.drift_method("income", 5000) == "wasserstein"
+    assert config.drift_tiers("income", "wasserstein") == Tiers(warning=0.1, critical=0.5)
+    assert config.drift_method("region", 5000) == "chi2"
+    assert config.drift_tiers("region", "chi2") == Tiers(warning=0.05, critical=0.001)
+    assert config.drift_tiers("age", "psi") == Tiers(warning=0.1, critical=0.2)
+
+
+@pytest.mark.parametrize("column, rows, expected", [("age", 1999, "ks"), ("age", 2000, "wasserstein"),
+                                                    ("score", 50, "ks"), ("score", 10**6, "wasserstein"),
+                                                    ("region", 1999, "chi2"), ("region", 2000, "jensen_shannon")])
+def test_drift_method_auto_picks_test_below_switch_rows_and_distance_from_it(tmp_path, column, rows, expected):
+    config = load_monitor_config(write(tmp_path, "m.yaml", MINIMAL))
+    assert config.drift.auto_switch_rows == 2000
+    assert config.drift_method(column, rows) == expected
+    assert config.possible_drift_methods(column) == (("chi2", "jensen_shannon") if column == "region"
+                                                     else ("ks", "wasserstein"))
+
+
+def test_drift_method_explicit_choice_ignores_window_size(tmp_path):
+    config = load_monitor_config(write(tmp_path, "m.yaml", MINIMAL + "drift:\n  numeric_method: psi\n"))
+    assert config.drift_method("age", 10) == config.drift_method("age", 10**6) == "psi"
+    assert config.possible_drift_methods("age") == ("psi",)
 
 
 def test_load_monitor_config_integer_for_float_key_accepted_as_float(tmp_path):
@@ -136,11 +154,12 @@ ERROR_CASES = [
     ("wrong_type_text_for_float", MINIMAL + "drift:\n  psi: {warning: high}\n", "drift.psi.warning", ["a number"]),
     ("wrong_type_scalar_for_list", "features:\n  numeric: age\n", "features.numeric", ["a list"]),
     ("wrong_type_scalar_for_section", MINIMAL + "warehouse: foo\n", "warehouse", ["a mapping"]),
-    ("unknown_drift_method", MINIMAL + "drift:\n  numeric_method: ks\n", "drift.numeric_method", ["'psi'"]),
+    ("unknown_drift_method", MINIMAL + "drift:\n  numeric_method: kl\n", "drift.numeric_method",
+     ["'auto'", "'ks'", "'wasserstein'", "'psi'"]),
     ("unknown_categorical_method", MINIMAL + "drift:\n  categorical_method: ks\n", "drift.categorical_method",
-     ["'chi2'"]),
-    ("unknown_feature_method", MINIMAL + "drift:\n  features:\n    age: {method: ks}\n", "drift.features.age.method",
-     ["'psi'"]),
+     ["'auto'", "'chi2'"]),
+    ("unknown_feature_method", MINIMAL + "drift:\n  features:\n    region: {method: wasserstein}\n",
+     "drift.features.region.method", ["'auto'", "'chi2'"]),
     ("undeclared_feature_override", MINIMAL + "drift:\n  features:\n    zip: {warning: 0.3}\n", "drift.features.zip",
      ["'age'", "'income'", "'region'"]),
     ("unknown_channel", MINIMAL + "alerts:\n  warning: [log, email]\n", "alerts.warning", ["'log'", "'slack'"]),
@@ -238,8 +257,8 @@ def test_drift_method_lists_agree_with_registry_supports():
 
 def test_drift_config_method_choices_agree_with_method_lists():
     hints = typing.get_type_hints(DriftConfig)
-    assert set(typing.get_args(hints["numeric_method"])) == set(NUMERIC_DRIFT_METHODS)
-    assert set(typing.get_args(hints["categorical_method"])) == set(CATEGORICAL_DRIFT_METHODS)
+    assert set(typing.get_args(hints["numeric_method"])) == {"auto", *NUMERIC_DRIFT_METHODS}
+    assert set(typing.get_args(hints["categorical_method"])) == {"auto", *CATEGORICAL_DRIFT_METHODS}
 
 
 def test_drift_config_has_default_tiers_for_every_method():

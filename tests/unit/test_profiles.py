@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from include.monitoring.drift.psi import psi_value
 from include.monitoring.profiles import (
+    GRID_BINS,
     MAX_POOLED,
     OTHER,
     bin_counts,
@@ -19,6 +20,7 @@ from include.monitoring.profiles import (
     categorical_profile,
     fit_categorical,
     fit_numeric,
+    grid_locations,
     numeric_profile,
     to_numbers,
 )
@@ -124,15 +126,17 @@ def test_numeric_profile_reference_itself_reproduces_reference_counts(values, bi
     """Identity: the reference counted in its own frozen bins gives its own counts, hence PSI 0."""
     series = pd.Series(values, dtype="float64")
     fitted = fit_numeric(series, bins)
-    window = numeric_profile(series, fitted["edges"])
+    window = numeric_profile(series, fitted["edges"], fitted["grid_edges"])
     assert window["counts"] == fitted["counts"]
+    assert window["grid_counts"] == fitted["grid_counts"]
+    assert window["grid_sums"] == pytest.approx(fitted["grid_sums"])
     assert psi_value(fitted["counts"], window["counts"]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_numeric_profile_shifted_window_moves_mass_to_upper_bins():
     rng = np.random.default_rng(3)
     fitted = fit_numeric(pd.Series(rng.normal(size=5000)), 10)
-    window = numeric_profile(pd.Series(rng.normal(loc=2.0, size=500)), fitted["edges"])
+    window = numeric_profile(pd.Series(rng.normal(loc=2.0, size=500)), fitted["edges"], fitted["grid_edges"])
     assert sum(window["counts"][5:]) > 0.9 * 500
 
 
@@ -141,9 +145,10 @@ def test_numeric_profile_shifted_window_moves_mass_to_upper_bins():
 
 def test_numeric_profile_text_nulls_infinities_zeros_counted_separately():
     values = pd.Series(["0", "2", "4", "n/a", None, "inf", np.nan], dtype=object)
-    profile = numeric_profile(values, [1.0])
+    profile = numeric_profile(values, [1.0], [1.0, 3.0])
     assert profile["kind"] == "numeric"
     assert profile["counts"] == [1, 2]
+    assert profile["grid_counts"] == [1, 1, 1] and profile["grid_sums"] == [0.0, 2.0, 4.0]
     assert (profile["n"], profile["nulls"], profile["unparseable"], profile["infinite"], profile["zeros"]) == (7, 2, 1, 1, 1)
     assert profile["mean"] == pytest.approx(2.0)
     assert profile["std"] == pytest.approx(2.0)  # sample std of 0, 2, 4
@@ -160,6 +165,23 @@ def test_fit_numeric_no_finite_values_statistics_are_none(values):
     assert fitted["edges"] == []
     assert fitted["counts"] == [0]
     assert fitted["mean"] is None and fitted["std"] is None and fitted["min"] is None and fitted["max"] is None
+
+
+def test_fit_numeric_grid_is_percentiles_with_counts_and_sums():
+    values = pd.Series(np.arange(1000, dtype="float64"))
+    fitted = fit_numeric(values, 10)
+    assert len(fitted["grid_edges"]) == GRID_BINS - 1 and len(fitted["grid_counts"]) == GRID_BINS
+    assert fitted["grid_edges"][0] == pytest.approx(9.99)  # the first percentile, linear interpolation
+    assert fitted["grid_counts"] == [10] * GRID_BINS
+    assert fitted["grid_sums"][0] == sum(range(10)) and sum(fitted["grid_sums"]) == sum(range(1000))
+    assert grid_locations(fitted)[:2] == [4.5, 14.5]
+
+
+def test_grid_locations_empty_window_bin_takes_fallback_and_empty_reference_bin_an_edge():
+    window = {"grid_counts": [0, 2], "grid_sums": [0.0, 7.0]}
+    assert grid_locations(window, fallback=[-1.0, 3.0]) == [-1.0, 3.5]
+    reference = {"grid_counts": [0, 3, 0], "grid_sums": [0.0, 3.0, 0.0], "grid_edges": [0.0, 2.0]}
+    assert grid_locations(reference) == [0.0, 1.0, 2.0]
 
 
 def test_fit_numeric_single_value_std_is_none():

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
+METHOD_LABELS = {"psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein", "chi2": "chi-squared",
+                 "jensen_shannon": "Jensen-Shannon", "hellinger": "Hellinger", "l_infinity": "L-infinity"}
+
 
 def alert_key(model: str, row: MetricRow) -> str:
+    """One key per (model, rule, column, slice). A row's rule is its metric, unless it names another
+    (a feature's drift keeps one key whichever method scored the window)."""
     slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
-    return f"{model}:{row.kind.value}:{row.metric}:{row.column}:{slice_part}"
+    return f"{model}:{row.kind.value}:{row.details.get('alert_rule', row.metric)}:{row.column}:{slice_part}"
 
 
 def _fmt(value: float | None) -> str:
@@ -21,17 +26,21 @@ def describe(model: str, row: MetricRow) -> str:
         where += f" for {row.slice_key}={row.slice_value}"
     d = row.details
     if row.metric == "positive_share":
+        evidence = (f"chi-squared p = {_fmt(row.p_value)} after {d.get('correction')}" if row.p_value is not None else
+                    f"{METHOD_LABELS.get(d.get('test', ''), d.get('test'))} {_fmt(d.get('statistic'))}, "
+                    f"noise band {_fmt(d.get('noise'))} at n={row.n}")
         what = (f"the share of predicted positives moved to {_fmt(row.value)} from the reference "
-                f"{_fmt(d.get('reference'))} (chi-squared p = {_fmt(row.p_value)})")
+                f"{_fmt(d.get('reference'))} ({evidence})")
     elif row.metric == "new_category_share":
         examples = ", ".join(f"{name!r} ({count})" for name, count in d.get("examples", {}).items())
         what = (f"{_fmt(row.value)} of `{row.column}` values are categories the reference never saw "
                 f"({d.get('unseen_rows')} of {row.n} rows: {examples}); expected none")
     elif row.kind is MetricKind.DRIFT and row.p_value is not None:
-        what = (f"{row.metric} drift{where}: p = {_fmt(row.p_value)} (after Benjamini-Hochberg) "
+        what = (f"drift{where} ({METHOD_LABELS.get(row.metric, row.metric)} test, statistic {_fmt(row.value)} on "
+                f"{row.n} rows): p = {_fmt(row.p_value)} after {d.get('correction', 'correction')} "
                 f"<= {_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}")
     elif row.kind is MetricKind.DRIFT:
-        what = (f"{row.metric.upper()} drift{where}: {_fmt(row.value)} >= "
+        what = (f"drift{where} ({METHOD_LABELS.get(row.metric, row.metric)}): {_fmt(row.value)} >= "
                 f"{_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}"
                 f" (noise band {_fmt(d.get('noise'))} at n={row.n})")
     elif row.kind is MetricKind.QUALITY:

@@ -50,6 +50,16 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     return [float(v) for v in result]
 
 
+def bonferroni(p_values: Sequence[float]) -> list[float]:
+    """Adjusted p-values controlling the family-wise error rate: p * m, capped at 1."""
+    return [min(1.0, float(p) * len(p_values)) for p in p_values]
+
+
+def correct_p_values(p_values: Sequence[float], correction: str) -> list[float]:
+    """The correction named in the config (drift.correction) applied across one window's features."""
+    return {"benjamini_hochberg": benjamini_hochberg, "bonferroni": bonferroni}[correction](p_values)
+
+
 def relative_drop(baseline: float | None, value: float | None) -> float | None:
     """(baseline - value) / baseline for a higher-is-better metric; None when either is undefined."""
     if baseline is None or value is None or baseline == 0:

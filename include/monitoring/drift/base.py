@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,13 @@ class FeatureKind(enum.StrEnum):
     CATEGORICAL = "categorical"
 
 
+class Resolution(enum.StrEnum):
+    """Which counts of a profile a method reads."""
+
+    BINS = "bins"  # the reference-quantile bins (numeric, default 10) or the categories
+    GRID = "grid"  # the fine percentile grid of a numeric feature, for the CDF-based methods (ks, wasserstein)
+
+
 @dataclass(frozen=True, slots=True)
 class DriftScore:
     """A method's verdict-free result. `noise` is the score's no-drift quantile at this window size
@@ -30,8 +37,12 @@ class DriftScore:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-# (reference counts, window counts, noise quantile) -> score. Counts are aligned bin by bin.
-ScoreFn = Callable[[Sequence[int], Sequence[int], float], DriftScore]
+# (reference counts, window counts, noise quantile or None for no band, **inputs) -> score. Counts are
+# aligned bin by bin; `inputs` are the extra inputs of methods that read locations (wasserstein).
+ScoreFn = Callable[..., DriftScore]
+# The vectorised statistic of a distance: (reference counts (..., k), window counts (..., k), **inputs) -> (...).
+# Calibration resamples with it (drift/calibration.py).
+BatchStatistic = Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +51,6 @@ class DriftMethod:
     score_kind: ScoreKind
     supports: frozenset[FeatureKind]
     score: ScoreFn
+    statistic: BatchStatistic | None = None  # distances only
+    resolution: Resolution = Resolution.BINS
+    uses_locations: bool = False  # needs each bin's mean value and the reference scale (wasserstein)

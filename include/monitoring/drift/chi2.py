@@ -6,8 +6,11 @@ p < 0.01 WARNING, p < 0.001 CRITICAL.
 This is the contingency test (scipy.stats.chi2_contingency, no continuity correction), not the
 goodness-of-fit test that treats the reference shares as exact: that one over-alerts by a factor of
 about (1 + n_window / n_reference) on identical data. Categories unseen in the reference enter as
-their own column. Columns whose expected window count is below MIN_EXPECTED are pooled into one, so
-the chi-squared approximation holds; a lone sparse column is kept.
+their own column. Columns whose expected window count is below MIN_EXPECTED are pooled into one, and a
+pool that is still below it joins the smallest other column, so the chi-squared approximation holds: a
+single never-seen value in a 500-row window (expected count 0.02) must not decide the test. Never-seen
+categories have their own rule, the new-category share. A table whose columns are all sparse (a tiny
+window) has nothing to test: p = 1.
 """
 
 from __future__ import annotations
@@ -23,16 +26,25 @@ MIN_EXPECTED = 5.0
 
 
 def pooled_table(reference_counts: Sequence[int], window_counts: Sequence[int]) -> np.ndarray:
+    """The 2 x K table with every column's expected window count at least MIN_EXPECTED where possible: the
+    sparse columns are summed into one, and if that sum is still sparse it joins the smallest other column."""
     table = np.array([reference_counts, window_counts], dtype="float64")
     table = table[:, table.sum(axis=0) > 0]
-    expected_window = table.sum(axis=0) * table[1].sum() / table.sum()
-    sparse = expected_window < MIN_EXPECTED
-    if sparse.sum() > 1:
-        table = np.column_stack([table[:, ~sparse], table[:, sparse].sum(axis=1)])
-    return table
+
+    def expected_window(columns: np.ndarray) -> np.ndarray:
+        return columns.sum(axis=0) * table[1].sum() / table.sum()
+
+    sparse = expected_window(table) < MIN_EXPECTED
+    if not sparse.any() or sparse.all():
+        return table if not sparse.all() else table.sum(axis=1, keepdims=True)
+    pooled, rest = table[:, sparse].sum(axis=1), table[:, ~sparse].copy()
+    if expected_window(pooled[:, None])[0] >= MIN_EXPECTED:
+        return np.column_stack([rest, pooled])
+    rest[:, int(np.argmin(expected_window(rest)))] += pooled
+    return rest
 
 
-def chi2(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
+def chi2(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float | None = None) -> DriftScore:
     n = int(sum(window_counts))
     table = pooled_table(reference_counts, window_counts)
     if table.shape[1] < 2:

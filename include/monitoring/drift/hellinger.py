@@ -50,9 +50,10 @@ def hellinger_value(reference_counts: Sequence[int], window_counts: Sequence[int
     return float(hellinger_values(reference, window))
 
 
-def hellinger(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
+def hellinger(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float | None = None) -> DriftScore:
     return distance_score("hellinger", hellinger_values, reference_counts, window_counts, noise_quantile)
 
 
 HELLINGER = DriftMethod(name="hellinger", score_kind=ScoreKind.DISTANCE,
-                        supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=hellinger)
+                        supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=hellinger,
+                  statistic=hellinger_values)

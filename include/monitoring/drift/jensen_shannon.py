@@ -54,9 +54,11 @@ def jensen_shannon_value(reference_counts: Sequence[int], window_counts: Sequenc
     return float(jensen_shannon_values(reference, window))
 
 
-def jensen_shannon(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
+def jensen_shannon(reference_counts: Sequence[int], window_counts: Sequence[int],
+                   noise_quantile: float | None = None) -> DriftScore:
     return distance_score("jensen_shannon", jensen_shannon_values, reference_counts, window_counts, noise_quantile)
 
 
 JENSEN_SHANNON = DriftMethod(name="jensen_shannon", score_kind=ScoreKind.DISTANCE,
-                             supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=jensen_shannon)
+                             supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=jensen_shannon,
+                  statistic=jensen_shannon_values)

@@ -48,9 +48,10 @@ def l_infinity_value(reference_counts: Sequence[int], window_counts: Sequence[in
     return float(l_infinity_values(reference, window))
 
 
-def l_infinity(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
+def l_infinity(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float | None = None) -> DriftScore:
     return distance_score("l_infinity", l_infinity_values, reference_counts, window_counts, noise_quantile)
 
 
 L_INFINITY = DriftMethod(name="l_infinity", score_kind=ScoreKind.DISTANCE,
-                         supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=l_infinity)
+                         supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=l_infinity,
+                  statistic=l_infinity_values)

@@ -12,18 +12,16 @@ but PSI, whose pseudo-count defines it): it checks the counts, then returns the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
-from include.monitoring.drift.base import DriftScore
+from include.monitoring.drift.base import BatchStatistic, DriftScore
 
 NOISE_DRAWS = 4000
 
-# (reference counts, shape (k,); window counts, shape (..., k)) -> one value per window, shape (...).
-# Module-level functions only: the function is part of the cache key.
-BatchStatistic = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# noise_band takes module-level statistics only (the function is part of the cache key).
 
 
 @lru_cache(maxsize=4096)
@@ -71,13 +69,15 @@ def checked_counts(method: str, reference_counts: Sequence[int], window_counts: 
 
 
 def distance_score(method: str, statistic: BatchStatistic, reference_counts: Sequence[int],
-                   window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
-    """`statistic` of the window against the reference, with its noise band at the window's size."""
+                   window_counts: Sequence[int], noise_quantile: float | None) -> DriftScore:
+    """`statistic` of the window against the reference, with its noise band at the window's size
+    (none when `noise_quantile` is None: the pipeline takes it from the profile's calibration)."""
     reference, window = checked_counts(method, reference_counts, window_counts)
     n = int(window.sum())
     return DriftScore(
         value=float(statistic(reference, window)),
         n=n,
-        noise=noise_band(statistic, tuple(int(c) for c in reference_counts), n, noise_quantile),
+        noise=None if noise_quantile is None else noise_band(statistic, tuple(int(c) for c in reference_counts), n,
+                                                             noise_quantile),
         details={"bins": len(reference_counts)},
     )

@@ -49,15 +49,16 @@ def psi_noise(reference_counts: tuple[int, ...], n: int, quantile: float) -> flo
     return noise_band(psi_values, reference_counts, n, quantile)
 
 
-def psi(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float) -> DriftScore:
+def psi(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float | None = None) -> DriftScore:
     n = int(sum(window_counts))
     return DriftScore(
         value=psi_value(reference_counts, window_counts),
         n=n,
-        noise=psi_noise(tuple(int(c) for c in reference_counts), n, noise_quantile),
+        noise=None if noise_quantile is None else psi_noise(tuple(int(c) for c in reference_counts), n, noise_quantile),
         details={"bins": len(reference_counts)},
     )
 
 
 PSI = DriftMethod(name="psi", score_kind=ScoreKind.DISTANCE,
-                  supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=psi)
+                  supports=frozenset({FeatureKind.NUMERIC, FeatureKind.CATEGORICAL}), score=psi,
+                  statistic=psi_values)

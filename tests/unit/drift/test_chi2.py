@@ -157,14 +157,30 @@ def test_chi2_larger_shift_toward_target_is_not_less_significant(data, reference
 
 
 def test_pooled_table_several_sparse_columns_are_pooled_into_one():
-    """Columns 3-5 have 2 rows each: expected window count 2 * 103 / 306 = 0.67 < 5, so they are summed."""
+    """Columns 3-5 have 10 rows each: expected window count 10 * 180 / 540 = 3.3 < 5 each; summed, 30 rows
+    expect 10 >= 5, so the pool stays a column of its own."""
+    table = pooled_table([100, 100, 5, 5, 5], [50, 50, 5, 5, 5])
+    np.testing.assert_array_equal(table, [[100, 100, 15], [50, 50, 15]])
+
+
+def test_pooled_table_pool_still_sparse_joins_the_smallest_column():
+    """Columns 3-5 have 2 rows each; summed, 6 rows expect 6 * 103 / 306 = 2.0 < 5: they join column 2
+    (the smallest of the rest; ties go to the first)."""
     table = pooled_table([100, 100, 1, 1, 1], [50, 50, 1, 1, 1])
-    np.testing.assert_array_equal(table, [[100, 100, 3], [50, 50, 3]])
+    np.testing.assert_array_equal(table, [[103, 100], [53, 50]])
 
 
-def test_pooled_table_lone_sparse_column_is_kept():
-    table = pooled_table([100, 100, 1], [50, 50, 1])
-    np.testing.assert_array_equal(table, [[100, 100, 1], [50, 50, 1]])
+def test_pooled_table_lone_never_seen_value_joins_the_smallest_column():
+    """One window row in a category the reference never had (expected 1 * 501 / 20501 = 0.02) must not
+    decide the test: it joins the smallest column instead of contributing (1 - 0.02)^2 / 0.02 = 40."""
+    table = pooled_table([10_000, 6_000, 4_000, 0], [250, 150, 100, 1])
+    np.testing.assert_array_equal(table, [[10_000, 6_000, 4_000], [250, 150, 101]])
+    assert chi2([10_000, 6_000, 4_000, 0], [250, 150, 100, 1]).p_value > 0.5
+
+
+def test_pooled_table_all_columns_sparse_is_one_column_with_p_one():
+    np.testing.assert_array_equal(pooled_table([100, 100, 100], [1, 2, 1]), [[300], [4]])
+    assert chi2([100, 100, 100], [1, 2, 1]).p_value == 1.0
 
 
 def test_pooled_table_empty_columns_are_dropped():
@@ -173,8 +189,8 @@ def test_pooled_table_empty_columns_are_dropped():
 
 
 def test_chi2_sparse_columns_matches_scipy_on_pooled_table():
-    reference, window = [100, 100, 1, 1, 1], [50, 50, 4, 3, 0]
-    pooled = np.array([[100, 100, 3], [50, 50, 7]], dtype="float64")
+    reference, window = [100, 100, 6, 6, 6], [50, 50, 4, 3, 0]
+    pooled = np.array([[100, 100, 18], [50, 50, 7]], dtype="float64")
     statistic, p_value, dof, _ = stats.chi2_contingency(pooled, correction=False)
     score = chi2(reference, window, 0.999)
     assert score.value == pytest.approx(statistic, rel=1e-9)
@@ -186,8 +202,9 @@ def test_chi2_sparse_columns_matches_scipy_on_pooled_table():
 
 
 def test_chi2_unseen_category_column_lowers_p_value():
-    """A category unseen in the reference enters as its own column with reference count 0 (kept: lone sparse)."""
-    reference, window = [100, 100, 0], [50, 50, 10]
+    """A category unseen in the reference enters as its own column with reference count 0 (kept: its expected
+    window count 30 * 130 / 330 = 11.8 is not sparse)."""
+    reference, window = [100, 100, 0], [50, 50, 30]
     statistic, p_value, _, _ = stats.chi2_contingency(np.array([reference, window]), correction=False)
     score = chi2(reference, window, 0.999)
     assert score.value == pytest.approx(statistic, rel=1e-9)

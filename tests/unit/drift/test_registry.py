@@ -18,12 +18,12 @@ def test_get_method_known_name_returns_method(name, method):
 
 def test_drift_methods_keys_are_method_names():
     assert all(key == method.name for key, method in DRIFT_METHODS.items())
-    assert set(DRIFT_METHODS) == {"psi", "chi2", "jensen_shannon", "hellinger", "l_infinity"}
+    assert set(DRIFT_METHODS) == {"psi", "chi2", "jensen_shannon", "hellinger", "l_infinity", "ks", "wasserstein"}
 
 
 def test_get_method_unknown_name_raises_config_error_listing_valid():
     with pytest.raises(ConfigError) as caught:
-        get_method("ks")
+        get_method("kl")
     message = str(caught.value)
-    assert "'ks'" in message
+    assert "'kl'" in message
     assert "chi2" in message and "psi" in message

@@ -1,0 +1,68 @@
+"""A method applied to a column: the counts it reads from the two profiles, its extra inputs, and its noise
+band from the reference's stored calibration.
+
+The only module that knows how profiles are laid out for the methods: categorical counts get one more
+column for the categories the reference never saw; grid methods read the fine percentile grid; wasserstein
+also reads where each grid bin's mass sits and the reference's standard deviation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from include.monitoring.drift.base import DriftMethod, DriftScore, Resolution
+from include.monitoring.drift.calibration import calibrate, effective_size, noise_at, noise_quantiles
+from include.monitoring.profiles import grid_locations
+
+
+def _counts(method: DriftMethod, profile: dict[str, Any], unseen: int) -> list[int]:
+    if profile["kind"] == "categorical":
+        return [*profile["counts"], unseen]
+    return list(profile["grid_counts"] if method.resolution is Resolution.GRID else profile["counts"])
+
+
+def reference_inputs(method: DriftMethod, reference: dict[str, Any]) -> dict[str, Any]:
+    if not method.uses_locations:
+        return {}
+    return {"reference_locations": grid_locations(reference), "scale": reference["std"]}
+
+
+def skip_reason(method: DriftMethod, reference: dict[str, Any]) -> str:
+    """Why `method` cannot score against this reference column, or ""."""
+    if not sum(reference["counts"]):
+        return "the reference has no values for this column"
+    if method.resolution is Resolution.GRID and "grid_counts" not in reference:
+        return f"{method.name} needs the fine grid, which this reference profile predates; rebuild the reference"
+    if method.uses_locations and not (reference.get("std") or 0) > 0:
+        return f"the reference values are constant, so {method.name} has no spread to scale by; use psi or ks"
+    return ""
+
+
+def calibrate_column(method: DriftMethod, reference: dict[str, Any], quantile: float) -> dict[str, Any] | None:
+    """The stored noise table of `method` on this reference column (None for p-values or unscorable columns)."""
+    if method.statistic is None or skip_reason(method, reference):
+        return None
+    return calibrate(method, _counts(method, reference, 0), quantile, **reference_inputs(method, reference))
+
+
+def score_column(method: DriftMethod, reference: dict[str, Any], window: dict[str, Any], quantile: float) -> DriftScore:
+    """`method` on one column; a distance carries its noise band at the window's effective size."""
+    reference_counts = _counts(method, reference, 0)
+    window_counts = _counts(method, window, window.get("unseen", 0))
+    inputs = reference_inputs(method, reference)
+    if method.uses_locations:
+        inputs["window_locations"] = grid_locations(window, fallback=inputs["reference_locations"])
+    score = method.score(reference_counts, window_counts, None, **inputs)
+    if method.statistic is None:
+        return score
+    size = effective_size(score.n, sum(reference_counts))
+    stored = reference.get("calibration", {}).get(method.name)
+    if stored is not None and stored["quantile"] == quantile:
+        noise, source = noise_at(stored, size), "stored with the reference"
+    else:  # a method or quantile the reference was not calibrated for: resample now, at this size only
+        noise = noise_quantiles(method, reference_counts, [max(1, round(size))], quantile,
+                                **reference_inputs(method, reference))[0]
+        source = "resampled at run time (not in the stored profile)"
+    return dataclasses.replace(score, noise=noise, details={**score.details, "effective_n": round(size, 1),
+                                                            "calibration": source})

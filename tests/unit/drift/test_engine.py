@@ -1,0 +1,201 @@
+"""The drift step over a whole feature set (20 numeric, 5 categorical, the score and the positive share):
+false alarms on undrifted windows of 50, 200, 1000 and 10000 rows, detection of the shifts the issue names,
+and edge cases that must be recorded, not crash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from include.monitoring.pipeline import compute_drift
+from include.monitoring.reference import fit_reference
+from include.monitoring.types import Severity
+from tests.unit.drift import synthetic
+
+REFERENCE_ROWS = 20_000
+# Windows per size: at most 1 % may alert, so 400 windows allow 4.
+TRIALS = {50: 400, 200: 400, 1000: 400, 10_000: 200}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    config = synthetic.config()
+    return config, fit_reference(config, synthetic.frame(np.random.default_rng(2026), REFERENCE_ROWS))
+
+
+def alerting(rows) -> list:
+    return [row for row in rows if row.severity >= Severity.WARNING]
+
+
+@pytest.mark.parametrize("n", sorted(TRIALS), ids=lambda n: f"{n}_rows")
+def test_no_drift_windows_alert_at_most_one_percent_over_the_whole_feature_set(fitted, n):
+    config, reference = fitted
+    rng = np.random.default_rng(n)
+    alerted = []
+    for trial in range(TRIALS[n]):
+        rows = compute_drift(config, reference, synthetic.observation(config, reference, synthetic.frame(rng, n)))
+        assert len([r for r in rows if r.value is not None]) >= 26  # every feature, the score and the outputs scored
+        if alerting(rows):
+            alerted.append((trial, [(r.metric, r.column, r.value, r.p_value) for r in alerting(rows)]))
+    assert len(alerted) <= TRIALS[n] // 100, alerted
+
+
+@pytest.mark.parametrize("n, shift, method", [(10_000, 0.2, "wasserstein"), (200, 1.0, "ks")],
+                         ids=["0.2_sd_at_10000_rows", "1_sd_at_200_rows"])
+def test_mean_shift_is_detected_on_the_shifted_feature_only(fitted, n, shift, method):
+    config, reference = fitted
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        rows = synthetic.frame(rng, n, shift={"num_0": shift, "num_5": shift})
+        result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
+        flagged = {r.column for r in alerting(result)}
+        assert flagged == {"num_0", "num_5"}, [(r.metric, r.column, r.value, r.p_value) for r in alerting(result)]
+        assert {r.metric for r in result if r.column == "num_0"} == {method}
+        [share] = [r for r in result if r.metric == "drift_share"]
+        assert share.value == pytest.approx(2 / 25)
+
+
+@pytest.mark.parametrize("n", [200, 1000, 10_000], ids=lambda n: f"{n}_rows")
+def test_five_percent_new_category_is_critical(fitted, n):
+    config, reference = fitted
+    rows = synthetic.frame(np.random.default_rng(3), n)
+    rows.loc[rows.index[: n // 20], "cat_2"] = "brand_new_level"
+    result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
+    [new] = [r for r in result if r.metric == "new_category_share" and r.column == "cat_2"]
+    assert new.value == pytest.approx(0.05) and new.severity is Severity.CRITICAL
+    assert "brand_new_level" in new.details["examples"]
+    assert {r.column for r in alerting(result)} == {"cat_2"}
+
+
+# --- edge cases -------------------------------------------------------------------------------------------------------
+
+
+def _drift_rows(fitted, mutate, n=500):
+    config, reference = fitted
+    rows = synthetic.frame(np.random.default_rng(4), n)
+    mutate(rows)
+    return {(r.metric, r.column): r for r in compute_drift(config, reference,
+                                                            synthetic.observation(config, reference, rows))}
+
+
+def _feature_row(result, column):
+    [row] = [r for (metric, col), r in result.items() if col == column and r.details.get("alert_rule") == "feature_drift"]
+    return row
+
+
+@pytest.mark.parametrize("values, reason", [
+    (np.nan, "no finite values in the window (all null or infinite)"),
+    (np.inf, "no finite values in the window (all null or infinite)"),
+], ids=["all_nan", "all_infinite"])
+def test_all_nan_or_infinite_column_is_skipped_with_the_reason(fitted, values, reason):
+    def mutate(rows):
+        rows["num_0"] = values
+
+    row = _feature_row(_drift_rows(fitted, mutate), "num_0")
+    assert row.value is None and row.details["skipped"] == reason
+    assert row.severity is Severity.OK
+
+
+def test_constant_window_column_is_scored_and_alerts(fitted):
+    def mutate(rows):
+        rows["num_0"] = 0.0  # the zeroed-feature incident: far below a reference of mean 50
+
+    row = _feature_row(_drift_rows(fitted, mutate), "num_0")
+    assert row.metric == "ks" and row.value >= 0.99  # all of the window below the reference's first percentile
+    assert row.severity is Severity.CRITICAL
+
+
+def test_some_infinities_are_left_out_and_the_rest_scored(fitted):
+    def mutate(rows):
+        rows.loc[rows.index[:10], "num_1"] = np.inf
+
+    row = _feature_row(_drift_rows(fitted, mutate), "num_1")
+    assert row.value is not None and row.n == 490
+
+
+def test_numeric_column_as_text_skips_drift_for_that_column_only(fitted):
+    def mutate(rows):
+        rows["num_2"] = rows["num_2"].astype(str)
+        rows.loc[rows.index[:3], "num_2"] = "n/a"
+
+    result = _drift_rows(fitted, mutate)
+    row = _feature_row(result, "num_2")
+    assert row.value is None and "3 values could not be parsed as numbers" in row.details["skipped"]
+    assert _feature_row(result, "num_3").value is not None
+
+
+def test_all_null_categorical_column_is_skipped_with_the_reason(fitted):
+    def mutate(rows):
+        rows["cat_0"] = None
+
+    row = _feature_row(_drift_rows(fitted, mutate), "cat_0")
+    assert row.value is None and row.details["skipped"] == "no non-null values in the window"
+
+
+def test_constant_reference_column_is_skipped_for_wasserstein_with_the_reason():
+    config = synthetic.config()
+    frame = synthetic.frame(np.random.default_rng(5), 5000)
+    frame["num_0"] = 7.0
+    reference = fit_reference(config, frame)
+    window = synthetic.frame(np.random.default_rng(6), 3000)
+    result = compute_drift(config, reference, synthetic.observation(config, reference, window))
+    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    assert row.value is None and "constant" in row.details["skipped"]
+
+
+def test_unseen_category_counts_in_its_own_column_of_the_test(fitted):
+    def mutate(rows):
+        rows.loc[rows.index[:1], "cat_1"] = "one_odd_value"
+
+    result = _drift_rows(fitted, mutate)
+    assert result[("new_category_share", "cat_1")].details["unseen_rows"] == 1
+    assert result[("new_category_share", "cat_1")].severity is Severity.OK  # one row is a curiosity, not drift
+    assert _feature_row(result, "cat_1").severity is Severity.OK
+
+
+def test_p_values_record_the_correction_and_the_family_size(fitted):
+    result = _drift_rows(fitted, lambda rows: None)
+    row = _feature_row(result, "num_0")
+    assert row.details["correction"] == "benjamini_hochberg"
+    assert row.details["tests_in_window"] == 27  # 20 numeric + score (ks) + 5 categorical (chi2) + positive share
+    assert row.p_value >= row.details["raw_p_value"]
+
+
+def test_bonferroni_correction_multiplies_by_the_family_size(fitted):
+    config, reference = fitted
+    bonferroni = synthetic.config(correction="bonferroni")
+    rows = synthetic.frame(np.random.default_rng(4), 500)
+    result = compute_drift(bonferroni, reference, synthetic.observation(bonferroni, reference, rows))
+    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    assert row.details["correction"] == "bonferroni"
+    assert row.p_value == pytest.approx(min(1.0, row.details["raw_p_value"] * 27))
+
+
+def test_distance_noise_comes_from_the_stored_calibration(fitted):
+    config, reference = fitted
+    rows = synthetic.frame(np.random.default_rng(9), 5000)
+    result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
+    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    assert row.metric == "wasserstein" and row.details["calibration"] == "stored with the reference"
+    assert row.details["effective_n"] == pytest.approx(5000 * 20000 / 25000, abs=0.1)
+    assert 0 < row.details["noise"] < 0.1
+
+
+def test_method_not_calibrated_in_the_profile_is_resampled_at_run_time(fitted):
+    _, reference = fitted
+    psi_config = synthetic.config(numeric_method="psi")
+    rows = synthetic.frame(np.random.default_rng(9), 300)
+    result = compute_drift(psi_config, reference, synthetic.observation(psi_config, reference, rows))
+    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    assert row.metric == "psi" and row.details["calibration"].startswith("resampled at run time")
+    assert row.details["noise"] > 0
+
+
+def test_reference_stores_calibration_per_possible_method(fitted):
+    _, reference = fitted
+    assert set(reference["columns"]["num_0"]["calibration"]) == {"wasserstein"}  # ks is a p-value: nothing to calibrate
+    assert set(reference["columns"]["cat_0"]["calibration"]) == {"jensen_shannon"}
+    table = reference["columns"]["num_0"]["calibration"]["wasserstein"]
+    assert table["noise"] == sorted(table["noise"], reverse=True)
+    assert pd.Series(table["noise"]).notna().all()
