@@ -25,6 +25,7 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py
+	$(PY) bench/drift_bench.py
 
 clean:
 	rm -rf $(VENV) .airflow .data

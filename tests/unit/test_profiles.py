@@ -18,6 +18,7 @@ from include.monitoring.profiles import (
     bin_counts,
     bin_edges,
     categorical_profile,
+    counts_from_grid,
     fit_categorical,
     fit_numeric,
     grid_locations,
@@ -295,3 +296,22 @@ def test_categorical_profile_integer_codes_with_nulls_match_reference():
     profile = categorical_profile(pd.Series([1, 2, None]), fitted["categories"], fitted["pooled"])
     assert profile["counts"] == [1, 1, 0]
     assert profile["unseen"] == 0
+
+
+@PROPERTY
+@given(reference=st.lists(finite_floats, min_size=1, max_size=300), window=st.lists(finite_floats, max_size=300),
+       bins=st.integers(2, 15))
+def test_numeric_profile_coarse_counts_summed_from_grid_equal_direct_counts(reference, window, bins):
+    """Every coarse edge is a grid edge, so the coarse counts come from the grid's; they must equal counting
+    the values in the coarse bins directly."""
+    fitted = fit_numeric(pd.Series(reference, dtype="float64"), bins)
+    assert set(fitted["edges"]) <= set(fitted["grid_edges"])
+    values = np.asarray(window, dtype="float64")
+    profile = numeric_profile(pd.Series(values), fitted["edges"], fitted["grid_edges"])
+    assert profile["counts"] == bin_counts(values, fitted["edges"])
+    assert sum(profile["grid_counts"]) == len(values)
+
+
+def test_counts_from_grid_coarse_edge_missing_from_grid_is_none():
+    assert counts_from_grid([1, 2, 3], [0.0, 1.0], [0.5]) is None
+    assert counts_from_grid([1, 2, 3], [0.0, 1.0], [1.0]) == [3, 3]
