@@ -28,8 +28,7 @@ from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
-from include.monitoring.drift.calibration import effective_size, noise_quantiles
-from include.monitoring.drift.scoring import score_column, skip_reason
+from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.errors import MissingColumnsError
 from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
@@ -221,9 +220,7 @@ def positive_share_test(config: MonitorConfig, reference: dict[str, Any],
     reference_counts = [reference_output["scored"] - reference_output["positive"], reference_output["positive"]]
     result = method.score(reference_counts, [n - window_output["positive"], window_output["positive"]])
     if method.statistic is not None:
-        size = max(1, round(effective_size(n, reference_output["scored"])))
-        result = dataclasses.replace(result, noise=noise_quantiles(method, reference_counts, [size],
-                                                                   config.drift.noise_quantile)[0])
+        result = dataclasses.replace(result, noise=band(method, reference_counts, n, config.drift.noise_quantile, None)[0])
     return method, result
 
 

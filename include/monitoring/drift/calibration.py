@@ -3,7 +3,7 @@
 A distance between a window and the reference is not 0 on undrifted data: by chance alone it is about
 c / sqrt(n) for a window of n rows (c / n for PSI), so a fixed tier would page on every quiet night hour.
 For each feature and distance method, `calibrate` resamples the no-drift situation at CALIBRATION_SIZES
-window sizes: NOISE_DRAWS windows of n rows drawn from the reference shares (multinomial, generator seeded
+window sizes (noise.resampled_quantile): 4000 windows of n rows drawn from the reference shares (multinomial, generator seeded
 by n), each scored against the reference, and the `quantile` of the scores kept.
 
 The table is stored in the profile. `noise_at` reads it at the window's *effective* size
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from include.monitoring.drift.base import DriftMethod
-from include.monitoring.drift.noise import NOISE_DRAWS
+from include.monitoring.drift.noise import resampled_quantile
 
 # Half-decades: the band is a power of n, so log-log interpolation between them is as good as more points.
 CALIBRATION_SIZES = (10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
@@ -36,21 +36,9 @@ def noise_quantiles(method: DriftMethod, reference_counts: Sequence[float], size
     windows drawn from the reference sit at the reference's locations)."""
     if method.statistic is None:
         raise ValueError(f"{method.name} is a p-value method: it needs no noise band")
-    counts = np.asarray(reference_counts, dtype="float64")
-    rows = int(counts.sum())
-    if rows <= 0:
-        raise ValueError(f"{method.name}: the reference has no rows to draw windows from")
-    shares = counts / rows
     if method.uses_locations:
         inputs = {**inputs, "window_locations": inputs["reference_locations"]}
-    bands = []
-    for n in sizes:
-        if n == 0:
-            bands.append(0.0)
-            continue
-        windows = np.random.default_rng(n).multinomial(n, shares, size=NOISE_DRAWS).astype("float64")
-        bands.append(float(np.quantile(method.statistic(counts, windows, **inputs), quantile)))
-    return bands
+    return [resampled_quantile(method.statistic, reference_counts, n, quantile, **inputs) for n in sizes]
 
 
 def calibrate(method: DriftMethod, reference_counts: Sequence[float], quantile: float, **inputs: Any) -> dict[str, Any]:

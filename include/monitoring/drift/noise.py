@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +27,14 @@ NOISE_DRAWS = 4000
 
 @lru_cache(maxsize=4096)
 def noise_band(statistic: BatchStatistic, reference_counts: tuple[int, ...], n: int, quantile: float) -> float:
-    """The `quantile` of `statistic` between the reference and n-row windows drawn from its own shares.
+    """`resampled_quantile`, cached per (statistic, reference, n, quantile) for direct calls of a method."""
+    return resampled_quantile(statistic, reference_counts, n, quantile)
+
+
+def resampled_quantile(statistic: BatchStatistic, reference_counts: Sequence[float], n: int, quantile: float,
+                       **inputs: Any) -> float:
+    """The `quantile` of `statistic` between the reference and n-row windows drawn from its own shares
+    (NOISE_DRAWS multinomial draws, generator seeded with n). `inputs` are the statistic's extra inputs.
 
     Raises:
         ValueError: the reference has no rows (there are no shares to draw from), or n is negative.
@@ -39,7 +47,7 @@ def noise_band(statistic: BatchStatistic, reference_counts: tuple[int, ...], n: 
         raise ValueError(f"window size must be at least 0, got {n}")
     rng = np.random.default_rng(n)  # fixed per size: the same window size always gets the same band
     draws = rng.multinomial(n, reference / total, size=NOISE_DRAWS).astype("float64")
-    return float(np.quantile(statistic(reference, draws), quantile))
+    return float(np.quantile(statistic(reference, draws, **inputs), quantile))
 
 
 def shares(counts: np.ndarray) -> np.ndarray:

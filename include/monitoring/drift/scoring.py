@@ -51,18 +51,24 @@ def score_column(method: DriftMethod, reference: dict[str, Any], window: dict[st
     reference_counts = _counts(method, reference, 0)
     window_counts = _counts(method, window, window.get("unseen", 0))
     inputs = reference_inputs(method, reference)
-    if method.uses_locations:
-        inputs["window_locations"] = grid_locations(window, fallback=inputs["reference_locations"])
-    score = method.score(reference_counts, window_counts, None, **inputs)
+    window_inputs = {"window_locations": grid_locations(window, fallback=inputs["reference_locations"])} \
+        if method.uses_locations else {}
+    score = method.score(reference_counts, window_counts, None, **inputs, **window_inputs)
     if method.statistic is None:
         return score
-    size = effective_size(score.n, sum(reference_counts))
     stored = reference.get("calibration", {}).get(method.name)
-    if stored is not None and stored["quantile"] == quantile:
-        noise, source = noise_at(stored, size), "stored with the reference"
-    else:  # a method or quantile the reference was not calibrated for: resample now, at this size only
-        noise = noise_quantiles(method, reference_counts, [max(1, round(size))], quantile,
-                                **reference_inputs(method, reference))[0]
-        source = "resampled at run time (not in the stored profile)"
+    noise, size, source = band(method, reference_counts, score.n, quantile, stored, **inputs)
     return dataclasses.replace(score, noise=noise, details={**score.details, "effective_n": round(size, 1),
                                                             "calibration": source})
+
+
+def band(method: DriftMethod, reference_counts: list[int], window_rows: int, quantile: float,
+         stored: dict[str, Any] | None, **inputs: Any) -> tuple[float | None, float, str]:
+    """The noise band of a distance at the window's effective size, its size, and where it came from: the
+    stored calibration, or (a method or quantile the reference was not calibrated for) resampled now, at
+    this size only."""
+    size = effective_size(window_rows, sum(reference_counts))
+    if stored is not None and stored["quantile"] == quantile:
+        return noise_at(stored, size), size, "stored with the reference"
+    resampled = noise_quantiles(method, reference_counts, [max(1, round(size))], quantile, **inputs)[0]
+    return resampled, size, "resampled at run time (not in the stored profile)"

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, Resolution, ScoreKind
+from include.monitoring.drift.calibration import noise_quantiles
 from include.monitoring.drift.noise import checked_counts, shares
 
 
@@ -58,8 +59,6 @@ def wasserstein(reference_counts: Sequence[int], window_counts: Sequence[int], n
                                      window_locations=locations[1], scale=scale))
     noise = None
     if noise_quantile is not None:
-        from include.monitoring.drift.calibration import noise_quantiles
-
         noise = noise_quantiles(WASSERSTEIN, reference, [int(window.sum())], noise_quantile,
                                 reference_locations=locations[0], scale=scale)[0]
     return DriftScore(value=value, n=int(window.sum()), noise=noise,

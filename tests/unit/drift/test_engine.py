@@ -71,12 +71,22 @@ def test_five_percent_new_category_is_critical(fitted, n):
 # --- edge cases -------------------------------------------------------------------------------------------------------
 
 
+def _scored(config, reference, rows):
+    """The drift rows of one window, keyed by (metric, column)."""
+    return {(r.metric, r.column): r for r in compute_drift(config, reference,
+                                                          synthetic.observation(config, reference, rows))}
+
+
 def _drift_rows(fitted, mutate, n=500):
     config, reference = fitted
     rows = synthetic.frame(np.random.default_rng(4), n)
     mutate(rows)
-    return {(r.metric, r.column): r for r in compute_drift(config, reference,
-                                                            synthetic.observation(config, reference, rows))}
+    return _scored(config, reference, rows)
+
+
+def _num_0(config, reference, n, seed):
+    """num_0's own drift row in an undrifted window of n rows."""
+    return _feature_row(_scored(config, reference, synthetic.frame(np.random.default_rng(seed), n)), "num_0")
 
 
 def _feature_row(result, column):
@@ -138,9 +148,7 @@ def test_constant_reference_column_is_skipped_for_wasserstein_with_the_reason():
     frame = synthetic.frame(np.random.default_rng(5), 5000)
     frame["num_0"] = 7.0
     reference = fit_reference(config, frame)
-    window = synthetic.frame(np.random.default_rng(6), 3000)
-    result = compute_drift(config, reference, synthetic.observation(config, reference, window))
-    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    row = _num_0(config, reference, 3000, seed=6)
     assert row.value is None and "constant" in row.details["skipped"]
 
 
@@ -163,31 +171,20 @@ def test_p_values_record_the_correction_and_the_family_size(fitted):
 
 
 def test_bonferroni_correction_multiplies_by_the_family_size(fitted):
-    config, reference = fitted
-    bonferroni = synthetic.config(correction="bonferroni")
-    rows = synthetic.frame(np.random.default_rng(4), 500)
-    result = compute_drift(bonferroni, reference, synthetic.observation(bonferroni, reference, rows))
-    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    row = _num_0(synthetic.config(correction="bonferroni"), fitted[1], 500, seed=4)
     assert row.details["correction"] == "bonferroni"
     assert row.p_value == pytest.approx(min(1.0, row.details["raw_p_value"] * 27))
 
 
 def test_distance_noise_comes_from_the_stored_calibration(fitted):
-    config, reference = fitted
-    rows = synthetic.frame(np.random.default_rng(9), 5000)
-    result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
-    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    row = _num_0(*fitted, 5000, seed=9)
     assert row.metric == "wasserstein" and row.details["calibration"] == "stored with the reference"
     assert row.details["effective_n"] == pytest.approx(5000 * 20000 / 25000, abs=0.1)
     assert 0 < row.details["noise"] < 0.1
 
 
 def test_method_not_calibrated_in_the_profile_is_resampled_at_run_time(fitted):
-    _, reference = fitted
-    psi_config = synthetic.config(numeric_method="psi")
-    rows = synthetic.frame(np.random.default_rng(9), 300)
-    result = compute_drift(psi_config, reference, synthetic.observation(psi_config, reference, rows))
-    row = _feature_row({(r.metric, r.column): r for r in result}, "num_0")
+    row = _num_0(synthetic.config(numeric_method="psi"), fitted[1], 300, seed=9)
     assert row.metric == "psi" and row.details["calibration"].startswith("resampled at run time")
     assert row.details["noise"] > 0
 
