@@ -34,12 +34,17 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _build_reference(args: argparse.Namespace) -> int:
     from include.monitoring.airflow_adapters import engine_for
-    from include.monitoring.reference import build_reference
+    from include.monitoring.reference import build_merged_references, build_reference
 
     config = load_monitor_config(args.monitor)
-    reference_id = build_reference(config, engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
-                                   now=datetime.now(UTC))
-    print(f"{config.model}: reference profile {reference_id} stored")
+    store_engine = engine_for(config.store_conn_id)
+    reference_id = build_reference(config, engine_for(config.warehouse.conn_id), store_engine, now=datetime.now(UTC))
+    print(f"{config.model}: table reference profile {reference_id} stored")
+    if config.reference.source != "table":
+        now = parse_utc(args.now) if args.now else datetime.now(UTC)
+        built = build_merged_references(config, store_engine, now)
+        print(f"{config.model}: {config.reference.source} reference merged from stored window profiles before "
+              f"{now.isoformat()}: {len(built)} profile(s) stored ({', '.join(f'{k}: {v}' for k, v in built.items())})")
     return 0
 
 
@@ -75,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check every monitor file")
     validate.add_argument("--dir", default=str(monitors_dir()))
     validate.set_defaults(run=_validate)
-    build = commands.add_parser("build-reference", help="fit and store a model's reference profile")
+    build = commands.add_parser("build-reference", help="fit and store a model's reference profile (and its "
+                                "rolling or seasonal reference, when the monitor uses one)")
     build.add_argument("--monitor", required=True, help="path of the monitor file")
+    build.add_argument("--now", help="rolling/seasonal: merge the windows before this moment, ISO (default: now)")
     build.set_defaults(run=_build_reference)
     replay = commands.add_parser("replay", help="run the pipeline over past windows without Airflow")
     replay.add_argument("--monitor", required=True, help="path of the monitor file")

@@ -63,6 +63,12 @@ class FeaturesConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReferenceConfig:
+    # "table": fitted from `table` (and start/end). "rolling": the last rolling_days of monitored windows,
+    # "seasonal": the same hour of the week over the last seasonal_weeks; both merged from stored window
+    # profiles in the table reference's bins, rebuilt by `cli build-reference`, never by a monitor run.
+    source: Literal["table", "rolling", "seasonal"] = "table"
+    rolling_days: int = 14
+    seasonal_weeks: int = 4
     table: str = ""  # table of scored reference rows (same columns as predictions, plus the label); "" = predictions table
     start: str = ""  # optional ISO bounds on the timestamp column of `table`
     end: str = ""
@@ -307,6 +313,8 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("performance", "expected 0 < warning_drop <= critical_drop < 1")
     if config.reference.bins < 2:
         fail("reference.bins", "expected at least 2 bins")
+    if config.reference.rolling_days < 1 or config.reference.seasonal_weeks < 1:
+        fail("reference", "expected rolling_days and seasonal_weeks of at least 1")
     if not 0.5 < config.drift.noise_quantile < 1:
         fail("drift.noise_quantile", f"expected a quantile between 0.5 and 1, got {config.drift.noise_quantile}")
 

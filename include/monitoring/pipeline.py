@@ -127,7 +127,8 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
         if column in frame.columns:
             source = frame[f"{column}{RAW_SUFFIX}"] if f"{column}{RAW_SUFFIX}" in frame.columns else frame[column]
             ref = reference["columns"][column]
-            result[column] = profiles.numeric_profile(source, ref["edges"], ref.get("grid_edges", []))
+            result[column] = {**profiles.numeric_profile(source, ref["edges"], ref.get("grid_edges", [])),
+                              "bins_key": ref.get("bins_key")}
     score = config.warehouse.score_column
     if score in result:
         result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
@@ -135,7 +136,7 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
         if column in frame.columns:
             ref = reference["columns"][column]
             result[column] = {**profiles.categorical_profile(frame[column], ref["categories"], ref.get("pooled", [])),
-                              "categories": ref["categories"]}
+                              "categories": ref["categories"], "bins_key": ref.get("bins_key")}
     return result
 
 
@@ -338,7 +339,7 @@ def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine:
     """Every step for one window, in one process (the CLI's replay and the tests)."""
     from include.monitoring.reference import load_reference
 
-    reference_id, profile = load_reference(config, store_engine)
+    reference_id, profile = load_reference(config, store_engine, window.start)
     observation = observe_window(config, reference_id, profile, warehouse_engine, window)
     rows = [*compute_drift(config, profile, observation),
             *compute_performance(config, profile, warehouse_engine, window)]

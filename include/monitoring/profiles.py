@@ -6,6 +6,8 @@ without touching raw rows again. The reference profile fixes the bins; every win
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -187,3 +189,54 @@ def output_summary(scores: pd.Series, threshold: float) -> dict[str, Any]:
         "low_confidence": int((np.abs(finite - threshold) < LOW_CONFIDENCE_MARGIN).sum()),
         "mean": finite_or_none(finite.mean()) if finite.size else None,
     }
+
+
+# --- merging window profiles into a reference (rolling and seasonal sources) -------------------------------------------
+
+# What fixes a column's bins: windows counted in the same bins can be added up.
+BIN_KEYS = ("edges", "grid_edges", "categories", "pooled")
+
+
+def bins_key(column: dict[str, Any]) -> str:
+    """A short hash of a fitted column's frozen bins, copied into every window profile counted in them."""
+    frozen = {key: column[key] for key in BIN_KEYS if key in column}
+    return hashlib.sha256(json.dumps(frozen, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _add(lists: list[list[float]], size: int) -> list[float]:
+    """Element-wise sums of equally long lists (zeros when there are none)."""
+    return [sum(values) for values in zip(*lists, strict=True)] if lists else [0] * size
+
+
+def _pooled_moments(windows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Mean, sample standard deviation, min and max of the union of windows, from each one's finite count,
+    mean and standard deviation (the parallel-variance formula)."""
+    parts = [(sum(w["counts"]), w["mean"], w["std"]) for w in windows if w.get("mean") is not None]
+    total = sum(count for count, _, _ in parts)
+    if not total:
+        return {"mean": None, "std": None, "min": None, "max": None}
+    mean = sum(count * m for count, m, _ in parts) / total
+    squares = sum((count - 1) * (sd or 0.0) ** 2 + count * (m - mean) ** 2 for count, m, sd in parts)
+    return {"mean": mean, "std": finite_or_none(np.sqrt(squares / (total - 1))) if total > 1 else None,
+            "min": min(w["min"] for w in windows if w.get("min") is not None),
+            "max": max(w["max"] for w in windows if w.get("max") is not None)}
+
+
+def merge_column(base: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A reference column from window profiles counted in `base`'s bins: counts, sums and null counts added,
+    moments pooled; the frozen bins, the calibration and the bins key stay those of `base`."""
+    merged = {key: base[key] for key in (*BIN_KEYS, "kind", "bins_key", "calibration") if key in base}
+    merged["counts"] = _add([w["counts"] for w in windows], len(base["counts"]))
+    for key in ("n", "nulls", "unparseable", "infinite", "zeros", "unseen"):
+        merged[key] = sum(w.get(key, 0) for w in windows)
+    if base["kind"] == "numeric":
+        merged["grid_counts"] = _add([w["grid_counts"] for w in windows], len(base["grid_counts"]))
+        merged["grid_sums"] = _add([w["grid_sums"] for w in windows], len(base["grid_sums"]))
+        merged |= _pooled_moments(windows)
+    outputs = [w["output"] for w in windows if "output" in w]
+    if outputs:
+        scored = sum(o["scored"] for o in outputs)
+        merged["output"] = {key: sum(o[key] for o in outputs) for key in ("scored", "positive", "low_confidence")}
+        merged["output"]["mean"] = (sum(o["mean"] * o["scored"] for o in outputs if o["mean"] is not None) / scored
+                                    if scored else None)
+    return merged

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ from include.monitoring.drift.scoring import calibrate_column
 from include.monitoring.errors import ReferenceMissingError
 from include.monitoring.performance.metrics import binary_metrics
 
+log = logging.getLogger(__name__)
+
 
 def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     """The reference profile of `frame` (rows of the reference table)."""
@@ -36,6 +39,7 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
     for column, profile in columns.items():
+        profile["bins_key"] = profiles.bins_key(profile)
         profile["calibration"] = calibration(config, column, profile)
     baseline: dict[str, float | None] = {}
     if ref.label_column:
@@ -63,19 +67,98 @@ def profile_id(profile: dict[str, Any]) -> str:
 
 
 def source_description(config: MonitorConfig) -> str:
+    """The table reference's source: what it was fitted from and how it was binned."""
     ref = config.reference
     return json.dumps({"table": ref.table or config.warehouse.predictions_table, "start": ref.start, "end": ref.end,
                        "bins": ref.bins, "top_k_categories": ref.top_k_categories}, sort_keys=True)
 
 
+def merged_description(config: MonitorConfig, slot: int | None = None) -> str:
+    """The source of a rolling reference, or of one hour-of-week slot of a seasonal one: merged in the bins
+    of the table reference that `source_description` names."""
+    ref = config.reference
+    derived: dict[str, Any] = ({"source": "rolling", "days": ref.rolling_days} if ref.source == "rolling"
+                               else {"source": "seasonal", "weeks": ref.seasonal_weeks, "slot": slot})
+    return json.dumps({"bins_of": json.loads(source_description(config)), **derived}, sort_keys=True)
+
+
+def hour_of_week(moment: datetime) -> int:
+    """The seasonal slot of a window: 0 = Monday 00:00 UTC ... 167 = Sunday 23:00."""
+    return moment.weekday() * 24 + moment.hour
+
+
 def build_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine,
                     now: datetime) -> str:
-    """Fit the reference profile from the warehouse and store it; returns its id."""
+    """Fit the table reference profile from the warehouse and store it; returns its id."""
     columns = [*config.features.numeric, *config.features.categorical, config.warehouse.score_column]
     if config.reference.label_column:
         columns.append(config.reference.label_column)
     frame = warehouse.fetch_reference(warehouse_engine, config, list(dict.fromkeys(columns)))
-    profile = fit_reference(config, frame)
+    return store_profile(store_engine, config, fit_reference(config, frame), source_description(config), now)
+
+
+def build_merged_references(config: MonitorConfig, store_engine: sa.Engine, now: datetime) -> dict[str, str]:
+    """The rolling reference (the last rolling_days of windows before `now`), or the seasonal one (per
+    hour-of-week slot, that slot's windows over the last seasonal_weeks), merged from stored window profiles
+    in the table reference's bins: no raw row is read. Returns {slot label: reference id}.
+
+    Raises:
+        ReferenceMissingError: no table reference to take the bins from, or no stored window in the period.
+    """
+    base_id, base = _newest(config, store_engine, source_description(config))
+    ref = config.reference
+    start = now - (timedelta(days=ref.rolling_days) if ref.source == "rolling" else timedelta(weeks=ref.seasonal_weeks))
+    windows = _stored_windows(config, store_engine, start, now)
+    if not windows:
+        raise ReferenceMissingError(f"{config.model}: no monitored windows stored in [{start.isoformat()}, "
+                                    f"{now.isoformat()}) to build the {ref.source} reference from")
+    groups: dict[int | None, list[tuple[datetime, int, dict[str, Any]]]] = {}
+    for window in windows:
+        groups.setdefault(hour_of_week(window[0]) if ref.source == "seasonal" else None, []).append(window)
+    built = {}
+    for slot, members in sorted(groups.items(), key=lambda item: -1 if item[0] is None else item[0]):
+        profile = merge_windows(base_id, base, members, ref.source, start, now)
+        built[ref.source if slot is None else f"slot {slot}"] = store_profile(store_engine, config, profile,
+                                                                       merged_description(config, slot), now)
+    return built
+
+
+def merge_windows(base_id: str, base: dict[str, Any], windows: list[tuple[datetime, int, dict[str, Any]]], kind: str,
+                  start: datetime, end: datetime) -> dict[str, Any]:
+    """One reference profile from (window start, row count, column profiles) triples. A window's column is
+    added only when it was counted in the base's bins (same bins key)."""
+    columns = {}
+    for column, fitted in base["columns"].items():
+        same_bins = [window_columns[column] for _, _, window_columns in windows
+                     if column in window_columns and window_columns[column].get("bins_key") == fitted.get("bins_key")]
+        columns[column] = profiles.merge_column(fitted, same_bins)
+    return {"model": base["model"], "rows": sum(rows for _, rows, _ in windows), "columns": columns,
+            "baseline": base["baseline"], "baseline_labels": base["baseline_labels"],
+            "source": {"kind": kind, "base": base_id, "from": start.isoformat(), "to": end.isoformat(),
+                       "windows": len(windows)}}
+
+
+def _stored_windows(config: MonitorConfig, store_engine: sa.Engine, start: datetime,
+                    end: datetime) -> list[tuple[datetime, int, dict[str, Any]]]:
+    """(window start, row count, {column: profile}) of the model's profiled windows in [start, end)."""
+    runs, stored = store.monitor_runs, store.window_profiles
+    query = (sa.select(stored.c.window_start, stored.c.column_name, stored.c.profile, runs.c.row_count)
+             .join(runs, sa.and_(runs.c.model == stored.c.model, runs.c.window_start == stored.c.window_start))
+             .where(stored.c.model == config.model, runs.c.status.in_(["ok", "insufficient_data"]),
+                    stored.c.window_start >= start, stored.c.window_start < end)
+             .order_by(stored.c.window_start))
+    store.create_tables(store_engine)
+    windows: dict[datetime, tuple[int, dict[str, Any]]] = {}
+    with store_engine.connect() as conn:
+        for row in conn.execute(query):
+            moment = store.utc(row.window_start)
+            windows.setdefault(moment, (row.row_count, {}))[1][row.column_name] = json.loads(row.profile)
+    return [(moment, rows, columns) for moment, (rows, columns) in windows.items()]
+
+
+def store_profile(store_engine: sa.Engine, config: MonitorConfig, profile: dict[str, Any], source: str,
+                  now: datetime) -> str:
+    """Store `profile` under its content id (a no-op when that content is stored already); returns the id."""
     reference_id = profile_id(profile)
     store.create_tables(store_engine)
     try:
@@ -85,34 +168,58 @@ def build_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_en
             if exists is None:
                 conn.execute(sa.insert(store.reference_profiles), [{
                     "reference_id": reference_id, "model": config.model, "created_at": now,
-                    "source": source_description(config), "profile": json.dumps(profile, sort_keys=True)}])
+                    "source": source, "profile": json.dumps(profile, sort_keys=True)}])
     except sa.exc.IntegrityError:
         pass  # a concurrent run stored the same profile (same content, same id) first
     return reference_id
 
 
-def load_reference(config: MonitorConfig, store_engine: sa.Engine) -> tuple[str, dict[str, Any]]:
-    """The newest stored profile of the model whose source matches the config."""
+def _newest(config: MonitorConfig, store_engine: sa.Engine, source: str) -> tuple[str, dict[str, Any]]:
     table = store.reference_profiles
     store.create_tables(store_engine)
     with store_engine.connect() as conn:
         row = conn.execute(
             sa.select(table.c.reference_id, table.c.profile)
-            .where(table.c.model == config.model, table.c.source == source_description(config))
+            .where(table.c.model == config.model, table.c.source == source)
             .order_by(table.c.created_at.desc(), table.c.reference_id).limit(1)).first()
     if row is None:
         raise ReferenceMissingError(
-            f"{config.model}: no reference profile for {source_description(config)}; build it with "
+            f"{config.model}: no reference profile for {source}; build it with "
             f"`python -m include.monitoring.cli build-reference --monitor {config.source_file or config.model}`")
     return row.reference_id, json.loads(row.profile)
 
 
+def load_reference(config: MonitorConfig, store_engine: sa.Engine,
+                   window_start: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    """The newest stored profile a window is compared with: the table reference, or the newest rolling
+    reference, or the seasonal slot of `window_start`. Until a rolling or seasonal one has been built, the
+    table reference (logged; the run records which id it used)."""
+    source = config.reference.source
+    if source != "table" and (source == "rolling" or window_start is not None):
+        slot = hour_of_week(window_start) if source == "seasonal" and window_start else None
+        try:
+            return _newest(config, store_engine, merged_description(config, slot))
+        except ReferenceMissingError as exc:
+            log.warning("%s; comparing with the table reference until it is built", exc)
+    return _newest(config, store_engine, source_description(config))
+
+
+def load_profile(store_engine: sa.Engine, reference_id: str) -> dict[str, Any]:
+    """A stored profile by id (the one an observation was made against)."""
+    table = store.reference_profiles
+    with store_engine.connect() as conn:
+        row = conn.execute(sa.select(table.c.profile).where(table.c.reference_id == reference_id)).first()
+    if row is None:
+        raise ReferenceMissingError(f"no stored reference profile with id {reference_id}")
+    return json.loads(row.profile)
+
+
 def ensure_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine,
                      now: datetime) -> str:
-    """Load the model's reference profile, fitting it the first time only (never silently refitted)."""
+    """The table reference's id, fitting it the first time only (never silently refitted); rolling and
+    seasonal references are built from it by `build_merged_references` (cli build-reference)."""
     try:
-        reference_id, _ = load_reference(config, store_engine)
+        reference_id, _ = _newest(config, store_engine, source_description(config))
     except ReferenceMissingError:
         reference_id = build_reference(config, warehouse_engine, store_engine, now)
     return reference_id
-

@@ -31,7 +31,7 @@ def load_reference(config: MonitorConfig) -> str:
 
 
 def observe_window(config: MonitorConfig, window: Window) -> dict[str, Any]:
-    reference_id, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    reference_id, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
     observation = pipeline.observe_window(config, reference_id, profile, engine_for(config.warehouse.conn_id), window)
     log.info("%s %s: %s, %d rows (%d sampled) %s", config.model, window, observation.status.value,
              observation.row_count, observation.sampled_rows, observation.reason)
@@ -39,13 +39,13 @@ def observe_window(config: MonitorConfig, window: Window) -> dict[str, Any]:
 
 
 def compute_drift(config: MonitorConfig, observation: dict[str, Any]) -> list[dict[str, Any]]:
-    _, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    profile = reference.load_profile(engine_for(config.store_conn_id), observation["reference_id"])
     rows = pipeline.compute_drift(config, profile, pipeline.Observation.from_record(observation))
     return [row.to_record() for row in rows]
 
 
 def compute_performance(config: MonitorConfig, window: Window) -> list[dict[str, Any]]:
-    _, profile = reference.load_reference(config, engine_for(config.store_conn_id))
+    _, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
     rows = pipeline.compute_performance(config, profile, engine_for(config.warehouse.conn_id), window)
     return [row.to_record() for row in rows]
 

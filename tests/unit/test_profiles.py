@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -17,11 +18,13 @@ from include.monitoring.profiles import (
     OTHER,
     bin_counts,
     bin_edges,
+    bins_key,
     categorical_profile,
     counts_from_grid,
     fit_categorical,
     fit_numeric,
     grid_locations,
+    merge_column,
     numeric_profile,
     to_numbers,
 )
@@ -315,3 +318,43 @@ def test_numeric_profile_coarse_counts_summed_from_grid_equal_direct_counts(refe
 def test_counts_from_grid_coarse_edge_missing_from_grid_is_none():
     assert counts_from_grid([1, 2, 3], [0.0, 1.0], [0.5]) is None
     assert counts_from_grid([1, 2, 3], [0.0, 1.0], [1.0]) == [3, 3]
+
+
+@PROPERTY
+@given(reference=st.lists(finite_floats, min_size=2, max_size=200),
+       window=st.lists(st.one_of(finite_floats, st.just(math.nan)), min_size=1, max_size=200),
+       cuts=st.lists(st.integers(0, 200), max_size=4))
+def test_merge_column_of_split_windows_equals_profile_of_all_rows(reference, window, cuts):
+    """A rolling reference adds window profiles up: merging the profiles of any split of the rows gives the
+    profile of all of them (counts, grid counts and sums, nulls, min, max; mean and std to rounding)."""
+    fitted = fit_numeric(pd.Series(reference, dtype="float64"), 10)
+    fitted["bins_key"] = bins_key(fitted)
+    values = pd.Series(window, dtype="float64")
+    bounds = [0, *sorted(min(c, len(window)) for c in cuts), len(window)]
+    parts = [numeric_profile(values.iloc[a:b], fitted["edges"], fitted["grid_edges"])
+             for a, b in itertools.pairwise(bounds)]
+    merged = merge_column(fitted, parts)
+    whole = numeric_profile(values, fitted["edges"], fitted["grid_edges"])
+    for key in ("counts", "grid_counts", "n", "nulls", "min", "max"):
+        assert merged[key] == whole[key], key
+    assert merged["grid_sums"] == pytest.approx(whole["grid_sums"], rel=1e-9, abs=1e-6)
+    for key in ("mean", "std"):
+        assert (merged[key] is None) == (whole[key] is None)
+        if whole[key] is not None:
+            assert merged[key] == pytest.approx(whole[key], rel=1e-6, abs=1e-6)
+    assert merged["edges"] == fitted["edges"] and merged["bins_key"] == fitted["bins_key"]
+
+
+def test_merge_column_categorical_adds_counts_and_keeps_categories():
+    fitted = fit_categorical(pd.Series(["a", "b", "b", "c"]), 5)
+    parts = [categorical_profile(pd.Series(["a", "z", None]), fitted["categories"], fitted["pooled"]),
+             categorical_profile(pd.Series(["b", "b"]), fitted["categories"], fitted["pooled"])]
+    merged = merge_column(fitted, parts)
+    assert merged["categories"] == ["a", "b", "c"] and merged["counts"] == [1, 2, 0]
+    assert (merged["n"], merged["nulls"], merged["unseen"]) == (5, 1, 1)
+
+
+def test_bins_key_changes_with_the_bins_only():
+    fitted = fit_numeric(pd.Series(np.arange(100.0)), 10)
+    assert bins_key(fitted) == bins_key({**fitted, "counts": [0] * len(fitted["counts"])})
+    assert bins_key(fitted) != bins_key({**fitted, "edges": fitted["edges"][1:]})
