@@ -43,7 +43,23 @@ def test_build_reference_stores_one_profile_and_is_idempotent(connections, capsy
     assert main(["build-reference", "--monitor", MONITOR]) == 0
     with connections.connect() as conn:
         assert conn.execute(sa.text("select count(*) from reference_profiles")).scalar_one() == 1
-    assert "credit_default: reference profile" in capsys.readouterr().out
+    assert "credit_default: table reference profile" in capsys.readouterr().out
+
+
+def test_build_reference_rolling_merges_the_replayed_windows(connections, capsys, tmp_path):
+    from include.monitoring.cli import main
+
+    text = open(MONITOR).read().replace("reference:\n", "reference:\n  source: rolling\n  rolling_days: 1\n", 1)
+    monitor = tmp_path / "credit_default.yaml"
+    monitor.write_text(text)
+    assert main(["replay", "--monitor", str(monitor), "--from", "2026-11-22T10:00", "--to", "2026-11-22T13:00"]) == 0
+    assert main(["build-reference", "--monitor", str(monitor), "--now", "2026-11-22T13:00"]) == 0
+    assert "rolling reference merged from stored window profiles before 2026-11-22T13:00:00+00:00: 1 profile(s)" \
+        in capsys.readouterr().out
+    with connections.connect() as conn:
+        profiles = [json.loads(p) for (p,) in conn.execute(sa.text("select profile from reference_profiles"))]
+    [rolling] = [p for p in profiles if "source" in p]
+    assert rolling["source"]["windows"] == 3
 
 
 def test_replay_writes_every_window_of_the_range(connections, capsys):
