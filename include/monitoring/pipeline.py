@@ -13,7 +13,11 @@ which is why they can travel between Airflow tasks as XCom.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +44,8 @@ from include.monitoring.validation.suite import RAW_SUFFIX, expectation_specs
 PERFORMANCE_Z = 3.0
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
 NEW_CATEGORY_MIN_ROWS = 3
+# From this many rows a window's columns are profiled in parallel threads; below it threads cost more than they save.
+PARALLEL_PROFILE_ROWS = 50_000
 # The alert rule of a feature's own drift score: one alert per column, whichever method scored the window
 # ("auto" switches between a test and a distance with the window size).
 FEATURE_DRIFT = "feature_drift"
@@ -122,22 +128,40 @@ def _quality_row(record: dict[str, Any], window: Window, n: int) -> MetricRow:
 
 
 def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
+    """Each column's counts in the reference's frozen bins, grid and categories (and the score's outputs)."""
+    jobs: dict[str, Callable[[], dict[str, Any]]] = {}
     for column in (*config.features.numeric, config.warehouse.score_column):
         if column in frame.columns:
             source = frame[f"{column}{RAW_SUFFIX}"] if f"{column}{RAW_SUFFIX}" in frame.columns else frame[column]
             ref = reference["columns"][column]
-            result[column] = {**profiles.numeric_profile(source, ref["edges"], ref.get("grid_edges", [])),
-                              "bins_key": ref.get("bins_key")}
+            jobs[column] = functools.partial(_numeric_profile, source, ref)
+    for column in config.features.categorical:
+        if column in frame.columns:
+            jobs[column] = functools.partial(_categorical_profile, frame[column], reference["columns"][column])
+    result = _run_jobs(jobs, parallel=len(frame) >= PARALLEL_PROFILE_ROWS)
     score = config.warehouse.score_column
     if score in result:
         result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
-    for column in config.features.categorical:
-        if column in frame.columns:
-            ref = reference["columns"][column]
-            result[column] = {**profiles.categorical_profile(frame[column], ref["categories"], ref.get("pooled", [])),
-                              "categories": ref["categories"], "bins_key": ref.get("bins_key")}
     return result
+
+
+def _numeric_profile(values: pd.Series, ref: dict[str, Any]) -> dict[str, Any]:
+    return {**profiles.numeric_profile(values, ref["edges"], ref.get("grid_edges", [])), "bins_key": ref.get("bins_key")}
+
+
+def _categorical_profile(values: pd.Series, ref: dict[str, Any]) -> dict[str, Any]:
+    return {**profiles.categorical_profile(values, ref["categories"], ref.get("pooled", [])),
+            "categories": ref["categories"], "bins_key": ref.get("bins_key")}
+
+
+def _run_jobs(jobs: dict[str, Callable[[], dict[str, Any]]], parallel: bool) -> dict[str, dict[str, Any]]:
+    """Run the column jobs, in threads on every core when `parallel`: numpy's binary search and counting
+    release the GIL, so a large window's columns are profiled side by side."""
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if not parallel or workers < 2:
+        return {column: job() for column, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="profile") as pool:
+        return dict(zip(jobs, pool.map(lambda job: job(), jobs.values()), strict=True))
 
 
 def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:

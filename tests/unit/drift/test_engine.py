@@ -196,3 +196,15 @@ def test_reference_stores_calibration_per_possible_method(fitted):
     table = reference["columns"]["num_0"]["calibration"]["wasserstein"]
     assert table["noise"] == sorted(table["noise"], reverse=True)
     assert pd.Series(table["noise"]).notna().all()
+
+
+def test_large_window_profiled_in_threads_equals_one_thread(fitted, monkeypatch):
+    from include.monitoring import pipeline
+
+    config, reference = fitted
+    rows = synthetic.frame(np.random.default_rng(12), pipeline.PARALLEL_PROFILE_ROWS)
+    rows.loc[rows.index[:50], "num_4"] = np.nan
+    threaded = pipeline.window_profiles(config, reference, rows)
+    monkeypatch.setattr(pipeline, "PARALLEL_PROFILE_ROWS", 10**12)
+    assert pipeline.window_profiles(config, reference, rows) == threaded
+    assert list(threaded) == [*synthetic.NUMERIC, "score", *synthetic.CATEGORICAL]
