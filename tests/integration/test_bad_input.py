@@ -82,3 +82,22 @@ def test_missing_predictions_table_fails_with_a_clear_message(tmp_path):
     window = Window(DEMO_END - timedelta(hours=1), DEMO_END)
     with pytest.raises(WarehouseError, match="table 'predictions' does not exist"):
         pipeline.observe_window(_config(), "ref", {"columns": {}}, warehouse, window)
+
+
+def test_fewer_rows_than_min_rows_is_insufficient_data_with_the_count(tmp_path, demo_warehouse_path):
+    import dataclasses
+
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    config = dataclasses.replace(_config(), min_rows=100_000)
+    observation, transitions = _run(config, warehouse, store, hours_before_end=30)
+    assert observation.status.value == "insufficient_data" and observation.row_count > 0
+    assert observation.reason == f"{observation.row_count} rows, fewer than min_rows=100000"
+    with store.connect() as conn:
+        run = conn.execute(sa.text("select status, status_reason, row_count from monitor_runs")).one()
+        drift = conn.execute(sa.text("select count(*) from metric_values where kind = 'drift'")).scalar_one()
+    assert tuple(run) == ("insufficient_data", observation.reason, observation.row_count)
+    assert drift == 0  # no drift judged on too few rows, and no drift alert
+    assert not [t for t in transitions if ":drift:" in t.alert_key]
