@@ -53,6 +53,7 @@ class LabelsConfig:
     label_column: str = "label"
     arrived_at_column: str = "labeled_at"  # when the label became known; runs only see labels known by their window end
     delay_hours: int = 48  # a window's performance is computed this long after it closes
+    max_unmatched_share: float = 0.05  # labels arriving in a window that match no prediction: WARNING above this
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,25 @@ class DriftConfig:
 class ValidationConfig:
     max_null_rate: float = 0.05  # per feature, unless the reference already had more
     range_tolerance: float = 0.1  # numeric ranges: reference [min, max] widened by this share of its span
+    critical_null_rate: float = 0.5  # more nulls than this (or 1.5 x the reference rate) is CRITICAL
     mostly: float = 0.99  # share of rows that must pass a range or category expectation
-    blocking: tuple[str, ...] = ("column_missing", "wrong_type_score")  # failures that stop the run
+    # Failures that stop the run after validation (no drift computed on broken data): generated check names
+    # (see the README) or the meta.check names of include/expectations/<model>.json.
+    blocking: tuple[str, ...] = ("column_missing", "wrong_type_score")
+    volume_weeks: int = 4  # row count compared with the same hour of the week in up to this many earlier weeks
+    volume_k: float = 3.0  # alert outside mean +- k x std of those weeks (a prediction interval)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationConfig:
+    # The serving side, read from the same prediction log when it has these columns ("" = not recorded).
+    latency_column: str = ""  # milliseconds per prediction
+    status_column: str = ""  # a row whose status is not in ok_statuses counts as an error (so does a null)
+    ok_statuses: tuple[str, ...] = ("ok", "success", "200")
+    latency_p50: Tiers = Tiers()  # milliseconds: higher is worse; no tiers = recorded only
+    latency_p95: Tiers = Tiers()
+    latency_p99: Tiers = Tiers()
+    error_rate: Tiers = Tiers(warning=0.01, critical=0.05)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,7 @@ class MonitorConfig:
     drift: DriftConfig = DriftConfig()
     validation: ValidationConfig = ValidationConfig()
     performance: PerformanceConfig = PerformanceConfig()
+    application: ApplicationConfig = ApplicationConfig()
     alerts: AlertsConfig = AlertsConfig()
     source_file: str = ""  # set by the loader
 
@@ -252,6 +271,7 @@ def load_monitor_config(path: str | Path) -> MonitorConfig:
     config = _build(MonitorConfig, raw, path.name, "")
     config = dataclasses.replace(config, source_file=str(path))
     _check(config, path.name)
+    _check_suite(config, path.name)
     return config
 
 
@@ -315,8 +335,26 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("reference.bins", "expected at least 2 bins")
     if config.reference.rolling_days < 1 or config.reference.seasonal_weeks < 1:
         fail("reference", "expected rolling_days and seasonal_weeks of at least 1")
+    v = config.validation
+    if not 0 <= v.max_null_rate <= v.critical_null_rate <= 1:
+        fail("validation", "expected 0 <= max_null_rate <= critical_null_rate <= 1")
+    if v.volume_weeks < 1 or v.volume_k <= 0:
+        fail("validation", "expected volume_weeks >= 1 and volume_k > 0")
+    if not 0 <= config.labels.max_unmatched_share <= 1:
+        fail("labels.max_unmatched_share", "expected a share between 0 and 1")
     if not 0.5 < config.drift.noise_quantile < 1:
         fail("drift.noise_quantile", f"expected a quantile between 0.5 and 1, got {config.drift.noise_quantile}")
+
+
+def _check_suite(config: MonitorConfig, file: str) -> None:
+    """The custom suite's shape, and blocking checks that name a check that exists."""
+    from include.monitoring.validation.suite import GENERATED_CHECKS, custom_suite_path, load_custom_suite
+
+    custom = {spec.check for spec in load_custom_suite(custom_suite_path(config))}
+    valid = {*GENERATED_CHECKS, *custom}
+    for name in config.validation.blocking:
+        if name not in valid:
+            raise ConfigError(f"{file}: validation.blocking: unknown check {name!r}; valid: {sorted(valid)}")
 
 
 def _build(cls: type[Any], raw: Any, file: str, prefix: str, default: Any = None) -> Any:

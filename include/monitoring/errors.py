@@ -25,3 +25,7 @@ class ReferenceMissingError(MonitoringError):
 
 class MissingColumnsError(WarehouseError):
     """A warehouse table lacks columns the monitor file names."""
+
+
+class MissingTableError(WarehouseError):
+    """A table the monitor file names does not exist in the warehouse."""

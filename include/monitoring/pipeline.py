@@ -26,18 +26,18 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from include.monitoring import profiles, store, warehouse
+from include.monitoring import operational, profiles, store, warehouse
 from include.monitoring.alerting import policy
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
 from include.monitoring.drift.scoring import band, score_column, skip_reason
-from include.monitoring.errors import MissingColumnsError
+from include.monitoring.errors import MissingColumnsError, MissingTableError
 from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
-from include.monitoring.validation.suite import RAW_SUFFIX, expectation_specs
+from include.monitoring.validation.suite import RAW_SUFFIX, custom_suite_path, expectation_specs, load_custom_suite
 
 # A performance drop alerts only when the value sits this many bootstrap standard errors below the baseline:
 # each run tests several metrics and slices, so 2 (one-sided 2.3 %) would page on noise every few days.
@@ -84,36 +84,108 @@ class Observation:
 def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str, Any], warehouse_engine: sa.Engine,
                    window: Window) -> Observation:
     rows = warehouse.fetch_window(warehouse_engine, config, window)
-    volume = MetricRow(MetricKind.OPERATIONAL, "row_count", float(rows.row_count), window, n=rows.row_count,
-                       threshold_critical=0.0, severity=Severity.CRITICAL if rows.row_count == 0 else Severity.OK,
-                       details={"sampled_rows": len(rows.frame), "extra_columns": list(rows.extra_columns)})
-    if rows.row_count == 0:
+    frame, outside = split_by_window(config, rows.frame, window)
+    row_count = rows.row_count - len(outside)
+    timestamps = pd.to_datetime(frame[config.warehouse.timestamp_column], utc=True) if len(frame) else None
+    operational_rows = operational.freshness_rows(config, warehouse_engine, window, row_count,
+                                                  timestamps.max().to_pydatetime() if timestamps is not None else None)
+    checks = pipeline_checks(config, rows, outside, window)
+    if row_count == 0:
         return Observation(window, RunStatus.NO_DATA, "no predictions in the window", 0, 0, reference_id,
-                           metrics=[volume])
-    frame = validation_frame(config, rows.frame)
-    specs = expectation_specs(config, reference, set(frame.columns))
-    validations = validate_frame(frame, specs, suite_name=f"{config.model}_generated")
-    quality = [_quality_row(record, window, len(frame)) for record in validations]
+                           validations=checks, metrics=[*operational_rows, *quality_rows(checks, window, 0)])
+    frame = validation_frame(config, frame)
+    specs = [*expectation_specs(config, reference, frame), *load_custom_suite(custom_suite_path(config))]
+    validations = [*_with_hints(validate_frame(frame, specs, suite_name=f"{config.model}_window"), rows), *checks]
+    quality = quality_rows(validations, window, len(frame))
     status, reason = RunStatus.OK, ""
     blocking = [r for r in validations if not r["success"] and r["check_name"] in config.validation.blocking]
     if blocking:
-        status = RunStatus.BLOCKED
-        reason = "; ".join(f"blocking check {r['check_name']} failed on column {r['column_name']!r}" for r in blocking)
-    elif rows.row_count < config.min_rows:
-        status, reason = RunStatus.INSUFFICIENT_DATA, f"{rows.row_count} rows, fewer than min_rows={config.min_rows}"
+        status, reason = RunStatus.BLOCKED, "; ".join(map(_blocking_reason, blocking))
+    elif row_count < config.min_rows:
+        status, reason = RunStatus.INSUFFICIENT_DATA, f"{row_count} rows, fewer than min_rows={config.min_rows}"
     column_profiles = {} if status is RunStatus.BLOCKED else window_profiles(config, reference, frame)
-    return Observation(window, status, reason, rows.row_count, len(rows.frame), reference_id,
-                       profiles=column_profiles, validations=validations, metrics=[volume, *quality])
+    return Observation(window, status, reason, row_count, len(frame), reference_id, profiles=column_profiles,
+                       validations=validations,
+                       metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality])
+
+
+def split_by_window(config: MonitorConfig, frame: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows whose timestamps, read as UTC, fall in the window, and the others. The query already selects
+    the window, so the others exist only when the database compared something else than UTC instants: text
+    timestamps with an offset ("...+02:00"), or values it could not compare at all."""
+    column = config.warehouse.timestamp_column
+    if frame.empty:
+        return frame, frame
+    moments = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
+    inside = (moments >= pd.Timestamp(window.start)) & (moments < pd.Timestamp(window.end))
+    return frame[inside].reset_index(drop=True), frame[~inside]
+
+
+def pipeline_checks(config: MonitorConfig, rows: warehouse.WindowRows, outside: pd.DataFrame,
+                    window: Window) -> list[dict[str, Any]]:
+    """The checks GX does not see: timestamps outside the window (they were dropped from it) and extra columns."""
+    records = []
+    if len(outside):
+        ts = config.warehouse.timestamp_column
+        records.append(_pipeline_record(
+            "timestamp_outside_window", "timestamps read as UTC inside the window", ts, "critical",
+            f"{len(outside)} of {len(rows.frame)} rows have timestamps outside {window} (or none that parses); "
+            "they were left out of this window. Store UTC instants (timestamptz) or naive UTC",
+            100 * len(outside) / len(rows.frame), outside[ts].head(5).tolist()))
+    if rows.extra_columns:
+        records.append(_pipeline_record(
+            "extra_columns", "no columns beyond those the monitor file names", "", "info",
+            f"table {config.warehouse.predictions_table!r} has columns the monitor file does not name (not monitored): "
+            f"{list(rows.extra_columns)}", None, list(rows.extra_columns)))
+    return records
+
+
+def _pipeline_record(check: str, expected: str, column: str, severity: str, observed: str,
+                     unexpected_pct: float | None, examples: list[Any]) -> dict[str, Any]:
+    return {"expectation": check, "column_name": column, "check_name": check, "severity": severity,
+            "success": False, "observed": json.dumps(observed), "unexpected_pct": unexpected_pct,
+            "examples": json.dumps([str(value) for value in examples[:5]]), "expected": expected}
+
+
+def _with_hints(records: list[dict[str, Any]], rows: warehouse.WindowRows) -> list[dict[str, Any]]:
+    """A missing column's result names the table's unmonitored columns: a rename shows up as one missing and one extra."""
+    for record in records:
+        if record["check_name"] == "column_missing" and not record["success"]:
+            record["observed"] = json.dumps(f"column {record['column_name']!r} is not in the table; columns the monitor "
+                                            f"file does not name: {list(rows.extra_columns)} (renamed?)")
+    return records
+
+
+def _blocking_reason(record: dict[str, Any]) -> str:
+    examples = json.loads(record["examples"])
+    return (f"blocking check {record['check_name']} ({record['expectation']}) failed on column "
+            f"{record['column_name']!r}: {json.loads(record['observed']) if record['observed'] else 'failed'}"
+            + (f"; examples: {', '.join(examples)}" if examples else ""))
 
 
 def validation_frame(config: MonitorConfig, raw: pd.DataFrame) -> pd.DataFrame:
-    """Numeric columns parsed to float; where they arrived as text, the text is kept beside as `<col>__raw`."""
+    """Numeric columns parsed to float; where they arrived as text, the text is kept beside as `<col>__raw`.
+    Categorical columns become their category names (2 and 2.0 are one category), as the profiles count them."""
     frame = raw.copy()
     for column in (*config.features.numeric, config.warehouse.score_column):
         if column in frame.columns and frame[column].dtype.kind not in "biuf":
             frame[f"{column}{RAW_SUFFIX}"] = frame[column]
             frame[column] = profiles.to_numbers(frame[column])[0]
+    for column in config.features.categorical:
+        if column in frame.columns:
+            frame[column] = profiles.category_names(frame[column]).reindex(frame.index).astype(object)
     return frame
+
+
+def quality_rows(validations: list[dict[str, Any]], window: Window, n: int) -> list[MetricRow]:
+    """One row per validation result (the unexpected share, at the expectation's severity when it failed),
+    and a summary: how many expectations ran and failed, per severity."""
+    rows = [_quality_row(record, window, n) for record in validations]
+    failed = [r for r in validations if not r["success"]]
+    by_severity = {name: sum(r["severity"] == name for r in failed) for name in GX_SEVERITY}
+    rows.append(MetricRow(MetricKind.QUALITY, "failed_expectations", float(len(failed)), window, n=len(validations),
+                          details={"evaluated": len(validations), "failed_by_severity": by_severity}))
+    return rows
 
 
 def _quality_row(record: dict[str, Any], window: Window, n: int) -> MetricRow:
@@ -122,7 +194,8 @@ def _quality_row(record: dict[str, Any], window: Window, n: int) -> MetricRow:
     return MetricRow(
         MetricKind.QUALITY, record["check_name"], share, window, column=record["column_name"], n=n,
         severity=GX_SEVERITY.get(record["severity"], Severity.CRITICAL) if failed else Severity.OK,
-        details={"expectation": record["expectation"], "observed": record["observed"],
+        details={"expectation": record["expectation"], "expected": record["expected"],
+                 "observed": json.loads(record["observed"]) if record["observed"] else "",
                  "examples": json.loads(record["examples"])},
     )
 
@@ -296,14 +369,29 @@ def compute_performance(config: MonitorConfig, reference: dict[str, Any], wareho
     matured = window.shifted(-timedelta(hours=config.labels.delay_hours))
     try:
         frame = warehouse.fetch_labelled(warehouse_engine, config, matured, known_by=window.end)
-    except MissingColumnsError as exc:  # a broken contract is recorded; an unreachable warehouse still fails
+        unmatched = unmatched_labels_row(config, warehouse_engine, window)
+    except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
         return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, matured, details={"skipped": str(exc)})]
-    rows = [_coverage_row(matured, frame)]
+    rows = [unmatched, _coverage_row(matured, frame)]
     rows += _performance_rows(config, reference, matured, frame, "", "")
     if "model_version" in frame.columns:
         for version, part in frame.groupby("model_version", sort=True):
             rows += _performance_rows(config, reference, matured, part, "model_version", str(version))
     return rows
+
+
+def unmatched_labels_row(config: MonitorConfig, warehouse_engine: sa.Engine, window: Window) -> MetricRow:
+    """Labels that arrived during the window and match no prediction id: a few are predictions older than the
+    log keeps; many mean the id columns disagree (a type or format change), and then no performance is ever computed."""
+    arrived, unmatched, examples = warehouse.unmatched_labels(warehouse_engine, config, window)
+    share = unmatched / arrived if arrived else 0.0
+    limit = config.labels.max_unmatched_share
+    return MetricRow(MetricKind.QUALITY, "unmatched_labels", share, window, column=config.labels.id_column, n=arrived,
+                     threshold_warning=limit, severity=Severity.WARNING if share > limit else Severity.OK,
+                     details={"expectation": "unmatched_labels", "examples": examples,
+                              "observed": f"{unmatched} of {arrived} labels that arrived in the window match no "
+                                          f"prediction in {config.warehouse.predictions_table!r}",
+                              "expected": f"at most {limit:.0%} of arriving labels without a prediction"})
 
 
 def _coverage_row(window: Window, frame: pd.DataFrame) -> MetricRow:

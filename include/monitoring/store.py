@@ -77,6 +77,7 @@ validation_results = sa.Table(
     sa.Column("observed", sa.Text, nullable=False),
     sa.Column("unexpected_pct", sa.Float),
     sa.Column("examples", sa.Text, nullable=False),  # JSON list of offending values
+    sa.Column("expected", sa.Text, nullable=False, default=""),  # what a passing window looks like
 )
 
 reference_profiles = sa.Table(

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from include.monitoring.config import MonitorConfig
-from include.monitoring.errors import MissingColumnsError, WarehouseError
+from include.monitoring.errors import MissingColumnsError, MissingTableError, WarehouseError
 from include.monitoring.types import Window, parse_utc
 
 
@@ -35,7 +35,8 @@ def _reflect(engine: sa.Engine, table_name: str) -> sa.Table:
     try:
         return sa.Table(table_name, sa.MetaData(), autoload_with=engine)
     except sa.exc.NoSuchTableError:
-        raise WarehouseError(f"table {table_name!r} does not exist in the warehouse ({engine.url.render_as_string()})") from None
+        raise MissingTableError(f"table {table_name!r} does not exist in the warehouse "
+                                f"({engine.url.render_as_string()})") from None
     except sa.exc.OperationalError as exc:
         raise WarehouseError(f"the warehouse ({engine.url.render_as_string()}) did not answer: {exc.orig}") from exc
 
@@ -49,8 +50,9 @@ def _require(table: sa.Table, columns: Sequence[str], model: str) -> None:
 
 def monitored_columns(config: MonitorConfig) -> list[str]:
     w = config.warehouse
+    app = config.application
     columns = [w.id_column, w.timestamp_column, w.score_column, w.prediction_column, w.model_version_column,
-               *config.features.numeric, *config.features.categorical]
+               *config.features.numeric, *config.features.categorical, app.latency_column, app.status_column]
     return list(dict.fromkeys(c for c in columns if c))
 
 
@@ -86,6 +88,53 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
         missing_columns=tuple(c for c in wanted if c not in table.c),
         extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))),
     )
+
+
+def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> sa.Column:
+    w = config.warehouse
+    table = _reflect(engine, w.predictions_table)
+    if w.timestamp_column not in table.c:
+        raise WarehouseError(f"{config.model}: timestamp column {w.timestamp_column!r} is not in table "
+                             f"{w.predictions_table!r}; its columns: {sorted(table.c.keys())}")
+    return table.c[w.timestamp_column]
+
+
+def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window]) -> list[int]:
+    """Rows in each of `windows`, in one aggregate query (the volume band's history)."""
+    if not windows:
+        return []
+    ts = _timestamp_column(engine, config)
+    inside = [sa.and_(ts >= naive_utc(w.start), ts < naive_utc(w.end)) for w in windows]
+    query = sa.select(*(sa.func.sum(sa.case((condition, 1), else_=0)) for condition in inside)).where(sa.or_(*inside))
+    counts = _read(engine, query, f"{config.model} row counts of earlier weeks").iloc[0].tolist()
+    return [int(count) if count is not None and count == count else 0 for count in counts]
+
+
+def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime) -> datetime | None:
+    """The newest prediction's timestamp before `before` (UTC), None for an empty log."""
+    ts = _timestamp_column(engine, config)
+    value = _read(engine, sa.select(sa.func.max(ts)).where(ts < naive_utc(before)),
+                  f"{config.model} latest prediction").iloc[0, 0]
+    if value is None or value != value:
+        return None
+    return pd.Timestamp(value).tz_localize("UTC").to_pydatetime() if pd.Timestamp(value).tzinfo is None \
+        else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+
+
+def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
+    """Labels that arrived in `arrived`: how many, how many match no prediction id, and a few of those ids."""
+    w, lab = config.warehouse, config.labels
+    predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
+    _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
+    _require(predictions, (w.id_column,), config.model)
+    at = labels.c[lab.arrived_at_column]
+    in_window = sa.and_(at >= naive_utc(arrived.start), at < naive_utc(arrived.end))
+    known = sa.exists().where(predictions.c[w.id_column] == labels.c[lab.id_column])
+    total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window), "labels").iloc[0, 0]
+    orphans = _read(engine, sa.select(labels.c[lab.id_column]).where(in_window, ~known),
+                    f"{config.model} labels without a prediction")
+    ids = orphans.iloc[:, 0].tolist() if len(orphans) else []
+    return int(total), len(ids), [str(i) for i in ids[:5]]
 
 
 def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:

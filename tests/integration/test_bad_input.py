@@ -46,7 +46,8 @@ def test_missing_score_column_blocks_the_run_with_the_reason(tmp_path, demo_fram
     store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     observation, transitions = _run(_config(), warehouse, store, hours_before_end=30)
     assert observation.status.value == "blocked"
-    assert "column_missing failed on column 'score'" in observation.reason
+    assert "column_missing (expect_column_to_exist) failed on column 'score'" in observation.reason
+    assert "['probability'] (renamed?)" in observation.reason
     with store.connect() as conn:
         status = conn.execute(sa.text("select status, status_reason from monitor_runs")).one()
         drift = conn.execute(sa.text("select count(*) from metric_values where kind = 'drift'")).scalar_one()

@@ -46,7 +46,7 @@ def describe(model: str, row: MetricRow) -> str:
     elif row.kind is MetricKind.QUALITY:
         examples = d.get("examples") or []
         what = (f"data quality check {row.metric}{where} failed ({d.get('expectation', '')}): "
-                f"{d.get('observed', '')}; expected {d.get('expected', 'the reference profile')}")
+                f"observed {d.get('observed', '')}; expected {d.get('expected') or 'the reference profile'}")
         if examples:
             what += f"; examples: {', '.join(map(str, examples))}"
     elif row.kind is MetricKind.PERFORMANCE:
@@ -54,7 +54,18 @@ def describe(model: str, row: MetricRow) -> str:
                 f"(relative drop {_fmt(d.get('relative_drop'))}, allowed {_fmt(row.threshold_warning)}) "
                 f"on {row.n} labelled predictions")
     elif row.metric == "row_count":
-        what = "no predictions arrived in the window (data delay or an outage upstream); expected at least 1"
+        latest = d.get("latest_prediction")
+        what = ("no predictions arrived in the window (data delay or an outage upstream); expected at least 1; "
+                + (f"the latest prediction is from {latest}" if latest else "the log holds no earlier prediction"))
+    elif row.metric == "volume":
+        what = (f"{row.n} predictions in the window, outside the expected {_fmt(d.get('low'))} to {_fmt(d.get('high'))} "
+                f"for this hour of the week (mean {_fmt(d.get('mean'))} +- {_fmt(d.get('k'))} x {_fmt(d.get('std'))} "
+                f"over {len(d.get('history', []))} earlier week(s): {d.get('history')})")
+    elif row.kind is MetricKind.OPERATIONAL and row.column:
+        threshold = row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical
+        what = f"{row.metric}{where} = {_fmt(row.value)} on {row.n} rows, at or above {_fmt(threshold)}"
+        if d.get("statuses"):
+            what += f" (statuses that are not ok: {d['statuses']})"
     else:
         what = f"{row.metric}{where} = {_fmt(row.value)}"
     return f"[{row.severity.name}] {model}: {what}; window {row.window}"

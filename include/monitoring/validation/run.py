@@ -15,33 +15,47 @@ MAX_EXAMPLES = 5
 
 
 def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_name: str) -> list[dict[str, Any]]:
-    """Validate `frame` against `specs`; one record per expectation for the `validation_results` table."""
-    import great_expectations as gx  # 4-6 s to import: only inside the task that validates
+    """Validate `frame` against `specs`; one record per expectation for the `validation_results` table.
+
+    An expectation GX cannot build (an unknown type, a misspelt argument in a custom suite) is recorded as a
+    failed CRITICAL result that names its file and GX's complaint: GX itself would log it and drop it.
+    """
+    import great_expectations as gx  # 3-6 s to import: only inside the task that validates
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    expectations, invalid = [], []
+    for spec in specs:
+        try:
+            expectations.append(ExpectationConfiguration(**spec.as_gx_dict()).to_domain_obj())
+        except Exception as exc:  # noqa: BLE001 (GX raises pydantic, GX and value errors here; each becomes a record)
+            invalid.append(_invalid_record(spec, exc))
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (context.data_sources.add_pandas("window")
              .add_dataframe_asset(suite_name)
              .add_batch_definition_whole_dataframe("window")
              .get_batch(batch_parameters={"dataframe": frame}))
-    suite = gx.ExpectationSuite(name=suite_name, expectations=[spec.as_gx_dict() for spec in specs])
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     result = batch.validate(suite, result_format="SUMMARY")
-    return [_record(item) for item in result.results]
+    return [*(_record(item, frame) for item in result.results), *invalid]
 
 
-def _record(item: Any) -> dict[str, Any]:
+def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
     config = item.expectation_config
     meta = config.meta or {}
     outcome = item.result or {}
     column = str(meta.get("column") or config.kwargs.get("column", ""))
-    examples = outcome.get("partial_unexpected_list") or []
+    examples = list(outcome.get("partial_unexpected_list") or [])
     observed = outcome.get("observed_value")
     if observed is None and "unexpected_count" in outcome:
         observed = f"{outcome['unexpected_count']} of {outcome.get('element_count')} rows unexpected"
-    if item.exception_info and item.exception_info.get("raised_exception"):
-        observed = f"error: {item.exception_info.get('exception_message')}"
+    error = _exception_message(item.exception_info)
+    if error:
+        observed = f"error: {error}"
+    if not item.success and not examples and column in frame.columns and meta.get("check") == "constant_column":
+        examples = frame[column].dropna().unique()[:MAX_EXAMPLES].tolist()  # the value it is stuck at
     return {
         "expectation": config.type,
         "column_name": column.removesuffix(RAW_SUFFIX),
@@ -51,7 +65,27 @@ def _record(item: Any) -> dict[str, Any]:
         "observed": json.dumps(observed, default=str) if observed is not None else "",
         "unexpected_pct": _number(outcome.get("unexpected_percent")),
         "examples": json.dumps([str(value) for value in examples[:MAX_EXAMPLES]]),
+        "expected": str(meta.get("expected", "")),
     }
+
+
+def _invalid_record(spec: ExpectationSpec, exc: Exception) -> dict[str, Any]:
+    message = " ".join(str(exc).split())[:500]
+    return {"expectation": spec.type, "column_name": spec.column, "check_name": spec.check, "severity": "critical",
+            "success": False, "observed": json.dumps(f"not a valid GX 1.24 expectation in {spec.origin}: {message}"),
+            "unexpected_pct": None, "examples": "[]", "expected": "a valid expectation"}
+
+
+def _exception_message(info: Any) -> str:
+    """GX reports a failed metric either flat ({raised_exception, exception_message}) or keyed by metric id."""
+    if not isinstance(info, dict):
+        return ""
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "")
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "")
+    return ""
 
 
 def _number(value: Any) -> float | None:

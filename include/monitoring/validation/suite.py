@@ -1,41 +1,68 @@
-"""The expectation suite of a window, generated from the reference profile and the monitor config.
+"""The expectation suite of a window: generated from the reference profile, plus the model's own suite.
 
 Each expectation carries our stable check name in `meta.check` (what `validation.blocking` refers to)
 and a GX severity (critical, warning, info) that becomes the alert tier.
 
-| check            | expectation                                   | severity | what it catches                           |
-|------------------|-----------------------------------------------|----------|-------------------------------------------|
-| column_missing   | expect_column_to_exist                        | critical | a dropped or renamed column               |
-| wrong_type       | expect_column_values_to_match_regex (number)  | critical | text in a numeric feature ("n/a")         |
-| wrong_type_score | expect_column_values_to_match_regex (number)  | critical | a score that is not a number              |
-| null_rate        | expect_column_values_to_not_be_null (mostly)  | warning  | nulls above max(reference rate, limit)    |
-| out_of_range     | expect_column_values_to_be_between (mostly)   | warning  | values outside the reference range ± tol. |
-| score_range      | expect_column_values_to_be_between 0..1       | critical | scores that are not probabilities         |
-| duplicate_ids    | expect_column_values_to_be_unique             | warning  | the same prediction logged twice          |
+| check            | expectation                                   | severity | what it catches                                |
+|------------------|-----------------------------------------------|----------|------------------------------------------------|
+| column_missing   | expect_column_to_exist                        | critical | a dropped or renamed column                    |
+| wrong_type       | expect_column_values_to_match_regex (number)  | critical | text in a numeric feature ("n/a")              |
+| wrong_type_score | expect_column_values_to_match_regex (number)  | critical | a score that is not a number                   |
+| null_rate        | expect_column_values_to_not_be_null (mostly)  | warning  | nulls above max(max_null_rate, 1.5 x reference)|
+| mostly_null      | expect_column_values_to_not_be_null (mostly)  | critical | more than critical_null_rate of rows null      |
+| out_of_range     | expect_column_values_to_be_between (mostly)   | warning  | values outside the reference range +- tol.     |
+| constant_column  | expect_column_stdev_to_be_between (> 0)       | critical | a feature stuck at one value (zeroed pipeline) |
+| category_set     | expect_column_values_to_be_in_set (mostly)    | info     | values the reference never saw                 |
+| score_range      | expect_column_values_to_be_between 0..1       | critical | scores that are not probabilities              |
+| duplicate_ids    | expect_column_values_to_be_unique             | warning  | the same prediction logged twice               |
+
+The model's own suite is GX 1.24 suite JSON in `include/expectations/<model>.json` (beside the monitors
+folder). Stdlib only: the config loader checks that file's shape at DAG parse time.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from include.monitoring.config import MonitorConfig
+from include.monitoring.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from include.monitoring.config import MonitorConfig
 
 NUMBER_PATTERN = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?inf\s*$"
 RAW_SUFFIX = "__raw"  # the text as it arrived, beside the parsed numbers, for the type checks
+SEVERITIES = ("critical", "warning", "info")
+GENERATED_CHECKS = ("column_missing", "wrong_type", "wrong_type_score", "null_rate", "mostly_null", "out_of_range",
+                    "constant_column", "category_set", "score_range", "duplicate_ids")
+# Checks the pipeline makes itself (they need the unsampled window or the query, not the rows GX sees).
+PIPELINE_CHECKS = ("timestamp_outside_window", "extra_columns")
+# constant_column is generated only where an undrifted window of this size is all one value with a
+# probability below this (a feature whose reference is 95 % zeros is often constant in a 24-row hour).
+CONSTANT_FALSE_ALARM = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
 class ExpectationSpec:
     type: str
     check: str
-    column: str
+    column: str  # "" for table-level expectations
     severity: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # without the column
+    origin: str = "generated"  # or the custom suite's file name
+    expected: str = ""  # what a passing window looks like, for the alert text
 
     def as_gx_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "kwargs": {"column": self.column, **self.kwargs}, "severity": self.severity,
-                "meta": {"check": self.check, "column": self.column}}
+        kwargs = {"column": self.column, **self.kwargs} if self.column else dict(self.kwargs)
+        expected = self.expected or ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items()
+                                              if key != "value_set") or self.type
+        return {"type": self.type, "kwargs": kwargs, "severity": self.severity,
+                "meta": {"check": self.check, "column": self.column, "origin": self.origin, "expected": expected}}
 
 
 def tolerant_range(low: float, high: float, tolerance: float) -> tuple[float, float]:
@@ -48,44 +75,127 @@ def tolerant_range(low: float, high: float, tolerance: float) -> tuple[float, fl
     return lower, upper
 
 
-def expectation_specs(config: MonitorConfig, reference: dict[str, Any], present: set[str]) -> list[ExpectationSpec]:
-    """The generated suite for a window whose frame has the columns `present`.
+def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: pd.DataFrame) -> list[ExpectationSpec]:
+    """The generated suite for a window's validation frame.
 
     A missing column gets only its existence check, so its absence is reported once, precisely.
     """
     rules = config.validation
     id_column = config.warehouse.id_column
     score_column = config.warehouse.score_column
+    present = set(frame.columns)
     specs: list[ExpectationSpec] = []
+
+    def add(type_: str, check: str, column: str, severity: str, expected: str, **kwargs: Any) -> None:
+        specs.append(ExpectationSpec(type_, check, column, severity, kwargs, expected=expected))
+
+    share = f"in at least {rules.mostly:.0%} of rows"
     for column in (id_column, score_column, *config.features.numeric, *config.features.categorical):
-        specs.append(ExpectationSpec("expect_column_to_exist", "column_missing", column, "critical"))
+        add("expect_column_to_exist", "column_missing", column, "critical", "the column in the predictions table")
     for column in config.features.numeric:
         if column not in present:
             continue
         profile = reference["columns"][column]
         if f"{column}{RAW_SUFFIX}" in present:
-            specs.append(ExpectationSpec("expect_column_values_to_match_regex", "wrong_type",
-                                         f"{column}{RAW_SUFFIX}", "critical", {"regex": NUMBER_PATTERN}))
+            add("expect_column_values_to_match_regex", "wrong_type", f"{column}{RAW_SUFFIX}", "critical",
+                "numbers (or nulls) only", regex=NUMBER_PATTERN)
         if profile["min"] is not None and profile["max"] is not None:
             low, high = tolerant_range(profile["min"], profile["max"], rules.range_tolerance)
-            specs.append(ExpectationSpec("expect_column_values_to_be_between", "out_of_range", column, "warning",
-                                         {"min_value": low, "max_value": high, "mostly": rules.mostly}))
+            add("expect_column_values_to_be_between", "out_of_range", column, "warning",
+                f"values in [{low:.6g}, {high:.6g}] (the reference range widened by {rules.range_tolerance:.0%}) {share}",
+                min_value=low, max_value=high, mostly=rules.mostly)
+        if _can_flag_constant(profile, int(frame[column].notna().sum())):
+            add("expect_column_stdev_to_be_between", "constant_column", column, "critical",
+                f"values that vary (standard deviation above 0; the reference's is {profile['std']:.6g})",
+                min_value=0.0, strict_min=True)
     for column in (*config.features.numeric, *config.features.categorical):
         if column not in present:
             continue
         profile = reference["columns"][column]
         reference_rate = profile["nulls"] / profile["n"] if profile["n"] else 0.0
-        allowed = max(rules.max_null_rate, reference_rate * 1.5)
         # On text-typed columns the raw text is checked: an unparseable value is wrong_type, not null.
         target = f"{column}{RAW_SUFFIX}" if f"{column}{RAW_SUFFIX}" in present else column
-        specs.append(ExpectationSpec("expect_column_values_to_not_be_null", "null_rate", target, "warning",
-                                     {"mostly": round(1.0 - min(allowed, 1.0), 6)}))
+        for check, severity, limit in (("null_rate", "warning", rules.max_null_rate),
+                                       ("mostly_null", "critical", rules.critical_null_rate)):
+            allowed = max(limit, reference_rate * 1.5)
+            if allowed < 1:
+                add("expect_column_values_to_not_be_null", check, target, severity,
+                    f"at most {allowed:.1%} nulls (the reference had {reference_rate:.1%})", mostly=round(1.0 - allowed, 6))
+    for column in config.features.categorical:
+        if column in present:
+            profile = reference["columns"][column]
+            known = sorted({*profile["categories"], *profile.get("pooled", [])} - {"__other__"})
+            add("expect_column_values_to_be_in_set", "category_set", column, "info",
+                f"the reference's {len(known)} categories {share}", value_set=known, mostly=rules.mostly)
     if score_column in present:
         if f"{score_column}{RAW_SUFFIX}" in present:
-            specs.append(ExpectationSpec("expect_column_values_to_match_regex", "wrong_type_score",
-                                         f"{score_column}{RAW_SUFFIX}", "critical", {"regex": NUMBER_PATTERN}))
-        specs.append(ExpectationSpec("expect_column_values_to_be_between", "score_range", score_column, "critical",
-                                     {"min_value": 0.0, "max_value": 1.0}))
+            add("expect_column_values_to_match_regex", "wrong_type_score", f"{score_column}{RAW_SUFFIX}", "critical",
+                "numbers only", regex=NUMBER_PATTERN)
+        add("expect_column_values_to_be_between", "score_range", score_column, "critical",
+            "probabilities in [0, 1]", min_value=0.0, max_value=1.0)
     if id_column in present:
-        specs.append(ExpectationSpec("expect_column_values_to_be_unique", "duplicate_ids", id_column, "warning"))
+        add("expect_column_values_to_be_unique", "duplicate_ids", id_column, "warning", "each prediction id once")
+    return specs
+
+
+def _can_flag_constant(profile: dict[str, Any], n: int) -> bool:
+    """True when the reference varies and an undrifted window of `n` values is very unlikely to be constant.
+    The largest grid bin's share bounds the most common value's share from above, so this errs on the quiet side."""
+    grid = profile.get("grid_counts") or []
+    total = sum(grid)
+    if not total or not profile.get("std") or n < 2:
+        return False
+    return n * math.log(max(grid) / total) < math.log(CONSTANT_FALSE_ALARM)
+
+
+# --- the model's own suite ------------------------------------------------------------------------------------------
+
+
+def custom_suite_path(config: MonitorConfig) -> Path:
+    """`include/expectations/<model>.json` for `include/monitors/<model>.yaml`: the folder beside the monitors'."""
+    from include.monitoring.config import EXPECTATIONS_DIR
+
+    if config.source_file:
+        return Path(config.source_file).resolve().parent.parent / "expectations" / f"{config.model}.json"
+    return EXPECTATIONS_DIR / f"{config.model}.json"
+
+
+def load_custom_suite(path: Path) -> list[ExpectationSpec]:
+    """The expectations of a GX 1.24 suite file, or [] when there is none. The shape is checked here (each
+    expectation an object with a `type`, optional `kwargs`, `severity` and `meta`); whether GX knows the
+    type and its arguments is checked when the suite runs, because importing GX here would slow DAG parsing."""
+    if not path.exists():
+        return []
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("expectations"), list):
+        raise ConfigError(f'{path.name}: expected a GX suite object with an "expectations" list')
+    specs: list[ExpectationSpec] = []
+    taken: set[tuple[str, str]] = set()
+    for index, item in enumerate(raw["expectations"]):
+        where = f"{path.name}: expectations[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
+            raise ConfigError(f'{where}: expected an object with a "type" such as "expect_column_values_to_be_between"')
+        kwargs, meta = item.get("kwargs", {}), item.get("meta", {})
+        if not isinstance(kwargs, dict) or not isinstance(meta, dict):
+            raise ConfigError(f'{where}: "kwargs" and "meta" must be objects')
+        severity = item.get("severity", "critical")  # GX's own default
+        if severity not in SEVERITIES:
+            raise ConfigError(f"{where}: severity {severity!r} is not one of {list(SEVERITIES)}")
+        column = kwargs.get("column", "")
+        if not isinstance(column, str):
+            raise ConfigError(f'{where}: "column" must be a column name')
+        check = str(meta.get("check") or item["type"].removeprefix("expect_"))
+        if check in GENERATED_CHECKS or check in PIPELINE_CHECKS:
+            raise ConfigError(f"{where}: check name {check!r} is taken by a generated check; pick another meta.check")
+        name, suffix = check, 2
+        while (name, column) in taken:  # results are keyed by (check, column): keep each expectation's own row
+            name, suffix = f"{check}_{suffix}", suffix + 1
+        taken.add((name, column))
+        specs.append(ExpectationSpec(item["type"], name, column, severity,
+                                     {k: v for k, v in kwargs.items() if k != "column"}, origin=path.name))
     return specs
