@@ -5,6 +5,9 @@ curve: a few dozen rows in the night hours, thousands at the afternoon peak. Lab
 default?) arrive 20 to 44 hours after the prediction, and about 5 % never arrive. A reference table
 holds 20,000 clean, labelled rows scored by model v1: the data the model was validated on.
 
+The log also records the serving side: `latency_ms` (median 40 ms) and `status` ("ok", or "error" for
+0.1 % of requests).
+
 `months_employed` comes from a JSON payload, so the warehouse stores it as text ("34"); the pipeline
 parses it, which is how the text incident below can happen in any SQL database.
 
@@ -162,6 +165,9 @@ def build_frames(end: datetime, days: int = 14, peak_rows: int = 2000, seed: int
     log = pd.concat(hours, ignore_index=True)
     log.insert(0, "prediction_id", [f"p{i:08d}" for i in range(len(log))])
     log["predicted_class"] = (log["score"] >= 0.5).astype(int)
+    serving = np.random.default_rng(seed + 1)  # its own stream: the columns above stay as they were
+    log["latency_ms"] = np.round(serving.lognormal(np.log(40), 0.5, len(log)), 1)
+    log["status"] = np.where(serving.random(len(log)) < 0.001, "error", "ok")
 
     arrival = log["ts"] + pd.to_timedelta(rng.uniform(20, 44, len(log)), unit="h")
     arrives = (rng.random(len(log)) >= 0.05) & (arrival < end)
