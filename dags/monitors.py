@@ -18,10 +18,10 @@ from include.monitoring.errors import ConfigError
 TAGS = ["model-monitoring"]
 
 
-def _window():
+def _window(context=None):
     from include.monitoring.types import Window
 
-    context = get_current_context()
+    context = context or get_current_context()
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:  # a run triggered with no logical date has no interval
         raise ConfigError("this run has no data interval; trigger it with a logical date (the window's end)")
@@ -29,6 +29,14 @@ def _window():
 
 
 def build_monitor_dag(config: MonitorConfig):
+    def record_failure(context) -> None:
+        """A task failed its last try: record the window as failed and open a CRITICAL alert, which
+        send_notifications (it runs whatever happened upstream) delivers."""
+        from include.monitoring import tasks
+
+        tasks.record_failure(config, _window(context), context["task_instance"].task_id, context.get("exception"),
+                             context["run_id"])
+
     default_args = {
         "owner": config.owner,
         "retries": config.retries,
@@ -48,31 +56,31 @@ def build_monitor_dag(config: MonitorConfig):
         doc_md=f"Monitor of model `{config.model}`, configured in `{config.source_file}`.",
     )
     def monitor():
-        @task
+        @task(on_failure_callback=record_failure)
         def load_reference() -> str:
             from include.monitoring import tasks
 
             return tasks.load_reference(config)
 
-        @task(pool="warehouse_pool")
+        @task(pool="warehouse_pool", on_failure_callback=record_failure)
         def observe_window(reference_id: str) -> dict:
             from include.monitoring import tasks
 
             return tasks.observe_window(config, _window())
 
-        @task
+        @task(on_failure_callback=record_failure)
         def compute_drift(observation: dict) -> list:
             from include.monitoring import tasks
 
             return tasks.compute_drift(config, observation)
 
-        @task(pool="warehouse_pool")
+        @task(pool="warehouse_pool", on_failure_callback=record_failure)
         def compute_performance(reference_id: str) -> list:
             from include.monitoring import tasks
 
             return tasks.compute_performance(config, _window())
 
-        @task
+        @task(on_failure_callback=record_failure)
         def write_metrics(observation: dict, drift: list, performance: list) -> dict:
             from include.monitoring import tasks
 
@@ -80,20 +88,26 @@ def build_monitor_dag(config: MonitorConfig):
             return tasks.write_metrics(config, observation, drift, performance, context["run_id"],
                                        context["dag_run"].start_date)
 
-        @task
-        def send_notifications(summary: dict) -> dict:
+        @task(trigger_rule="all_done")  # also after a failure: its alert is in the outbox
+        def send_notifications() -> dict:
             from urllib.parse import quote
 
+            from airflow.sdk.exceptions import AirflowFailException
+
             from include.monitoring import tasks
+            from include.monitoring.errors import WindowNotMonitoredError
 
             run_id = get_current_context()["run_id"]
             run_url = f"{config.alerts.airflow_base_url}/dags/{config.dag_id}/runs/{quote(run_id)}"
-            return tasks.send_notifications(config, run_url)
+            try:
+                return tasks.send_notifications(config, _window(), run_id, run_url)
+            except WindowNotMonitoredError as exc:
+                raise AirflowFailException(str(exc)) from exc  # no retry: the failure is recorded and alerted
 
         reference_id = load_reference()
         observation = observe_window(reference_id)
         summary = write_metrics(observation, compute_drift(observation), compute_performance(reference_id))
-        send_notifications(summary)
+        summary >> send_notifications()
 
     return monitor()
 

@@ -70,7 +70,7 @@ def _replay(args: argparse.Namespace) -> int:
     print(f"{config.model}: {len(windows)} windows replayed ({', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))}); "
           f"{opened} alert openings or escalations")
     if args.notify:
-        print(tasks.send_notifications(config))
+        print(tasks.deliver(config))
     return 0
 
 

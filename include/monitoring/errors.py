@@ -29,3 +29,7 @@ class MissingColumnsError(WarehouseError):
 
 class MissingTableError(WarehouseError):
     """A table the monitor file names does not exist in the warehouse."""
+
+
+class WindowNotMonitoredError(MonitoringError):
+    """A task of the window's run failed for good; its failure was recorded and alerted. Retrying cannot help."""

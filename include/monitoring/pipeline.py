@@ -37,7 +37,7 @@ from include.monitoring.errors import MissingColumnsError, MissingTableError
 from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
-from include.monitoring.validation.suite import RAW_SUFFIX, custom_suite_path, expectation_specs, load_custom_suite
+from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, custom_suite_path, expectation_specs, load_custom_suite
 
 # A performance drop alerts only when the value sits this many bootstrap standard errors below the baseline:
 # each run tests several metrics and slices, so 2 (one-sided 2.3 %) would page on noise every few days.
@@ -171,6 +171,8 @@ def validation_frame(config: MonitorConfig, raw: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns and frame[column].dtype.kind not in "biuf":
             frame[f"{column}{RAW_SUFFIX}"] = frame[column]
             frame[column] = profiles.to_numbers(frame[column])[0]
+        if column in frame.columns and np.isinf(frame[column].to_numpy(dtype="float64")).any():
+            frame[f"{column}{FINITE_SUFFIX}"] = frame[column].replace([np.inf, -np.inf], np.nan)
     for column in config.features.categorical:
         if column in frame.columns:
             frame[column] = profiles.category_names(frame[column]).reindex(frame.index).astype(object)
@@ -437,13 +439,34 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                           row_count=observation.row_count, sampled_rows=observation.sampled_rows,
                           reference_id=observation.reference_id, dag_run_id=dag_run_id,
                           started_at=started_at, finished_at=now)
-    all_rows = [*observation.metrics, *metrics]
+    all_rows = [*observation.metrics, *metrics, run_failed_row(observation.window)]
     store.create_tables(store_engine)
     with store_engine.begin() as conn:
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
                              observation.profiles)
         return apply_alerts(conn, config, [r for r in all_rows if r.value is not None or r.severity > Severity.OK],
                             now)
+
+
+RUN_FAILED = "run_failed"
+
+
+def run_failed_row(window: Window, error: str = "") -> MetricRow:
+    """1 with CRITICAL when a task of the window's run failed for good, 0 in every run that completed (which
+    resolves the alert)."""
+    return MetricRow(MetricKind.OPERATIONAL, RUN_FAILED, 1.0 if error else 0.0, window,
+                     severity=Severity.CRITICAL if error else Severity.OK, details={"error": error} if error else {})
+
+
+def record_failure(config: MonitorConfig, store_engine: sa.Engine, window: Window, error: str, dag_run_id: str,
+                   now: datetime) -> list[Transition]:
+    """After a task failed its last try: the window's status `failed` with the error, and a CRITICAL alert, in one
+    transaction. A window an earlier run completed keeps its results; only the alert says this run failed."""
+    row = run_failed_row(window, error)
+    store.create_tables(store_engine)
+    with store_engine.begin() as conn:
+        store.record_failed_run(conn, config.model, window, row, dag_run_id, now)
+        return apply_alerts(conn, config, [row], now)
 
 
 def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine, window: Window,

@@ -194,3 +194,30 @@ def replace_window(conn: sa.Connection, model: str, window: Window, run: RunReco
         conn.execute(sa.insert(window_profiles), [
             {"model": model, "window_start": window.start, "column_name": column, "reference_id": run.reference_id,
              "profile": json.dumps(profile, sort_keys=True)} for column, profile in profiles.items()])
+
+
+def record_failed_run(conn: sa.Connection, model: str, window: Window, row: MetricRow, dag_run_id: str,
+                      now: datetime) -> None:
+    """Mark a window `failed` unless a completed run already recorded it, and write the failure's metric row."""
+    existing = conn.execute(sa.select(monitor_runs.c.status).where(
+        monitor_runs.c.model == model, monitor_runs.c.window_start == window.start)).scalar_one_or_none()
+    if existing in (None, RunStatus.FAILED.value):
+        conn.execute(sa.delete(monitor_runs).where(monitor_runs.c.model == model,
+                                                   monitor_runs.c.window_start == window.start))
+        conn.execute(sa.insert(monitor_runs), [{
+            "model": model, "window_start": window.start, "window_end": window.end,
+            "status": RunStatus.FAILED.value, "status_reason": row.details.get("error", ""), "row_count": 0,
+            "sampled_rows": 0, "reference_id": "", "dag_run_id": dag_run_id, "started_at": now, "finished_at": now}])
+    key = (metric_values.c.model == model, metric_values.c.window_start == window.start,
+           metric_values.c.kind == row.kind.value, metric_values.c.metric == row.metric)
+    conn.execute(sa.delete(metric_values).where(*key))
+    conn.execute(sa.insert(metric_values), [_metric_record(model, row, now)])
+
+
+def failed_run_reason(engine: sa.Engine, model: str, window: Window, dag_run_id: str) -> str | None:
+    """The reason recorded when DAG run `dag_run_id` failed on `window`; None when it did not."""
+    create_tables(engine)
+    with engine.connect() as conn:
+        return conn.execute(sa.select(monitor_runs.c.status_reason).where(
+            monitor_runs.c.model == model, monitor_runs.c.window_start == window.start,
+            monitor_runs.c.status == RunStatus.FAILED.value, monitor_runs.c.dag_run_id == dag_run_id)).scalar_one_or_none()

@@ -10,11 +10,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from include.monitoring import pipeline, reference
+from include.monitoring import pipeline, reference, store
 from include.monitoring.airflow_adapters import engine_for, notifiers_for
 from include.monitoring.alerting.delivery import deliver_pending
 from include.monitoring.config import MonitorConfig
-from include.monitoring.errors import MonitoringError
+from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
 from include.monitoring.types import MetricRow, Window
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,18 @@ def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: lis
     return {"status": obs.status.value, "metrics": len(obs.metrics) + len(rows), "transitions": len(transitions)}
 
 
-def send_notifications(config: MonitorConfig, run_url: str = "") -> dict[str, Any]:
+def record_failure(config: MonitorConfig, window: Window, task_id: str, error: BaseException | None,
+                   dag_run_id: str) -> None:
+    """The failure callback's work: the window's status and a CRITICAL alert that the next delivery sends."""
+    reason = f"task {task_id} failed: {type(error).__name__ if error else 'error'}: {error}"
+    transitions = pipeline.record_failure(config, engine_for(config.store_conn_id), window, reason, dag_run_id,
+                                          now=_now())
+    for t in transitions:
+        log.error("alert %s: %s", t.action, t.message)
+
+
+def deliver(config: MonitorConfig, run_url: str = "") -> dict[str, Any]:
+    """Send the model's pending notifications; a failed one stays pending and fails the task visibly."""
     notifiers, missing = notifiers_for(config)
     report = deliver_pending(engine_for(config.store_conn_id), config.model, notifiers, now=_now(),
                              missing_reasons=missing, run_url=run_url, runbook_url=config.alerts.runbook_url)
@@ -69,3 +80,14 @@ def send_notifications(config: MonitorConfig, run_url: str = "") -> dict[str, An
         raise MonitoringError(f"{config.model}: {len(report.failures)} notification(s) failed and stay pending: "
                               + "; ".join(report.failures))
     return {"sent": report.sent, "skipped": report.skipped}
+
+
+def send_notifications(config: MonitorConfig, window: Window, run_id: str, run_url: str = "") -> dict[str, Any]:
+    """The DAG's last task. It runs even when an upstream task failed, to deliver that failure's alert, and then
+    raises `WindowNotMonitoredError`, so that the DAG run is marked failed rather than green."""
+    result = deliver(config, run_url)
+    failure = store.failed_run_reason(engine_for(config.store_conn_id), config.model, window, run_id)
+    if failure is not None:
+        raise WindowNotMonitoredError(f"{config.model}: window {window} was not monitored ({failure}); "
+                                      f"its alert was delivered ({result['sent']} sent)")
+    return result

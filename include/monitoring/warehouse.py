@@ -6,9 +6,10 @@ engines are created with the session time zone set to UTC, so timestamptz column
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,30 @@ class WindowRows:
 
 def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+SQLITE_INSTANT = "%Y-%m-%d %H:%M:%f"
+
+
+def _instant(engine: sa.Engine, column: sa.ColumnElement) -> tuple[sa.ColumnElement, Callable[[datetime], Any]]:
+    """`column` as something that compares as UTC instants, and how to write a bound for it. Timestamp columns
+    compare as they are. Text timestamps would compare as text, where "2026-11-21T17:30+02:00" sorts after
+    "2026-11-21 16:00": they are normalised to UTC first (slower: no index helps, so store real timestamps)."""
+    if isinstance(column.type, sa.DateTime | sa.Date):
+        return column, naive_utc
+    if engine.dialect.name == "sqlite":
+        return (sa.func.strftime(SQLITE_INSTANT, column),
+                lambda moment: sa.func.strftime(SQLITE_INSTANT, naive_utc(moment).isoformat(sep=" ")))
+    return sa.cast(column, sa.DateTime(timezone=True)), naive_utc
+
+
+def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end: datetime | None) -> sa.ColumnElement:
+    """start <= column < end, as UTC instants; a None bound is open."""
+    value, bound = _instant(engine, column)
+    conditions = [value >= bound(start)] if start else []
+    if end:
+        conditions.append(value < bound(end))
+    return sa.and_(sa.true(), *conditions)
 
 
 def _reflect(engine: sa.Engine, table_name: str) -> sa.Table:
@@ -68,15 +93,10 @@ def _read(engine: sa.Engine, query: sa.Select, what: str) -> pd.DataFrame:
 def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> WindowRows:
     """The window's predictions, [start, end), sampled deterministically above max_rows_per_window."""
     w = config.warehouse
-    table = _reflect(engine, w.predictions_table)
+    table, ts = _timestamp_column(engine, config)
     wanted = monitored_columns(config)
-    if w.timestamp_column not in table.c:
-        raise WarehouseError(f"{config.model}: timestamp column {w.timestamp_column!r} is not in table "
-                             f"{w.predictions_table!r}; its columns: {sorted(table.c.keys())}")
     present = [c for c in wanted if c in table.c]
-    ts = table.c[w.timestamp_column]
-    query = (sa.select(*(table.c[c] for c in present))
-             .where(ts >= naive_utc(window.start), ts < naive_utc(window.end)))
+    query = sa.select(*(table.c[c] for c in present)).where(_in(engine, ts, window.start, window.end))
     frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
@@ -90,21 +110,22 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     )
 
 
-def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> sa.Column:
+def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table, sa.Column]:
+    """The predictions table and its timestamp column (a missing one is an error: no window can be read)."""
     w = config.warehouse
     table = _reflect(engine, w.predictions_table)
     if w.timestamp_column not in table.c:
         raise WarehouseError(f"{config.model}: timestamp column {w.timestamp_column!r} is not in table "
                              f"{w.predictions_table!r}; its columns: {sorted(table.c.keys())}")
-    return table.c[w.timestamp_column]
+    return table, table.c[w.timestamp_column]
 
 
 def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window]) -> list[int]:
     """Rows in each of `windows`, in one aggregate query (the volume band's history)."""
     if not windows:
         return []
-    ts = _timestamp_column(engine, config)
-    inside = [sa.and_(ts >= naive_utc(w.start), ts < naive_utc(w.end)) for w in windows]
+    _, ts = _timestamp_column(engine, config)
+    inside = [_in(engine, ts, w.start, w.end) for w in windows]
     query = sa.select(*(sa.func.sum(sa.case((condition, 1), else_=0)) for condition in inside)).where(sa.or_(*inside))
     counts = _read(engine, query, f"{config.model} row counts of earlier weeks").iloc[0].tolist()
     return [int(count) if count is not None and count == count else 0 for count in counts]
@@ -112,13 +133,13 @@ def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Wi
 
 def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime) -> datetime | None:
     """The newest prediction's timestamp before `before` (UTC), None for an empty log."""
-    ts = _timestamp_column(engine, config)
-    value = _read(engine, sa.select(sa.func.max(ts)).where(ts < naive_utc(before)),
+    _, ts = _timestamp_column(engine, config)
+    value = _read(engine, sa.select(sa.func.max(_instant(engine, ts)[0])).where(_in(engine, ts, None, before)),
                   f"{config.model} latest prediction").iloc[0, 0]
     if value is None or value != value:
         return None
-    return pd.Timestamp(value).tz_localize("UTC").to_pydatetime() if pd.Timestamp(value).tzinfo is None \
-        else pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
+    moment = pd.Timestamp(value)
+    return (moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")).to_pydatetime()
 
 
 def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
@@ -127,8 +148,7 @@ def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) 
     predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
     _require(predictions, (w.id_column,), config.model)
-    at = labels.c[lab.arrived_at_column]
-    in_window = sa.and_(at >= naive_utc(arrived.start), at < naive_utc(arrived.end))
+    in_window = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end)
     known = sa.exists().where(predictions.c[w.id_column] == labels.c[lab.id_column])
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window), "labels").iloc[0, 0]
     orphans = _read(engine, sa.select(labels.c[lab.id_column]).where(in_window, ~known),
@@ -147,14 +167,14 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
     labels = _reflect(engine, lab.table)
     _require(predictions, (w.id_column, w.timestamp_column, w.score_column), config.model)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
-    ts = predictions.c[w.timestamp_column]
     columns = [predictions.c[w.id_column].label("id"), predictions.c[w.score_column].label("score"),
                labels.c[lab.label_column].label("label")]
     if w.model_version_column and w.model_version_column in predictions.c:
         columns.append(predictions.c[w.model_version_column].label("model_version"))
     join = predictions.outerjoin(labels, sa.and_(labels.c[lab.id_column] == predictions.c[w.id_column],
-                                                 labels.c[lab.arrived_at_column] < naive_utc(known_by)))
-    query = sa.select(*columns).select_from(join).where(ts >= naive_utc(window.start), ts < naive_utc(window.end))
+                                                 _in(engine, labels.c[lab.arrived_at_column], None, known_by)))
+    query = sa.select(*columns).select_from(join).where(
+        _in(engine, predictions.c[w.timestamp_column], window.start, window.end))
     return _read(engine, query, f"{config.model} labels for {window}")
 
 
@@ -164,10 +184,9 @@ def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[
     _require(table, columns, config.model)
     query = sa.select(*(table.c[c] for c in columns))
     ts_name = config.warehouse.timestamp_column
-    if ref.start and ts_name in table.c:
-        query = query.where(table.c[ts_name] >= naive_utc(parse_utc(ref.start)))
-    if ref.end and ts_name in table.c:
-        query = query.where(table.c[ts_name] < naive_utc(parse_utc(ref.end)))
+    if (ref.start or ref.end) and ts_name in table.c:
+        query = query.where(_in(engine, table.c[ts_name], parse_utc(ref.start) if ref.start else None,
+                                parse_utc(ref.end) if ref.end else None))
     frame = _read(engine, query, f"{config.model} reference rows from {table.name!r}")
     if frame.empty:
         raise WarehouseError(f"{config.model}: the reference ({table.name!r}, {ref.start or '-inf'} .. "

@@ -57,6 +57,9 @@ def describe(model: str, row: MetricRow) -> str:
         latest = d.get("latest_prediction")
         what = ("no predictions arrived in the window (data delay or an outage upstream); expected at least 1; "
                 + (f"the latest prediction is from {latest}" if latest else "the log holds no earlier prediction"))
+    elif row.metric == "run_failed":
+        what = (f"the monitoring run failed after its retries, so this window is not monitored: {d.get('error', '')}; "
+                "see the task log in Airflow")
     elif row.metric == "volume":
         what = (f"{row.n} predictions in the window, outside the expected {_fmt(d.get('low'))} to {_fmt(d.get('high'))} "
                 f"for this hour of the week (mean {_fmt(d.get('mean'))} +- {_fmt(d.get('k'))} x {_fmt(d.get('std'))} "

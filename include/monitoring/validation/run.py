@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from include.monitoring.validation.suite import RAW_SUFFIX, ExpectationSpec
+from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, ExpectationSpec
 
 MAX_EXAMPLES = 5
 
@@ -58,7 +58,7 @@ def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
         examples = frame[column].dropna().unique()[:MAX_EXAMPLES].tolist()  # the value it is stuck at
     return {
         "expectation": config.type,
-        "column_name": column.removesuffix(RAW_SUFFIX),
+        "column_name": column.removesuffix(RAW_SUFFIX).removesuffix(FINITE_SUFFIX),
         "check_name": str(meta.get("check", config.type)),
         "severity": str(getattr(config.severity, "value", config.severity) or "critical"),
         "success": bool(item.success),

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 NUMBER_PATTERN = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?inf\s*$"
 RAW_SUFFIX = "__raw"  # the text as it arrived, beside the parsed numbers, for the type checks
+FINITE_SUFFIX = "__finite"  # a copy without infinities, where there are some: GX's stdev of [1, inf, -inf] is NaN
 SEVERITIES = ("critical", "warning", "info")
 GENERATED_CHECKS = ("column_missing", "wrong_type", "wrong_type_score", "null_rate", "mostly_null", "out_of_range",
                     "constant_column", "category_set", "score_range", "duplicate_ids")
@@ -104,8 +105,9 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
             add("expect_column_values_to_be_between", "out_of_range", column, "warning",
                 f"values in [{low:.6g}, {high:.6g}] (the reference range widened by {rules.range_tolerance:.0%}) {share}",
                 min_value=low, max_value=high, mostly=rules.mostly)
-        if _can_flag_constant(profile, int(frame[column].notna().sum())):
-            add("expect_column_stdev_to_be_between", "constant_column", column, "critical",
+        finite = f"{column}{FINITE_SUFFIX}" if f"{column}{FINITE_SUFFIX}" in present else column
+        if _can_flag_constant(profile, int(frame[finite].notna().sum())):
+            add("expect_column_stdev_to_be_between", "constant_column", finite, "critical",
                 f"values that vary (standard deviation above 0; the reference's is {profile['std']:.6g})",
                 min_value=0.0, strict_min=True)
     for column in (*config.features.numeric, *config.features.categorical):

@@ -1,0 +1,484 @@
+"""The bad-input matrix (README, "Bad input: what happens"): one test per kind of broken input, each checking
+the outcome the store records for it (run status, validation row, alert, drift, performance)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DEMO_END, ROOT
+from tests.integration.helpers import FEATURE_DRIFT
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 23, 5, tzinfo=UTC)
+BUSY = 36  # hours before DEMO_END: the window [2026-11-21 15:00, 16:00), the afternoon peak (about 400 rows)
+# [2026-11-22 15:00, 16:00): the window it matures (48 h earlier, [2026-11-20 15:00, 16:00)) has predictions.
+LABELLED = 12
+MIDNIGHT = 28  # [2026-11-21 23:00, 2026-11-22 00:00): the window that crosses a UTC date
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+@cache
+def _config():
+    from include.monitoring.config import load_monitor_config
+
+    return load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+
+
+def _window(hours_before_end: int):
+    from include.monitoring.types import Window
+
+    end = DEMO_END - timedelta(hours=hours_before_end)
+    return Window(end - timedelta(hours=1), end)
+
+
+def _inside(frame: pd.DataFrame, hours_before_end: int, column: str = "ts") -> pd.Series:
+    """Rows of `frame` whose naive-UTC `column` lies in the window."""
+    window = _window(hours_before_end)
+    start, end = (pd.Timestamp(moment).tz_localize(None) for moment in (window.start, window.end))
+    return (frame[column] >= start) & (frame[column] < end)
+
+
+def _warehouse(directory: Path, frames: dict[str, pd.DataFrame], drop: tuple[str, ...] = (),
+               **replaced: pd.DataFrame) -> sa.Engine:
+    """A SQLite copy of the demo warehouse with some tables replaced (`predictions=...`) or left out."""
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{directory / 'warehouse.db'}")
+    for name, frame in {**frames, **replaced}.items():
+        if name not in drop:
+            frame.to_sql(name, engine, index=False)
+    return engine
+
+
+def _predictions(frames: dict[str, pd.DataFrame], edit) -> pd.DataFrame:
+    return edit(frames["predictions"].copy())
+
+
+def _store(tmp_path: Path, reference_store: Path) -> sa.Engine:
+    """A store holding only the reference profile (a copy of the one fitted once for this module)."""
+    path = tmp_path / "store.db"
+    shutil.copyfile(reference_store, path)
+    return sa.create_engine(f"sqlite:///{path}")
+
+
+def _run(warehouse: sa.Engine, store: sa.Engine, hours_before_end: int = BUSY):
+    from include.monitoring import pipeline
+
+    return pipeline.run_window(_config(), warehouse, store, _window(hours_before_end), now=NOW)
+
+
+def _rows(store: sa.Engine, query: str, **params) -> list[dict]:
+    with store.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(query), params)]
+
+
+def _monitor_run(store: sa.Engine, hours_before_end: int = BUSY) -> dict:
+    from include.monitoring.store import monitor_runs
+
+    with store.connect() as conn:
+        [run] = conn.execute(sa.select(monitor_runs.c.status, monitor_runs.c.status_reason, monitor_runs.c.row_count)
+                             .where(monitor_runs.c.window_start == _window(hours_before_end).start)).all()
+    return dict(run._mapping)
+
+
+def _validation(store: sa.Engine, check: str, column: str) -> dict | None:
+    found = _rows(store, "select * from validation_results where check_name = :check and column_name = :column",
+                  check=check, column=column)
+    assert len(found) <= 1
+    return {**found[0], "examples": json.loads(found[0]["examples"])} if found else None
+
+
+def _failed_validations(store: sa.Engine) -> list[dict]:
+    return _rows(store, "select check_name, column_name, severity, examples from validation_results where not success")
+
+
+def _metrics(store: sa.Engine, where: str, **params) -> dict[str, dict]:
+    """Metric rows by column name (or by metric where the column is empty), details parsed."""
+    found = _rows(store, f"select * from metric_values where {where}", **params)
+    return {r["column_name"] or r["metric"]: {**r, "details": json.loads(r["details"])} for r in found}
+
+
+def _transition(transitions, check: str, column: str):
+    """The one alert transition whose message names the check and the column (in backticks)."""
+    [found] = [t for t in transitions if check in t.message and f"`{column}`" in t.message]
+    return found
+
+
+def _window_ids(warehouse_engine: sa.Engine, hours_before_end: int) -> set[str]:
+    """The prediction ids the window's query returns."""
+    from include.monitoring import warehouse
+
+    rows = warehouse.fetch_window(warehouse_engine, _config(), _window(hours_before_end))
+    return set(rows.frame[_config().warehouse.id_column])
+
+
+def _run_rows(store: sa.Engine) -> int:
+    if not sa.inspect(store).has_table("monitor_runs"):
+        return 0
+    return _rows(store, "select count(*) as n from monitor_runs")[0]["n"]
+
+
+def _every(frame: pd.DataFrame, n: int, offset: int = 0) -> np.ndarray:
+    """A deterministic 1/n of the rows."""
+    return np.arange(len(frame)) % n == offset
+
+
+# --- shared fixtures ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clean_warehouse(tmp_path_factory, demo_frames) -> sa.Engine:
+    return _warehouse(tmp_path_factory.mktemp("clean"), demo_frames)
+
+
+@pytest.fixture(scope="module")
+def reference_store(tmp_path_factory, clean_warehouse) -> Path:
+    """The reference profile, fitted once from the demo reference table; each test runs on a copy."""
+    from include.monitoring import reference
+
+    path = tmp_path_factory.mktemp("reference") / "store.db"
+    reference.ensure_reference(_config(), clean_warehouse, sa.create_engine(f"sqlite:///{path}"), now=NOW)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory, clean_warehouse, reference_store):
+    """The busy window of the unedited demo warehouse, run once."""
+    store = _store(tmp_path_factory.mktemp("clean_run"), reference_store)
+    observation, transitions = _run(clean_warehouse, store)
+    return observation, transitions, store
+
+
+@pytest.fixture(scope="module")
+def offset_frames(demo_frames) -> dict[str, pd.DataFrame]:
+    """The predictions with `ts` as text at +02:00 ("2026-11-21T17:30:00.123456+02:00"): the same instants."""
+    predictions = demo_frames["predictions"].copy()
+    local = predictions["ts"].dt.tz_localize("UTC").dt.tz_convert("+02:00")
+    predictions["ts"] = pd.Series([moment.isoformat() for moment in local], index=predictions.index, dtype=object)
+    return {**demo_frames, "predictions": predictions}
+
+
+@pytest.fixture(scope="module")
+def offset_warehouse(tmp_path_factory, offset_frames) -> sa.Engine:
+    return _warehouse(tmp_path_factory.mktemp("offset"), offset_frames)
+
+
+def _offset_text(warehouse: sa.Engine) -> None:
+    """Rewrite the DATETIME `ts` column's values as +02:00 local text ("2026-11-21T17:30:00.123+02:00"):
+    SQLite keeps whatever text a writer puts in a DATETIME column."""
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("update predictions set ts = strftime('%Y-%m-%dT%H:%M:%f', ts, '+2 hours') || '+02:00'")
+
+
+# --- the matrix ---------------------------------------------------------------------------------------------------
+
+
+def test_clean_window_fails_no_check_but_info_ones(clean_run):
+    """A clean window: no failed validation row except extra_columns / category_set at info; failed_expectations recorded."""
+    observation, _, store = clean_run
+    assert observation.status.value == "ok"
+    failed = _failed_validations(store)
+    if failed:
+        print("failed info checks in the clean window:", failed)
+    assert all(r["check_name"] in ("extra_columns", "category_set") and r["severity"] == "info" for r in failed), failed
+    summary = _metrics(store, "kind = 'quality' and metric = 'failed_expectations'")["failed_expectations"]
+    assert summary["value"] == len(failed) and summary["details"]["evaluated"] > 50
+
+
+def test_1_missing_column_blocks_the_run(tmp_path, demo_frames, reference_store):
+    """A dropped numeric feature: status blocked, column_missing CRITICAL on it, a CRITICAL alert, no drift."""
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, lambda f: f.drop(columns="age")))
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    assert observation.status.value == "blocked" and _monitor_run(store)["status"] == "blocked"
+    missing = _validation(store, "column_missing", "age")
+    assert missing["severity"] == "critical" and not missing["success"]
+    alert = _transition(transitions, "column_missing", "age")
+    assert alert.severity.name == "CRITICAL"
+    assert _metrics(store, "kind = 'drift'") == {}
+
+
+def test_2_renamed_column_blocks_and_names_the_new_name(tmp_path, demo_frames, reference_store):
+    """income renamed income_usd: blocked, the reason says income_usd (renamed?), extra_columns INFO lists it."""
+    predictions = _predictions(demo_frames, lambda f: f.rename(columns={"income": "income_usd"}))
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions)
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store)
+    run = _monitor_run(store)
+    assert run["status"] == "blocked"
+    assert "'income'" in run["status_reason"] and "['income_usd'] (renamed?)" in run["status_reason"]
+    missing = _validation(store, "column_missing", "income")
+    assert "income_usd" in missing["observed"] and "renamed?" in missing["observed"]
+    extra = _validation(store, "extra_columns", "")
+    assert extra["severity"] == "info" and not extra["success"] and extra["examples"] == ["income_usd"]
+
+
+def test_3_text_in_a_numeric_feature_is_wrong_type_and_skips_its_drift(tmp_path, demo_frames, reference_store):
+    """age as text with "n/a": wrong_type CRITICAL with "n/a" in the examples; age's drift skipped, others computed."""
+    def as_text(frame):
+        text = frame["age"].map(lambda v: f"{v:.0f}").astype(object)
+        text[_every(frame, 5)] = "n/a"
+        return frame.assign(age=text)
+
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, as_text))
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    assert observation.status.value == "ok" and _monitor_run(store)["status"] == "ok"
+    wrong = _validation(store, "wrong_type", "age")
+    assert wrong["severity"] == "critical" and not wrong["success"] and "n/a" in wrong["examples"]
+    assert _transition(transitions, "wrong_type", "age").severity.name == "CRITICAL"
+    drift = _metrics(store, FEATURE_DRIFT)
+    assert drift["age"]["value"] is None and "could not be parsed" in drift["age"]["details"]["skipped"]
+    assert all(drift[c]["value"] is not None for c in ("income", "loan_amount", "region")), drift
+
+
+def test_4_all_null_feature_is_mostly_null_and_skips_its_drift(tmp_path, demo_frames, reference_store):
+    """loan_amount all null: null_rate WARNING and mostly_null CRITICAL fail, CRITICAL alert, drift skipped."""
+    warehouse = _warehouse(tmp_path, demo_frames,
+                           predictions=_predictions(demo_frames, lambda f: f.assign(loan_amount=None)))
+    store = _store(tmp_path, reference_store)
+    _, transitions = _run(warehouse, store)
+    null_rate, mostly_null = (_validation(store, check, "loan_amount") for check in ("null_rate", "mostly_null"))
+    assert null_rate["severity"] == "warning" and not null_rate["success"]
+    assert mostly_null["severity"] == "critical" and not mostly_null["success"]
+    assert _transition(transitions, "mostly_null", "loan_amount").severity.name == "CRITICAL"
+    drift = _metrics(store, FEATURE_DRIFT)["loan_amount"]
+    assert drift["value"] is None and "no finite values" in drift["details"]["skipped"]
+
+
+def test_5_nan_and_infinities_fail_out_of_range_but_keep_drift(tmp_path, demo_frames, reference_store):
+    """debt_to_income with NaN and +-inf: out_of_range fails with inf examples; drift computed on the finite values."""
+    def broken(frame):
+        values = frame["debt_to_income"].to_numpy(copy=True)
+        values[_every(frame, 10, 0)] = np.nan
+        values[_every(frame, 20, 1)] = np.inf
+        values[_every(frame, 20, 11)] = -np.inf
+        return frame.assign(debt_to_income=values)
+
+    predictions = _predictions(demo_frames, broken)
+    window_values = predictions.loc[_inside(predictions, BUSY), "debt_to_income"].to_numpy()
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions)
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store)
+    assert observation.status.value == "ok" and _monitor_run(store)["status"] == "ok"
+    out = _validation(store, "out_of_range", "debt_to_income")
+    assert not out["success"] and any("inf" in example for example in out["examples"]), out
+    constant = _validation(store, "constant_column", "debt_to_income")
+    assert constant["success"], constant  # its finite values vary: infinities do not make it "constant"
+    drift = _metrics(store, FEATURE_DRIFT)["debt_to_income"]
+    assert drift["value"] is not None
+    [profile] = _rows(store, "select profile from window_profiles where column_name = 'debt_to_income'")
+    profile = json.loads(profile["profile"])
+    assert profile["infinite"] == np.isinf(window_values).sum() > 0
+    assert sum(profile["counts"]) == np.isfinite(window_values).sum()  # infinities left out of the counts
+
+
+def test_6_out_of_range_values_warn_with_examples(tmp_path, demo_frames, reference_store):
+    """age = 500 in 20 % of rows: out_of_range WARNING on age with 500 in the examples; a WARNING alert names `age`."""
+    def old(frame):
+        return frame.assign(age=np.where(_every(frame, 5), 500.0, frame["age"]))
+
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, old))
+    store = _store(tmp_path, reference_store)
+    _, transitions = _run(warehouse, store)
+    out = _validation(store, "out_of_range", "age")
+    assert out["severity"] == "warning" and not out["success"] and any("500" in e for e in out["examples"]), out
+    assert _transition(transitions, "out_of_range", "age").severity.name == "WARNING"
+
+
+def test_7_scores_outside_0_1_are_score_range_critical(tmp_path, demo_frames, reference_store):
+    """score 1.7 and -0.2 in some rows: score_range CRITICAL on score, and a CRITICAL alert."""
+    def bad_scores(frame):
+        score = np.where(_every(frame, 10, 0), 1.7, np.where(_every(frame, 10, 1), -0.2, frame["score"]))
+        return frame.assign(score=score)
+
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, bad_scores))
+    store = _store(tmp_path, reference_store)
+    _, transitions = _run(warehouse, store)
+    score_range = _validation(store, "score_range", "score")
+    assert score_range["severity"] == "critical" and not score_range["success"]
+    assert {"1.7", "-0.2"} <= set(score_range["examples"]), score_range
+    assert _transition(transitions, "score_range", "score").severity.name == "CRITICAL"
+
+
+def test_8_duplicate_prediction_ids_warn_with_the_ids(tmp_path, demo_frames, reference_store):
+    """Four rows logged twice: duplicate_ids WARNING on prediction_id with the duplicated ids as examples."""
+    predictions = demo_frames["predictions"]
+    twice = predictions[_inside(predictions, BUSY)].iloc[[3, 50, 100, 200]]
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=pd.concat([predictions, twice], ignore_index=True))
+    store = _store(tmp_path, reference_store)
+    _, transitions = _run(warehouse, store)
+    duplicates = _validation(store, "duplicate_ids", "prediction_id")
+    assert duplicates["severity"] == "warning" and not duplicates["success"]
+    assert set(twice["prediction_id"]) <= set(duplicates["examples"]), duplicates
+    assert _transition(transitions, "duplicate_ids", "prediction_id").severity.name == "WARNING"
+
+
+def test_9_naive_timestamps_are_read_as_utc(clean_run, demo_frames):
+    """Naive timestamps (the demo): exactly the rows whose naive UTC time is in [start, end); no timestamp check fails."""
+    observation, _, store = clean_run
+    expected = int(_inside(demo_frames["predictions"], BUSY).sum())
+    assert expected > 300
+    assert observation.row_count == _monitor_run(store)["row_count"] == expected
+    assert _validation(store, "timestamp_outside_window", "ts") is None
+
+
+@pytest.mark.parametrize("hours_before_end", [BUSY, MIDNIGHT])
+def test_10_text_timestamps_with_an_offset_compare_as_utc_instants(tmp_path, offset_warehouse, reference_store,
+                                                                   demo_frames, hours_before_end):
+    """+02:00 text timestamps in a text column: normalised to UTC in SQL, so the window holds exactly its instants."""
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(offset_warehouse, store, hours_before_end)
+    inside = int(_inside(demo_frames["predictions"], hours_before_end).sum())
+    assert inside > 0
+    assert observation.row_count == _monitor_run(store, hours_before_end)["row_count"] == inside
+    assert _validation(store, "timestamp_outside_window", "ts") is None
+
+
+def test_10_offset_text_in_a_datetime_column_is_caught_and_left_out(tmp_path, demo_frames, reference_store):
+    """+02:00 text in a DATETIME column compares as text (across midnight it lets other hours in):
+    timestamp_outside_window CRITICAL with the offending values, those rows left out of the window."""
+    warehouse = _warehouse(tmp_path, demo_frames)
+    _offset_text(warehouse)
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store, MIDNIGHT)
+    check = _validation(store, "timestamp_outside_window", "ts")
+    assert check is not None and check["severity"] == "critical" and not check["success"]
+    assert check["examples"] and all("+02:00" in example for example in check["examples"])
+    inside = int(_inside(demo_frames["predictions"], MIDNIGHT).sum())
+    assert _monitor_run(store, MIDNIGHT)["row_count"] == observation.row_count <= inside
+    assert "rows have timestamps outside" in check["observed"]
+    assert _transition(transitions, "timestamp_outside_window", "ts").severity.name == "CRITICAL"
+
+
+def test_11_a_row_at_the_window_end_belongs_to_the_next_window(tmp_path, demo_frames, reference_store):
+    """Rows at exactly start and exactly end: the start row counts in this window, the end row in the next."""
+    predictions = demo_frames["predictions"]
+    window = _window(BUSY)
+    edges = predictions.iloc[[0, 1]].assign(
+        prediction_id=["edge-start", "edge-end"],
+        ts=[pd.Timestamp(window.start).tz_localize(None), pd.Timestamp(window.end).tz_localize(None)])
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=pd.concat([predictions, edges], ignore_index=True))
+    store = _store(tmp_path, reference_store)
+    this, _ = _run(warehouse, store, BUSY)
+    following, _ = _run(warehouse, store, BUSY - 1)
+    assert this.row_count == _monitor_run(store, BUSY)["row_count"] == int(_inside(predictions, BUSY).sum()) + 1
+    assert following.row_count == _monitor_run(store, BUSY - 1)["row_count"] == int(
+        _inside(predictions, BUSY - 1).sum()) + 1
+    assert not _rows(store, "select * from validation_results where check_name = 'timestamp_outside_window'")
+    assert _window_ids(warehouse, BUSY) & {"edge-start", "edge-end"} == {"edge-start"}
+    assert _window_ids(warehouse, BUSY - 1) & {"edge-start", "edge-end"} == {"edge-end"}
+
+
+def test_12_unseen_category_is_category_set_info_and_new_category_drift(tmp_path, demo_frames, reference_store):
+    """region "atlantis" in 20 % of rows: category_set INFO with the value, new_category_share WARNING or CRITICAL."""
+    def atlantis(frame):
+        return frame.assign(region=np.where(_every(frame, 5), "atlantis", frame["region"]))
+
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, atlantis))
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store)
+    category = _validation(store, "category_set", "region")
+    assert category["severity"] == "info" and not category["success"] and "atlantis" in category["examples"]
+    new = _metrics(store, "kind = 'drift' and metric = 'new_category_share'")["region"]
+    assert new["severity"] in ("WARNING", "CRITICAL") and new["value"] == pytest.approx(0.2, abs=0.02)
+    assert "atlantis" in new["details"]["examples"]
+
+
+def test_13_extra_columns_are_reported_at_info_and_never_block(tmp_path, demo_frames, reference_store):
+    """An extra column debug_payload: status ok, extra_columns INFO lists it, nothing blocked."""
+    predictions = _predictions(demo_frames, lambda f: f.assign(debug_payload='{"trace": 1}'))
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions)
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store)
+    run = _monitor_run(store)
+    assert observation.status.value == run["status"] == "ok" and run["status_reason"] == ""
+    extra = _validation(store, "extra_columns", "")
+    assert extra["severity"] == "info" and not extra["success"] and extra["examples"] == ["debug_payload"]
+    assert "debug_payload" in extra["observed"]
+
+
+def test_14_labels_for_unknown_predictions_are_unmatched_labels(tmp_path, demo_frames, reference_store):
+    """Labels arriving in the window for unknown ids: unmatched_labels = their share, WARNING above 5 %, with examples."""
+    labels = demo_frames["labels"]
+    arrived = int(_inside(labels, BUSY, "labeled_at").sum())
+    start = pd.Timestamp(_window(BUSY).start).tz_localize(None)
+    ghosts = pd.DataFrame({"prediction_id": [f"ghost{i:03d}" for i in range(20)], "label": [0, 1] * 10,
+                           "labeled_at": [start + timedelta(minutes=2 * i) for i in range(20)]})
+    warehouse = _warehouse(tmp_path, demo_frames, labels=pd.concat([labels, ghosts], ignore_index=True))
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store)
+    row = _metrics(store, "kind = 'quality' and metric = 'unmatched_labels'")["prediction_id"]
+    assert row["value"] == pytest.approx(20 / (arrived + 20)) and row["value"] > 0.05 and row["n"] == arrived + 20
+    assert row["severity"] == "WARNING"
+    assert row["details"]["examples"] and set(row["details"]["examples"]) <= set(ghosts["prediction_id"])
+
+
+def test_15_empty_labels_table_records_zero_coverage_and_insufficient_performance(tmp_path, demo_frames,
+                                                                                  reference_store):
+    """A labels table with no rows: label_coverage 0, performance metrics NULL with "insufficient"; no exception."""
+    warehouse = _warehouse(tmp_path, demo_frames, labels=demo_frames["labels"].iloc[0:0])
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store, LABELLED)
+    assert _monitor_run(store, LABELLED)["status"] == "ok"
+    performance = _metrics(store, "kind = 'performance' and slice_key = ''")
+    matured = int(_inside(demo_frames["predictions"], LABELLED + _config().labels.delay_hours).sum())
+    assert matured > 100
+    assert performance["label_coverage"]["value"] == 0 and performance["label_coverage"]["n"] == matured
+    for metric in _config().performance.metrics:
+        assert performance[metric]["value"] is None and "insufficient" in performance[metric]["details"], metric
+
+
+def test_16_missing_labels_table_is_recorded_and_the_run_completes(tmp_path, demo_frames, reference_store):
+    """No labels table: status ok; label_coverage NULL with "does not exist" in the details."""
+    warehouse = _warehouse(tmp_path, demo_frames, drop=("labels",))
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store, LABELLED)
+    assert observation.status.value == _monitor_run(store, LABELLED)["status"] == "ok"
+    coverage = _metrics(store, "kind = 'performance' and metric = 'label_coverage'")["label_coverage"]
+    assert coverage["value"] is None and "does not exist" in coverage["details"]["skipped"]
+    assert "'labels'" in coverage["details"]["skipped"]
+
+
+def test_17_missing_predictions_table_raises_and_writes_nothing(tmp_path, demo_frames, reference_store):
+    """No predictions table: observe_window raises MissingTableError naming the table; the store gets no run."""
+    from include.monitoring import pipeline, reference
+    from include.monitoring.errors import MissingTableError, WarehouseError
+
+    warehouse = _warehouse(tmp_path, demo_frames, drop=("predictions",))
+    store = _store(tmp_path, reference_store)
+    reference_id, profile = reference.load_reference(_config(), store)
+    with pytest.raises(MissingTableError, match="table 'predictions' does not exist") as raised:
+        pipeline.observe_window(_config(), reference_id, profile, warehouse, _window(BUSY))
+    assert isinstance(raised.value, WarehouseError)
+    with pytest.raises(MissingTableError, match="'predictions'"):
+        _run(warehouse, store)
+    assert _run_rows(store) == 0
+
+
+def test_18_a_warehouse_that_does_not_answer_fails_fast_and_writes_nothing(tmp_path, reference_store):
+    """Nothing listens on the warehouse port: run_window raises WarehouseError "did not answer" within seconds."""
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.errors import WarehouseError
+
+    warehouse = engine_from_url("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    store = _store(tmp_path, reference_store)  # a fresh file: only the reference a run needs before it reads
+    started = time.monotonic()
+    with pytest.raises(WarehouseError, match="did not answer"):
+        _run(warehouse, store)
+    assert time.monotonic() - started < 10
+    assert _run_rows(store) == 0
+    assert not _rows(store, "select * from metric_values") and not _rows(store, "select * from alerts")
