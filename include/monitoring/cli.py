@@ -21,15 +21,28 @@ from include.monitoring.types import parse_utc
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Every monitor file, and each model's own expectation suite as GX would build it."""
+    from include.monitoring.validation.run import build_expectations
+    from include.monitoring.validation.suite import custom_suite_path, load_custom_suite
+
     configs, errors = load_all_monitors(Path(args.dir))
+    broken = 0
     for config in configs:
-        print(f"ok     {Path(config.source_file).name}: dag {config.dag_id}, {len(config.features.numeric)} numeric and "
-              f"{len(config.features.categorical)} categorical features, {config.schedule} windows")
+        suite_path = custom_suite_path(config)
+        specs = load_custom_suite(suite_path)
+        _, problems = build_expectations(specs)
+        own = f", {len(specs)} expectations of its own in {suite_path.name}" if specs else ""
+        print(f"{'ERROR ' if problems else 'ok    '} {Path(config.source_file).name}: dag {config.dag_id}, "
+              f"{len(config.features.numeric)} numeric and {len(config.features.categorical)} categorical features, "
+              f"{config.schedule} windows{own}")
+        for spec, problem in problems:
+            print(f"       {suite_path.name}: {spec.check} ({spec.type}) is not a valid GX expectation: {problem}")
+        broken += bool(problems)
     for error in errors.values():
         print(f"ERROR  {error}")
     if not configs and not errors:
         print(f"no monitor files in {args.dir}")
-    return 1 if errors else 0
+    return 1 if errors or broken else 0
 
 
 def _build_reference(args: argparse.Namespace) -> int:

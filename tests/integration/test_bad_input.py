@@ -67,6 +67,7 @@ def test_text_in_numeric_column_is_critical_and_skips_only_that_columns_drift(tm
     [wrong_type] = [t for t in transitions if "wrong_type" in t.message]
     assert wrong_type.severity.name == "CRITICAL"
     assert "`months_employed`" in wrong_type.message and ("n/a" in wrong_type.message or "12 months" in wrong_type.message)
+    assert "(expect_column_values_to_match_regex)" in wrong_type.message and "expected numbers" in wrong_type.message
     with store.connect() as conn:
         drift = {r.column_name: r for r in conn.execute(sa.text(
             f"select column_name, value, details from metric_values where {FEATURE_DRIFT}"))}

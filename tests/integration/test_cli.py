@@ -36,6 +36,24 @@ def test_validate_reports_each_file_and_fails_on_a_broken_one(tmp_path, capsys):
     assert "got 'kl'" in out
 
 
+def test_validate_builds_each_custom_expectation_with_gx_and_names_the_broken_one(tmp_path, capsys):
+    from include.monitoring.cli import main
+
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "expectations").mkdir()
+    (tmp_path / "monitors" / "good.yaml").write_text("model: good\nfeatures: {numeric: [x]}\n")
+    suite = {"name": "good", "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"colum": "x", "min_value": 0},
+         "meta": {"check": "x_positive"}}]}
+    (tmp_path / "expectations" / "good.json").write_text(json.dumps(suite))
+    assert main(["validate", "--dir", str(tmp_path / "monitors")]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR  good.yaml: dag monitor_good" in out and "2 expectations of its own in good.json" in out
+    assert "good.json: x_positive (expect_column_values_to_be_between) is not a valid GX expectation" in out
+    assert "colum" in out
+
+
 def test_build_reference_stores_one_profile_and_is_idempotent(connections, capsys):
     from include.monitoring.cli import main
 

@@ -58,6 +58,8 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
         store, "select * from metric_values where kind = 'quality' and window_start = :w", w=window_start)}
     assert quality[("out_of_range", "income")]["severity"] == "WARNING"
     assert quality[("out_of_range", "age")]["severity"] == "OK"
+    assert quality[("constant_column", "income")]["severity"] == quality[("constant_column", "credit_limit")]["severity"] \
+        == "CRITICAL"
 
     alerts = {r["alert_key"]: r for r in rows(store, "select * from alerts where status = 'open'")}
     assert alerts["credit_default:drift:feature_drift:income:"]["severity"] == "CRITICAL"
@@ -68,6 +70,9 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
     assert income[0]["channel"] == "#ml-alerts"
     assert income[0]["_auth"] == "Bearer xoxb-test-token"
     assert "[CRITICAL] credit_default" in income[0]["text"] and "2026-11-22 19:00" in income[0]["text"]
+    stuck = [m["text"] for m in new_messages if "constant_column of `income`" in m["text"]]
+    assert len(stuck) == 1 and stuck[0].startswith("[CRITICAL] credit_default")
+    assert "expect_column_stdev_to_be_between" in stuck[0] and "examples: 0.0" in stuck[0]
     sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:feature_drift:income:'")
     assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent")}
 

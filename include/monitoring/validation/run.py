@@ -22,15 +22,10 @@ def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_
     """
     import great_expectations as gx  # 3-6 s to import: only inside the task that validates
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    expectations, invalid = [], []
-    for spec in specs:
-        try:
-            expectations.append(ExpectationConfiguration(**spec.as_gx_dict()).to_domain_obj())
-        except Exception as exc:  # noqa: BLE001 (GX raises pydantic, GX and value errors here; each becomes a record)
-            invalid.append(_invalid_record(spec, exc))
+    expectations, problems = build_expectations(specs)
+    invalid = [_invalid_record(spec, problem) for spec, problem in problems]
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (context.data_sources.add_pandas("window")
@@ -40,6 +35,19 @@ def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_
     suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     result = batch.validate(suite, result_format="SUMMARY")
     return [*(_record(item, frame) for item in result.results), *invalid]
+
+
+def build_expectations(specs: Sequence[ExpectationSpec]) -> tuple[list[Any], list[tuple[ExpectationSpec, str]]]:
+    """GX expectation objects for `specs`, and each spec GX cannot build with GX's reason."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    built, problems = [], []
+    for spec in specs:
+        try:
+            built.append(ExpectationConfiguration(**spec.as_gx_dict()).to_domain_obj())
+        except Exception as exc:  # noqa: BLE001 (GX raises pydantic, GX and value errors here; each is reported)
+            problems.append((spec, " ".join(str(exc).split())[:500]))
+    return built, problems
 
 
 def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
@@ -69,8 +77,7 @@ def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _invalid_record(spec: ExpectationSpec, exc: Exception) -> dict[str, Any]:
-    message = " ".join(str(exc).split())[:500]
+def _invalid_record(spec: ExpectationSpec, message: str) -> dict[str, Any]:
     return {"expectation": spec.type, "column_name": spec.column, "check_name": spec.check, "severity": "critical",
             "success": False, "observed": json.dumps(f"not a valid GX 1.24 expectation in {spec.origin}: {message}"),
             "unexpected_pct": None, "examples": "[]", "expected": "a valid expectation"}
