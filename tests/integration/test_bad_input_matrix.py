@@ -482,3 +482,81 @@ def test_18_a_warehouse_that_does_not_answer_fails_fast_and_writes_nothing(tmp_p
     assert time.monotonic() - started < 10
     assert _run_rows(store) == 0
     assert not _rows(store, "select * from metric_values") and not _rows(store, "select * from alerts")
+
+
+# --- freshness and volume -----------------------------------------------------------------------------------------
+
+
+def _with_earlier_weeks(frames: dict[str, pd.DataFrame], weeks: int, keep_share: float = 1.0) -> pd.DataFrame:
+    """The predictions plus copies of the busy window's rows 1..`weeks` weeks earlier (same count every week);
+    then only `keep_share` of the busy window's own rows."""
+    predictions = frames["predictions"]
+    window_rows = predictions[_inside(predictions, BUSY)]
+    copies = [window_rows.assign(ts=window_rows["ts"] - pd.Timedelta(weeks=week),
+                                 prediction_id=window_rows["prediction_id"] + f"-w{week}")
+              for week in range(1, weeks + 1)]
+    drop = window_rows.index[int(len(window_rows) * keep_share):]
+    return pd.concat([predictions.drop(index=drop), *copies], ignore_index=True)
+
+
+def test_volume_in_line_with_earlier_weeks_is_ok(tmp_path, demo_frames, reference_store):
+    """Two earlier weeks with the same count: volume recorded with its band, no alert."""
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_with_earlier_weeks(demo_frames, 2))
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store)
+    volume = _metrics(store, "metric = 'volume'")["volume"]
+    assert volume["details"]["history"] == [observation.row_count] * 2
+    assert volume["details"]["low"] < observation.row_count < volume["details"]["high"]
+    assert volume["severity"] == "OK"
+
+
+@pytest.mark.parametrize("keep_share", [0.4, None])
+def test_too_few_or_too_many_rows_for_the_hour_of_the_week_warn(tmp_path, demo_frames, reference_store, keep_share):
+    """40 % of the usual rows, or twice as many: volume WARNING naming the expected range and the history."""
+    predictions = _with_earlier_weeks(demo_frames, 3, keep_share or 1.0)
+    if keep_share is None:  # twice as many: the window's rows once more, with new ids
+        extra = predictions[_inside(predictions, BUSY)]
+        predictions = pd.concat([predictions, extra.assign(prediction_id=extra["prediction_id"] + "-again")],
+                                ignore_index=True)
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions)
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    volume = _metrics(store, "metric = 'volume'")["volume"]
+    usual = volume["details"]["history"][0]
+    assert volume["details"]["history"] == [usual] * 3 and volume["severity"] == "WARNING"
+    assert observation.row_count == (int(usual * 0.4) if keep_share else 2 * usual)
+    [alert] = [t for t in transitions if ":operational:volume:" in t.alert_key]
+    assert alert.severity.name == "WARNING" and f"{observation.row_count} predictions in the window" in alert.message
+    assert f"over 3 earlier week(s): {[usual] * 3}" in alert.message
+
+
+def test_an_empty_hour_is_a_critical_data_delay_with_the_lag_of_the_latest_prediction(tmp_path, demo_frames,
+                                                                                      reference_store):
+    """No rows: row_count CRITICAL (data delay) naming the latest prediction; the lag is recorded; volume does not
+    raise a second alert for the same breach."""
+    predictions = _with_earlier_weeks(demo_frames, 1)
+    inside = _inside(predictions, BUSY)
+    latest = predictions.loc[predictions["ts"] < predictions.loc[inside, "ts"].min(), "ts"].max()
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions[~inside])
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    assert observation.status.value == _monitor_run(store)["status"] == "no_data"
+    rows = _metrics(store, "kind = 'operational'")
+    assert rows["row_count"]["severity"] == "CRITICAL" and rows["volume"]["severity"] == "OK"
+    lag = (pd.Timestamp(_window(BUSY).end).tz_localize(None) - latest).total_seconds()
+    assert rows["prediction_lag_seconds"]["value"] == pytest.approx(lag, abs=1e-3)
+    [delay] = [t for t in transitions if ":operational:data_delay:" in t.alert_key]
+    assert delay.severity.name == "CRITICAL" and "no predictions arrived" in delay.message
+    assert latest.isoformat()[:19] in delay.message
+
+
+def test_latency_and_error_rate_are_recorded_from_the_log(clean_run):
+    """The demo log's latency_ms and status: p50 < p95 < p99 recorded, error rate small and no alert."""
+    _, _, store = clean_run
+    latency = {r["metric"]: r for r in _rows(store, "select * from metric_values where metric like 'latency_p%'")}
+    assert latency["latency_p50"]["value"] < latency["latency_p95"]["value"] < latency["latency_p99"]["value"]
+    assert 30 < latency["latency_p50"]["value"] < 55  # the demo's median is 40 ms
+    assert latency["latency_p95"]["threshold_warning"] == 250 and latency["latency_p95"]["severity"] == "OK"
+    [errors] = _rows(store, "select * from metric_values where metric = 'error_rate'")
+    assert errors["column_name"] == "status" and errors["value"] < 0.01 and errors["severity"] == "OK"
+    assert {r["column_name"] for r in latency.values()} == {"latency_ms"}
