@@ -26,12 +26,23 @@ MONITORS_DIR = Path(__file__).resolve().parents[1] / "monitors"
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
-TASK_TYPES = ("binary_classification",)  # multiclass and regression arrive with the performance work
+TASK_TYPES = ("binary_classification", "multiclass_classification", "regression")
 # Mirrors the registry in drift/ (which imports numpy, so parse-time code cannot); a test keeps them equal.
 NUMERIC_DRIFT_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "l_infinity")
 CATEGORICAL_DRIFT_METHODS = ("chi2", "jensen_shannon", "psi", "hellinger", "l_infinity")
 CHANNELS = ("log", "slack")
-PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+# Per task: every metric it may compute, and the default list. Mirrors performance/metrics.py (numpy; a test keeps
+# them equal), because config must stay importable at DAG parse time.
+PERFORMANCE_METRICS = {
+    "binary_classification": ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ece"),
+    "multiclass_classification": ("accuracy", "macro_f1", "weighted_f1", "recall_per_class"),
+    "regression": ("mae", "rmse", "mape", "r2", "mean_error", "residual_p05", "residual_p50", "residual_p95"),
+}
+DEFAULT_PERFORMANCE_METRICS = {
+    "binary_classification": ("roc_auc", "accuracy", "f1"),
+    "multiclass_classification": ("accuracy", "macro_f1"),
+    "regression": ("mae", "rmse"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +63,7 @@ class LabelsConfig:
     id_column: str = "prediction_id"  # joins to warehouse.id_column
     label_column: str = "label"
     arrived_at_column: str = "labeled_at"  # when the label became known; runs only see labels known by their window end
-    delay_hours: int = 48  # a window's performance is computed this long after it closes
+    horizon_days: int = 30  # every run re-scores the windows this recent whose labels changed since they were scored
     max_unmatched_share: float = 0.05  # labels arriving in a window that match no prediction: WARNING above this
 
 
@@ -141,11 +152,16 @@ class ApplicationConfig:
 
 @dataclass(frozen=True, slots=True)
 class PerformanceConfig:
-    metrics: tuple[str, ...] = ("roc_auc", "accuracy", "f1")
+    metrics: tuple[str, ...] = ()  # () = the task's defaults (see the README); names checked per task
     min_labels: int = 100  # fewer labelled rows: recorded as insufficient, not as a value
-    warning_drop: float = 0.02  # relative drop from the reference baseline
+    min_coverage: float = 0.5  # performance alerts wait until this share of a window's predictions is labelled
+    warning_drop: float = 0.02  # relative drop from the reference baseline (a rise, for errors such as log_loss)
     critical_drop: float = 0.05
+    band_k: float = 3.0  # ... and outside the reference's mean +- k x std at the window's label count
     threshold: float = 0.5  # score cut-off of the positive class
+    slices: tuple[str, ...] = ()  # categorical columns whose top values each get their own performance rows
+    slice_top_k: int = 10  # values per slice column; the rest are pooled as "__other__"
+    estimate: bool = True  # binary: estimated performance of unlabelled windows from reference-calibrated scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +180,9 @@ class MonitorConfig:
     model: str
     owner: str = "ml-platform"
     description: str = ""
-    task: Literal["binary_classification"] = "binary_classification"
+    # binary: the score is the positive class's probability; multiclass: prediction_column holds the class;
+    # regression: the score column holds the predicted value.
+    task: Literal["binary_classification", "multiclass_classification", "regression"] = "binary_classification"
     schedule: Literal["hourly", "daily"] = "hourly"  # the window width
     start_date: str = "2026-01-01"  # first window backfills may ask for
     retries: int = 2
@@ -186,6 +204,10 @@ class MonitorConfig:
     @property
     def dag_id(self) -> str:
         return f"monitor_{self.model}"
+
+    @property
+    def performance_metrics(self) -> tuple[str, ...]:
+        return self.performance.metrics or DEFAULT_PERFORMANCE_METRICS[self.task]
 
     @property
     def cron(self) -> str:
@@ -316,8 +338,18 @@ def _check(config: MonitorConfig, file: str) -> None:
             if override.method not in valid:
                 fail(f"drift.features.{column}.method", f"unknown method {override.method!r}; valid: {list(valid)}")
     for name in config.performance.metrics:
-        if name not in PERFORMANCE_METRICS:
-            fail("performance.metrics", f"unknown metric {name!r}; valid: {list(PERFORMANCE_METRICS)}")
+        if name not in PERFORMANCE_METRICS[config.task]:
+            fail("performance.metrics", f"unknown metric {name!r} for {config.task}; "
+                                        f"valid: {list(PERFORMANCE_METRICS[config.task])}")
+    sliceable = {*config.features.categorical, config.warehouse.model_version_column} - {""}
+    for column in config.performance.slices:
+        if column not in sliceable:
+            fail("performance.slices", f"{column!r} is not a categorical feature or the model version column; "
+                                       f"valid: {sorted(sliceable)}")
+    if not 0 <= config.performance.min_coverage <= 1 or config.performance.band_k <= 0:
+        fail("performance", "expected 0 <= min_coverage <= 1 and band_k > 0")
+    if config.labels.horizon_days < 1:
+        fail("labels.horizon_days", "expected at least 1 day")
     for severity in ("critical", "warning", "info"):
         for channel in getattr(config.alerts, severity):
             if channel not in CHANNELS:

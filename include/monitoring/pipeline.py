@@ -34,14 +34,11 @@ from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
 from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.errors import MissingColumnsError, MissingTableError
-from include.monitoring.performance.metrics import binary_metrics, bootstrap_standard_errors
+from include.monitoring.performance import rescoring
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, custom_suite_path, expectation_specs, load_custom_suite
 
-# A performance drop alerts only when the value sits this many bootstrap standard errors below the baseline:
-# each run tests several metrics and slices, so 2 (one-sided 2.3 %) would page on noise every few days.
-PERFORMANCE_Z = 3.0
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
 NEW_CATEGORY_MIN_ROWS = 3
 # From this many rows a window's columns are profiled in parallel threads; below it threads cost more than they save.
@@ -103,10 +100,14 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
         status, reason = RunStatus.BLOCKED, "; ".join(map(_blocking_reason, blocking))
     elif row_count < config.min_rows:
         status, reason = RunStatus.INSUFFICIENT_DATA, f"{row_count} rows, fewer than min_rows={config.min_rows}"
-    column_profiles = {} if status is RunStatus.BLOCKED else window_profiles(config, reference, frame)
+    column_profiles, estimated = {}, []
+    if status is not RunStatus.BLOCKED:
+        column_profiles = window_profiles(config, reference, frame)
+        if config.warehouse.score_column in frame.columns:
+            estimated = rescoring.estimated_performance(config, reference, frame[config.warehouse.score_column], window)
     return Observation(window, status, reason, row_count, len(frame), reference_id, profiles=column_profiles,
                        validations=validations,
-                       metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality])
+                       metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality, *estimated])
 
 
 def split_by_window(config: MonitorConfig, frame: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -215,7 +216,7 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
             jobs[column] = functools.partial(_categorical_profile, frame[column], reference["columns"][column])
     result = _run_jobs(jobs, parallel=len(frame) >= PARALLEL_PROFILE_ROWS)
     score = config.warehouse.score_column
-    if score in result:
+    if score in result and config.task == "binary_classification":
         result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     return result
 
@@ -365,21 +366,14 @@ def _window_skip_reason(profile: dict[str, Any]) -> str:
 
 
 def compute_performance(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: sa.Engine,
-                        window: Window) -> list[MetricRow]:
-    """Realized performance of the window that closed `labels.delay_hours` before this one,
-    using the labels known by this window's end."""
-    matured = window.shifted(-timedelta(hours=config.labels.delay_hours))
+                        store_engine: sa.Engine, window: Window) -> list[MetricRow]:
+    """Realized performance of every recent window whose labels changed, as known at this window's end
+    (performance/rescoring.py), and the labels of this window that match no prediction."""
     try:
-        frame = warehouse.fetch_labelled(warehouse_engine, config, matured, known_by=window.end)
         unmatched = unmatched_labels_row(config, warehouse_engine, window)
+        return [unmatched, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window)]
     except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
-        return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, matured, details={"skipped": str(exc)})]
-    rows = [unmatched, _coverage_row(matured, frame)]
-    rows += _performance_rows(config, reference, matured, frame, "", "")
-    if "model_version" in frame.columns:
-        for version, part in frame.groupby("model_version", sort=True):
-            rows += _performance_rows(config, reference, matured, part, "model_version", str(version))
-    return rows
+        return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, window, details={"skipped": str(exc)})]
 
 
 def unmatched_labels_row(config: MonitorConfig, warehouse_engine: sa.Engine, window: Window) -> MetricRow:
@@ -396,42 +390,6 @@ def unmatched_labels_row(config: MonitorConfig, warehouse_engine: sa.Engine, win
                               "expected": f"at most {limit:.0%} of arriving labels without a prediction"})
 
 
-def _coverage_row(window: Window, frame: pd.DataFrame) -> MetricRow:
-    labelled = int(frame["label"].notna().sum())
-    return MetricRow(MetricKind.PERFORMANCE, "label_coverage", labelled / len(frame) if len(frame) else None,
-                     window, n=len(frame), details={"labelled": labelled})
-
-
-def _performance_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
-                      slice_key: str, slice_value: str) -> list[MetricRow]:
-    perf = config.performance
-    scores = pd.to_numeric(frame["score"], errors="coerce")
-    labelled = frame[frame["label"].notna() & np.isfinite(scores)]  # an unusable score cannot be scored
-    n = len(labelled)
-    if n < perf.min_labels:
-        return [MetricRow(MetricKind.PERFORMANCE, name, None, window, slice_key=slice_key, slice_value=slice_value,
-                          n=n, details={"insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"})
-                for name in perf.metrics]
-    scores = scores[labelled.index].to_numpy(dtype="float64")
-    labels = labelled["label"].to_numpy(dtype=int)
-    values = binary_metrics(labels, scores, perf.threshold, perf.metrics)
-    # Same window, same resamples: re-runs reproduce the same errors.
-    errors = bootstrap_standard_errors(labels, scores, perf.threshold, perf.metrics,
-                                       np.random.default_rng(int(window.start.timestamp())))
-    rows = []
-    for name, value in values.items():
-        baseline = reference["baseline"].get(name)
-        drop = policy.relative_drop(baseline, value)
-        significant = policy.significant_drop(baseline, value, errors[name], PERFORMANCE_Z)
-        rows.append(MetricRow(MetricKind.PERFORMANCE, name, value, window, slice_key=slice_key, slice_value=slice_value,
-                              n=n, threshold_warning=perf.warning_drop, threshold_critical=perf.critical_drop,
-                              severity=policy.drop_severity(drop, perf.warning_drop, perf.critical_drop)
-                              if significant else Severity.OK,
-                              details={"baseline": baseline, "relative_drop": drop, "standard_error": errors[name],
-                                       "significant": significant, "positives": int(labels.sum())}))
-    return rows
-
-
 def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Observation,
                  metrics: list[MetricRow], dag_run_id: str, started_at: datetime, now: datetime) -> list[Transition]:
     """One transaction: the run record, metrics, validation results, profiles, alert state and outbox."""
@@ -444,8 +402,9 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
     with store_engine.begin() as conn:
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
                              observation.profiles)
-        return apply_alerts(conn, config, [r for r in all_rows if r.value is not None or r.severity > Severity.OK],
-                            now)
+        current = [r for r in all_rows
+                   if r.kind is not MetricKind.PERFORMANCE and (r.value is not None or r.severity > Severity.OK)]
+        return apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now)
 
 
 RUN_FAILED = "run_failed"
@@ -477,7 +436,7 @@ def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine:
     reference_id, profile = load_reference(config, store_engine, window.start)
     observation = observe_window(config, reference_id, profile, warehouse_engine, window)
     rows = [*compute_drift(config, profile, observation),
-            *compute_performance(config, profile, warehouse_engine, window)]
+            *compute_performance(config, profile, warehouse_engine, store_engine, window)]
     transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now)
     return observation, transitions
 

@@ -23,7 +23,8 @@ from include.monitoring.config import MonitorConfig
 from include.monitoring.drift import get_method
 from include.monitoring.drift.scoring import calibrate_column
 from include.monitoring.errors import ReferenceMissingError
-from include.monitoring.performance.metrics import binary_metrics
+from include.monitoring.performance.estimation import fit_calibration
+from include.monitoring.performance.evaluation import evaluate, fit_bands, labelled_rows
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +36,43 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     for column in (*config.features.numeric, config.warehouse.score_column):
         columns[column] = profiles.fit_numeric(frame[column], ref.bins)
     score = config.warehouse.score_column
-    columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
+    if config.task == "binary_classification":
+        columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
     for column, profile in columns.items():
         profile["bins_key"] = profiles.bins_key(profile)
         profile["calibration"] = calibration(config, column, profile)
-    baseline: dict[str, float | None] = {}
-    if ref.label_column:
-        scores = pd.to_numeric(frame[config.warehouse.score_column], errors="coerce")
-        labelled = frame[frame[ref.label_column].notna() & np.isfinite(scores)]
-        baseline = binary_metrics(labelled[ref.label_column].to_numpy(dtype=int),
-                                  scores[labelled.index].to_numpy(dtype="float64"),
-                                  config.performance.threshold, config.performance.metrics)
-    return {"model": config.model, "rows": int(len(frame)), "columns": columns, "baseline": baseline,
-            "baseline_labels": int(frame[ref.label_column].notna().sum()) if ref.label_column else 0}
+    performance = fit_performance(config, frame) if ref.label_column else {"baseline": {}, "baseline_labels": 0}
+    return {"model": config.model, "rows": int(len(frame)), "columns": columns, **performance}
+
+
+def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
+    """The reference's performance: its baseline (whole and per slice value with at least min_labels labels),
+    the band of each metric by label count, and, for binary models, the score calibration behind estimates."""
+    w, perf, task = config.warehouse, config.performance, config.task
+    rows = pd.DataFrame({"label": frame[config.reference.label_column]})
+    for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
+        if source in frame.columns:
+            rows[name] = frame[source]
+    slice_columns = [c for c in dict.fromkeys([w.model_version_column, *perf.slices]) if c and c in frame.columns]
+    for column in slice_columns:
+        rows[column] = frame[column]
+    usable = labelled_rows(task, rows)
+    names = config.performance_metrics
+    slice_baselines = {
+        column: {str(value): evaluate(task, part, perf.threshold, names)
+                 for value, part in usable.groupby(usable[column].astype("string"), sort=True)
+                 if len(part) >= perf.min_labels}
+        for column in slice_columns}
+    result: dict[str, Any] = {
+        "baseline": evaluate(task, usable, perf.threshold, names), "baseline_labels": int(len(usable)),
+        "performance_bands": fit_bands(task, usable, perf.threshold, names, np.random.default_rng(0)),
+        "slice_baselines": slice_baselines}
+    if task == "binary_classification" and perf.estimate:
+        result["score_calibration"] = fit_calibration(usable["label"].to_numpy(dtype=int),
+                                                      pd.to_numeric(usable["score"]).to_numpy(dtype="float64"))
+    return result
 
 
 def calibration(config: MonitorConfig, column: str, profile: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +116,9 @@ def build_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_en
     columns = [*config.features.numeric, *config.features.categorical, config.warehouse.score_column]
     if config.reference.label_column:
         columns.append(config.reference.label_column)
-    frame = warehouse.fetch_reference(warehouse_engine, config, list(dict.fromkeys(columns)))
+    w = config.warehouse
+    optional = [c for c in (w.prediction_column, w.model_version_column, *config.performance.slices) if c]
+    frame = warehouse.fetch_reference(warehouse_engine, config, list(dict.fromkeys(columns)), optional)
     return store_profile(store_engine, config, fit_reference(config, frame), source_description(config), now)
 
 

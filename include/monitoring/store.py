@@ -163,6 +163,19 @@ def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[st
     }
 
 
+def _without_stale_performance(conn: sa.Connection, model: str, metrics: Sequence[MetricRow]) -> list[MetricRow]:
+    """Drop the performance rows of a window that a later run already scored with later labels: two runs that
+    re-score the same old window (a backfill beside the live run) must leave the newer result."""
+    cut_offs = {row.window.start: row.details["labels_known_by"] for row in metrics
+                if row.kind.value == "performance" and row.metric == "label_coverage" and "labels_known_by" in row.details}
+    if not cut_offs:
+        return list(metrics)
+    stored = scored_label_counts_in(conn, model, list(cut_offs))
+    stale = {start for start, cut_off in cut_offs.items()
+             if start in stored and stored[start][1] > datetime.fromisoformat(cut_off)}
+    return [row for row in metrics if not (row.kind.value == "performance" and row.window.start in stale)]
+
+
 def replace_window(conn: sa.Connection, model: str, window: Window, run: RunRecord, metrics: Sequence[MetricRow],
                    validations: Iterable[dict[str, Any]], profiles: dict[str, Any]) -> None:
     """Rewrite everything one run produced, inside the caller's transaction.
@@ -178,8 +191,9 @@ def replace_window(conn: sa.Connection, model: str, window: Window, run: RunReco
         "reference_id": run.reference_id, "dag_run_id": run.dag_run_id,
         "started_at": run.started_at, "finished_at": run.finished_at,
     }])
+    metrics = _without_stale_performance(conn, model, metrics)
     touched = {(row.window.start, row.kind.value) for row in metrics} | {
-        (window.start, kind) for kind in ("drift", "quality", "operational")
+        (window.start, kind) for kind in ("drift", "quality", "operational", "estimated_performance")
     }
     for start, kind in sorted(touched):
         conn.execute(sa.delete(metric_values).where(
@@ -221,3 +235,26 @@ def failed_run_reason(engine: sa.Engine, model: str, window: Window, dag_run_id:
         return conn.execute(sa.select(monitor_runs.c.status_reason).where(
             monitor_runs.c.model == model, monitor_runs.c.window_start == window.start,
             monitor_runs.c.status == RunStatus.FAILED.value, monitor_runs.c.dag_run_id == dag_run_id)).scalar_one_or_none()
+
+
+def scored_label_counts(engine: sa.Engine, model: str, period: Window) -> dict[datetime, tuple[int, datetime]]:
+    """Per window of `period` already scored: the labelled count and the label cut-off it was scored with."""
+    create_tables(engine)
+    with engine.connect() as conn:
+        return _scored(conn, model, metric_values.c.window_start >= period.start, metric_values.c.window_start < period.end)
+
+
+def scored_label_counts_in(conn: sa.Connection, model: str, starts: list[datetime]) -> dict[datetime, tuple[int, datetime]]:
+    return _scored(conn, model, metric_values.c.window_start.in_(starts))
+
+
+def _scored(conn: sa.Connection, model: str, *where: Any) -> dict[datetime, tuple[int, datetime]]:
+    found = conn.execute(sa.select(metric_values.c.window_start, metric_values.c.details).where(
+        metric_values.c.model == model, metric_values.c.kind == "performance",
+        metric_values.c.metric == "label_coverage", metric_values.c.slice_key == "", *where)).all()
+    result = {}
+    for start, details in found:
+        details = json.loads(details)
+        if "labels_known_by" in details:
+            result[utc(start)] = (int(details["labelled"]), datetime.fromisoformat(details["labels_known_by"]))
+    return result

@@ -46,7 +46,8 @@ def compute_drift(config: MonitorConfig, observation: dict[str, Any]) -> list[di
 
 def compute_performance(config: MonitorConfig, window: Window) -> list[dict[str, Any]]:
     _, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
-    rows = pipeline.compute_performance(config, profile, engine_for(config.warehouse.conn_id), window)
+    rows = pipeline.compute_performance(config, profile, engine_for(config.warehouse.conn_id),
+                                        engine_for(config.store_conn_id), window)
     return [row.to_record() for row in rows]
 
 

@@ -38,7 +38,8 @@ class RunStatus(enum.StrEnum):
 class MetricKind(enum.StrEnum):
     DRIFT = "drift"
     QUALITY = "quality"
-    PERFORMANCE = "performance"
+    PERFORMANCE = "performance"  # realized: computed from labels
+    ESTIMATED_PERFORMANCE = "estimated_performance"  # from reference-calibrated scores, before labels arrive
     OPERATIONAL = "operational"
 
 

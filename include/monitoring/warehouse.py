@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -157,32 +157,68 @@ def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) 
     return int(total), len(ids), [str(i) for i in ids[:5]]
 
 
-def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
-    """Every prediction of `window` with its label if the label had arrived before `known_by`, else null.
-
-    `known_by` makes re-runs and backfills reproducible: a run sees the labels its window end could see.
-    """
+def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime) -> tuple[sa.Table, sa.Table, Any]:
+    """Predictions outer-joined with the labels that had arrived before `known_by`."""
     w, lab = config.warehouse, config.labels
     predictions = _reflect(engine, w.predictions_table)
     labels = _reflect(engine, lab.table)
-    _require(predictions, (w.id_column, w.timestamp_column, w.score_column), config.model)
+    needed = (w.id_column, w.timestamp_column, w.prediction_column if config.task == "multiclass_classification"
+              else w.score_column)
+    _require(predictions, needed, config.model)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
-    columns = [predictions.c[w.id_column].label("id"), predictions.c[w.score_column].label("score"),
-               labels.c[lab.label_column].label("label")]
-    if w.model_version_column and w.model_version_column in predictions.c:
-        columns.append(predictions.c[w.model_version_column].label("model_version"))
     join = predictions.outerjoin(labels, sa.and_(labels.c[lab.id_column] == predictions.c[w.id_column],
                                                  _in(engine, labels.c[lab.arrived_at_column], None, known_by)))
+    return predictions, labels, join
+
+
+def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
+    """Every prediction of `window` with its label if the label had arrived before `known_by`, else null:
+    columns id, score, label, predicted (the predicted class) and each slice column present, by its own name.
+
+    `known_by` makes re-runs and backfills reproducible: a run sees the labels its window end could see.
+    """
+    w = config.warehouse
+    predictions, labels, join = _labelled_join(engine, config, known_by)
+    columns = [predictions.c[w.id_column].label("id"), labels.c[config.labels.label_column].label("label")]
+    for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
+        if source in predictions.c:
+            columns.append(predictions.c[source].label(name))
+    slices = {w.model_version_column, *config.performance.slices} - {""}
+    columns += [predictions.c[column] for column in sorted(slices) if column in predictions.c]
     query = sa.select(*columns).select_from(join).where(
         _in(engine, predictions.c[w.timestamp_column], window.start, window.end))
     return _read(engine, query, f"{config.model} labels for {window}")
 
 
-def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str]) -> pd.DataFrame:
+def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width: timedelta,
+                 known_by: datetime) -> dict[datetime, tuple[int, int]]:
+    """Per window of `width` in `period`: (predictions, labelled predictions) with the labels known by `known_by`.
+    One aggregate query: windows are hours or days, so the bucket is the timestamp truncated to that unit."""
+    w = config.warehouse
+    predictions, labels, join = _labelled_join(engine, config, known_by)
+    instant = _instant(engine, predictions.c[w.timestamp_column])[0]
+    hourly = width == timedelta(hours=1)
+    if engine.dialect.name == "sqlite":
+        bucket = sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", instant)
+    else:
+        bucket = sa.func.date_trunc("hour" if hourly else "day", instant)
+    query = (sa.select(bucket.label("bucket"), sa.func.count().label("predictions"),
+                       sa.func.count(labels.c[config.labels.label_column]).label("labelled"))
+             .select_from(join).where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end))
+             .group_by(bucket))
+    frame = _read(engine, query, f"{config.model} label counts of {period}")
+    return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
+            for row in frame.itertuples()}
+
+
+def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str],
+                    optional: Sequence[str] = ()) -> pd.DataFrame:
+    """The reference rows: `columns` must exist, `optional` ones are read when the table has them."""
     ref = config.reference
     table = _reflect(engine, ref.table or config.warehouse.predictions_table)
     _require(table, columns, config.model)
-    query = sa.select(*(table.c[c] for c in columns))
+    wanted = list(dict.fromkeys([*columns, *(c for c in optional if c in table.c)]))
+    query = sa.select(*(table.c[c] for c in wanted))
     ts_name = config.warehouse.timestamp_column
     if (ref.start or ref.end) and ts_name in table.c:
         query = query.where(_in(engine, table.c[ts_name], parse_utc(ref.start) if ref.start else None,

@@ -434,12 +434,16 @@ def test_15_empty_labels_table_records_zero_coverage_and_insufficient_performanc
     store = _store(tmp_path, reference_store)
     _run(warehouse, store, LABELLED)
     assert _monitor_run(store, LABELLED)["status"] == "ok"
-    performance = _metrics(store, "kind = 'performance' and slice_key = ''")
-    matured = int(_inside(demo_frames["predictions"], LABELLED + _config().labels.delay_hours).sum())
-    assert matured > 100
-    assert performance["label_coverage"]["value"] == 0 and performance["label_coverage"]["n"] == matured
-    for metric in _config().performance.metrics:
+    older = LABELLED + 48  # a window two days older, which would have its labels by now
+    start = f"{_window(older).start:%Y-%m-%d %H:%M:%S}.000000"
+    performance = _metrics(store, "kind = 'performance' and slice_key = '' and window_start = :w", w=start)
+    predicted = int(_inside(demo_frames["predictions"], older).sum())
+    assert predicted > 100
+    assert performance["label_coverage"]["value"] == 0 and performance["label_coverage"]["n"] == predicted
+    for metric in _config().performance_metrics:
         assert performance[metric]["value"] is None and "insufficient" in performance[metric]["details"], metric
+    coverages = _rows(store, "select value from metric_values where metric = 'label_coverage'")
+    assert len(coverages) > 48 and {r["value"] for r in coverages} == {0.0}  # every window of the horizon, no label
 
 
 def test_16_missing_labels_table_is_recorded_and_the_run_completes(tmp_path, demo_frames, reference_store):

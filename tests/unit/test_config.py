@@ -16,6 +16,7 @@ import pytest
 from include.monitoring import config as config_module
 from include.monitoring.config import (
     CATEGORICAL_DRIFT_METHODS,
+    DEFAULT_PERFORMANCE_METRICS,
     MONITORS_DIR,
     NUMERIC_DRIFT_METHODS,
     PERFORMANCE_METRICS,
@@ -166,7 +167,11 @@ ERROR_CASES = [
     ("unknown_metric", MINIMAL + "performance:\n  metrics: [auc]\n", "performance.metrics",
      ["'accuracy'", "'precision'", "'recall'", "'f1'", "'roc_auc'"]),
     ("unknown_schedule", MINIMAL + "schedule: weekly\n", "schedule", ["'hourly'", "'daily'"]),
-    ("unknown_task", MINIMAL + "task: regression\n", "task", ["'binary_classification'"]),
+    ("unknown_task", MINIMAL + "task: ranking\n", "task", ["'binary_classification'", "'regression'"]),
+    ("metric_of_another_task", MINIMAL + "task: regression\nperformance:\n  metrics: [roc_auc]\n", "performance.metrics",
+     ["for regression", "'mae'"]),
+    ("slice_not_categorical", MINIMAL + "performance:\n  slices: [age]\n", "performance.slices",
+     ["not a categorical feature"]),
     ("bad_date_quoted", MINIMAL + "start_date: '2026-02-30'\n", "start_date", ["ISO date", "2026-11-01"]),
     ("bad_date_text", MINIMAL + "reference:\n  start: last tuesday\n", "reference.start", ["ISO date", "2026-11-01"]),
     ("bad_date_unquoted", MINIMAL + "start_date: 2026-02-30\n", "start_date", ["2026-11-01"]),
@@ -270,9 +275,13 @@ def test_drift_config_has_default_tiers_for_every_method():
 
 
 def test_performance_metrics_agree_with_metric_functions():
-    from include.monitoring.performance.metrics import CONFUSION_METRICS
+    from include.monitoring.performance import metrics
 
-    assert set(PERFORMANCE_METRICS) == {*CONFUSION_METRICS, "roc_auc"}
+    assert PERFORMANCE_METRICS == {"binary_classification": metrics.BINARY_METRICS,
+                                   "multiclass_classification": metrics.MULTICLASS_METRICS,
+                                   "regression": metrics.REGRESSION_METRICS}
+    for task, defaults in DEFAULT_PERFORMANCE_METRICS.items():
+        assert set(defaults) <= set(PERFORMANCE_METRICS[task]), task
 
 
 def test_import_config_fresh_interpreter_no_heavy_modules():

@@ -19,6 +19,10 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def describe(model: str, row: MetricRow) -> str:
     """One line naming the model, the window, the column and the breach."""
     where = f" of `{row.column}`" if row.column else ""
@@ -49,10 +53,16 @@ def describe(model: str, row: MetricRow) -> str:
                 f"observed {d.get('observed', '')}; expected {d.get('expected') or 'the reference profile'}")
         if examples:
             what += f"; examples: {', '.join(map(str, examples))}"
-    elif row.kind is MetricKind.PERFORMANCE:
-        what = (f"{row.metric}{where} fell to {_fmt(row.value)} from the reference {_fmt(d.get('baseline'))} "
-                f"(relative drop {_fmt(d.get('relative_drop'))}, allowed {_fmt(row.threshold_warning)}) "
-                f"on {row.n} labelled predictions")
+    elif row.kind in (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE):
+        estimated = row.kind is MetricKind.ESTIMATED_PERFORMANCE
+        allowed = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
+        moved = "rose" if row.metric in ("log_loss", "brier", "ece", "mae", "rmse", "mape") else "fell"
+        what = (f"{'estimated ' if estimated else ''}{row.metric}{where} {moved} to {_fmt(row.value)} from the reference "
+                f"{_fmt(d.get('baseline'))} (relative change {_fmt(d.get('relative_drop'))}, allowed {_fmt(allowed)}) on "
+                + (f"{row.n} predictions, from their reference-calibrated scores (no labels yet)" if estimated else
+                   f"{row.n} labelled predictions ({_pct(d.get('coverage'))} of the window labelled)")
+                + f"; outside the reference's band {_fmt(d.get('band_mean'))} +- {_fmt(d.get('band_k'))} x "
+                  f"{_fmt(d.get('band_std'))} for that many rows")
     elif row.metric == "row_count":
         latest = d.get("latest_prediction")
         what = ("no predictions arrived in the window (data delay or an outage upstream); expected at least 1; "

@@ -133,8 +133,9 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
         if f"{score_column}{RAW_SUFFIX}" in present:
             add("expect_column_values_to_match_regex", "wrong_type_score", f"{score_column}{RAW_SUFFIX}", "critical",
                 "numbers only", regex=NUMBER_PATTERN)
-        add("expect_column_values_to_be_between", "score_range", score_column, "critical",
-            "probabilities in [0, 1]", min_value=0.0, max_value=1.0)
+        if config.task != "regression":  # a regression's score column holds the predicted value
+            add("expect_column_values_to_be_between", "score_range", score_column, "critical",
+                "probabilities in [0, 1]", min_value=0.0, max_value=1.0)
     if id_column in present:
         add("expect_column_values_to_be_unique", "duplicate_ids", id_column, "warning", "each prediction id once")
     return specs

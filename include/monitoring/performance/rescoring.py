@@ -1,0 +1,187 @@
+"""Realized performance as labels arrive: every run re-scores each window of the last `labels.horizon_days` whose
+labelled count changed since it was last scored, with the labels known by the run's window end.
+
+One aggregate query on the warehouse gives every window's prediction and label counts; the store says what each
+window was last scored with. Only windows whose count moved are read again, so a run where no label arrived
+costs two small queries. A window is never re-scored with fewer labels than a later run already used (backfills
+and parallel runs of older windows leave newer results alone).
+
+Alerts: a window's rows carry severities once its label coverage reaches `performance.min_coverage`; of those,
+the newest window decides each alert (see `alerting_rows`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from scipy import stats
+
+from include.monitoring import store, warehouse
+from include.monitoring.alerting import policy
+from include.monitoring.config import MonitorConfig
+from include.monitoring.performance import metrics
+from include.monitoring.performance.estimation import ESTIMABLE, calibrate, estimate_binary
+from include.monitoring.performance.evaluation import band_at, evaluate, labelled_rows, sufficient_statistics
+from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+
+OTHER = "__other__"  # slice values beyond the top k
+
+
+def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: sa.Engine, store_engine: sa.Engine,
+            window: Window) -> list[MetricRow]:
+    """Performance rows of every window in the horizon whose labels changed, as known at `window.end`."""
+    known_by = window.end
+    horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
+    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by)
+    scored = store.scored_label_counts(store_engine, config.model, horizon)
+    rows: list[MetricRow] = []
+    for start, (_, labelled) in sorted(counts.items()):
+        previous = scored.get(start)
+        if previous is not None and (previous[0] == labelled or previous[1] >= known_by):
+            continue  # unchanged, or already scored by a later run with at least these labels
+        scored_window = Window(start, start + window.width)
+        frame = warehouse.fetch_labelled(warehouse_engine, config, scored_window, known_by)
+        rows += window_performance(config, reference, scored_window, frame, known_by)
+    return rows
+
+
+def window_performance(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
+                       known_by: datetime) -> list[MetricRow]:
+    """Coverage, metrics and their sufficient statistics for the whole window and each slice. Every p-value of
+    the window (a metric below its band) is corrected together, so twenty slices do not page twenty times as often."""
+    perf = config.performance
+    usable = labelled_rows(config.task, frame)
+    labelled = int(frame["label"].notna().sum())
+    coverage = labelled / len(frame) if len(frame) else None
+    eligible = coverage is not None and coverage >= perf.min_coverage
+    stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage}
+    rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=len(frame),
+                      details={**stamp, "labelled": labelled, "usable": len(usable)})]
+    scored: list[tuple[MetricRow, float | None]] = []
+    for slice_key, slice_value, part in _groups(config, usable):
+        rows.append(MetricRow(MetricKind.PERFORMANCE, "sufficient_statistics", float(len(part)), window,
+                              slice_key=slice_key, slice_value=slice_value, n=len(part),
+                              details={**stamp, **sufficient_statistics(config.task, part, perf.threshold)}))
+        scored += _metric_rows(config, reference, window, part, slice_key, slice_value, stamp)
+    awaiting = "" if eligible else f"coverage {coverage or 0:.0%} < {perf.min_coverage:.0%}"
+    return [*rows, *_severities(config, scored, eligible, awaiting)]
+
+
+def _groups(config: MonitorConfig, usable: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """The whole window, then each slice: the top `slice_top_k` values of each slice column, the rest as OTHER."""
+    groups = [("", "", usable)]
+    for column in _slice_columns(config):
+        if column not in usable.columns:
+            continue
+        values = usable[column].astype("string").fillna("<null>")
+        top = values.value_counts().index[:config.performance.slice_top_k]
+        named = values.where(values.isin(top), OTHER)
+        groups += [(column, str(value), usable[named == value]) for value in sorted(named.unique())]
+    return groups
+
+
+def _slice_columns(config: MonitorConfig) -> list[str]:
+    version = config.warehouse.model_version_column
+    return list(dict.fromkeys([*([version] if version else []), *config.performance.slices]))
+
+
+def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, part: pd.DataFrame,
+                 slice_key: str, slice_value: str, stamp: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
+    """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference's band."""
+    perf, n = config.performance, len(part)
+    names = config.performance_metrics
+    if n < perf.min_labels:
+        return [(MetricRow(MetricKind.PERFORMANCE, name, None, window, slice_key=slice_key, slice_value=slice_value,
+                           n=n, details={**stamp, "insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"}),
+                 None) for name in names]
+    values = evaluate(config.task, part, perf.threshold, names)
+    return [_judged(MetricKind.PERFORMANCE, reference, name, value, window, n, slice_key, slice_value, stamp)
+            for name, value in values.items()]
+
+
+def _judged(kind: MetricKind, reference: dict[str, Any], name: str, value: float | None, window: Window, n: int,
+            slice_key: str, slice_value: str, stamp: dict[str, Any]) -> tuple[MetricRow, float | None]:
+    """A metric's row with its drop from the baseline, and the p-value of lying beyond the reference's band at n."""
+    baseline = _baseline(reference, name, slice_key, slice_value)
+    band = band_at(reference.get("performance_bands"), name, n)
+    higher = metrics.higher_is_better(name)
+    signed = name in metrics.SIGNED_METRICS  # closer to 0 is better: recorded, never alerted on
+    drop = None if signed else policy.relative_drop(*((baseline, value) if higher else (value, baseline)))
+    p = None
+    if band is not None and value is not None and not signed and band[1] > 0:
+        z = (band[0] - value) / band[1] if higher else (value - band[0]) / band[1]
+        p = float(stats.norm.sf(z))
+    details = {**stamp, "baseline": baseline, "relative_drop": drop, "band_mean": band[0] if band else None,
+               "band_std": band[1] if band else None, "raw_p_value": p}
+    if band is None and not signed:
+        details["no_band"] = "the reference profile has no band for this metric (rebuild it with cli build-reference)"
+    return MetricRow(kind, name, value, window, slice_key=slice_key, slice_value=slice_value, n=n, details=details), p
+
+
+def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | None]], eligible: bool,
+                awaiting: str) -> list[MetricRow]:
+    """Correct the p-values together (Benjamini-Hochberg); a metric alerts at its drop tier when its corrected
+    p-value lies beyond k standard deviations and the window is eligible."""
+    perf = config.performance
+    corrected = iter(policy.benjamini_hochberg([p for _, p in scored if p is not None]))
+    limit = float(stats.norm.sf(perf.band_k))  # the one-sided tail beyond k standard deviations
+    rows = []
+    for row, p in scored:
+        details = dict(row.details)
+        severity = Severity.OK
+        if p is not None:
+            details["band_k"] = perf.band_k
+            details["p_value_corrected"] = adjusted = next(corrected)
+            details["outside_band"] = adjusted <= limit
+            if eligible and adjusted <= limit:
+                severity = policy.drop_severity(details["relative_drop"], perf.warning_drop, perf.critical_drop)
+        if awaiting:
+            details["awaiting_labels"] = awaiting
+        rows.append(MetricRow(row.kind, row.metric, row.value, row.window, slice_key=row.slice_key,
+                              slice_value=row.slice_value, n=row.n, p_value=details.get("p_value_corrected"),
+                              threshold_warning=perf.warning_drop, threshold_critical=perf.critical_drop,
+                              severity=severity, details={**details, "eligible": eligible}))
+    return rows
+
+
+def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scores: pd.Series,
+                          window: Window) -> list[MetricRow]:
+    """Binary models: the window's performance estimated from its scores, calibrated on the reference. It is
+    there as soon as the window closes, beside the realized value that arrives with the labels; it assumes the
+    scores stay calibrated, so it follows covariate shift but not a concept change."""
+    calibration = reference.get("score_calibration")
+    if config.task != "binary_classification" or not config.performance.estimate or not calibration:
+        return []
+    values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
+    values = values[np.isfinite(values)]
+    names = tuple(name for name in config.performance_metrics if name in ESTIMABLE)
+    if values.size < config.performance.min_labels or not names:
+        return []
+    estimates = estimate_binary(calibrate(calibration, values), values, config.performance.threshold, names)
+    stamp = {"method": "confidence-based, isotonic calibration on the reference"}
+    scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, reference, name, value, window, int(values.size), "", "", stamp)
+              for name, value in estimates.items()]
+    return _severities(config, scored, eligible=True, awaiting="")
+
+
+def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value: str) -> float | None:
+    """The reference's own value in the same slice when it had enough labels there; else the whole reference's."""
+    by_slice = reference.get("slice_baselines", {}).get(slice_key, {}).get(slice_value, {})
+    return by_slice.get(name, reference.get("baseline", {}).get(name))
+
+
+def alerting_rows(config: MonitorConfig, rows: list[MetricRow]) -> list[MetricRow]:
+    """The performance rows that drive alerts: per (metric, slice), the newest window whose coverage made it
+    eligible. Older eligible windows were judged by earlier runs; windows awaiting labels judge nothing."""
+    newest: dict[tuple[str, str, str, str], MetricRow] = {}
+    for row in rows:
+        if row.kind is not MetricKind.PERFORMANCE or not row.details.get("eligible") or row.value is None:
+            continue
+        key = (row.metric, row.column, row.slice_key, row.slice_value)
+        if key not in newest or row.window.start > newest[key].window.start:
+            newest[key] = row
+    return list(newest.values())

@@ -1,0 +1,238 @@
+"""Delayed-label performance: re-scoring as labels arrive, its idempotency and cost, slices, estimates, and the
+three task types, against scikit-learn."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DEMO_END, ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _config(**performance):
+    from include.monitoring.config import load_monitor_config
+
+    config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+    return dataclasses.replace(config, performance=dataclasses.replace(config.performance, **performance))
+
+
+def _window(hours_before_end: int):
+    from include.monitoring.types import Window
+
+    end = DEMO_END - timedelta(hours=hours_before_end)
+    return Window(end - timedelta(hours=1), end)
+
+
+def _rows(engine: sa.Engine, query: str, **params) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sa.text(query), params)]
+
+
+@pytest.fixture(scope="module")
+def reference_store(tmp_path_factory, demo_warehouse_path):
+    from include.monitoring import reference
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    path = tmp_path_factory.mktemp("reference") / "store.db"
+    reference.ensure_reference(_config(), engine_from_url(f"sqlite:///{demo_warehouse_path}"),
+                               sa.create_engine(f"sqlite:///{path}"), now=DEMO_END)
+    return path
+
+
+@pytest.fixture
+def engines(tmp_path, demo_warehouse_path, reference_store):
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    shutil.copyfile(reference_store, tmp_path / "store.db")
+    return engine_from_url(f"sqlite:///{demo_warehouse_path}"), sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def _rescore(engines, hours_before_end: int, config=None):
+    from include.monitoring import pipeline, reference
+
+    warehouse, store = engines
+    config = config or _config()
+    _, profile = reference.load_reference(config, store)
+    window = _window(hours_before_end)
+    rows = pipeline.compute_performance(config, profile, warehouse, store, window)
+    observation = pipeline.observe_window(config, "ref", profile, warehouse, window)
+    pipeline.write_window(config, store, observation, rows, "test", window.end, window.end)
+    return [r for r in rows if r.metric == "label_coverage"]
+
+
+def test_every_window_of_the_horizon_is_scored_once_then_only_when_its_labels_change(engines):
+    """First run: every window with predictions. Next hour: only the windows whose label count moved (labels
+    arrive 20 to 44 h after the prediction). Same run again: nothing."""
+    warehouse, store = engines
+    first = _rescore(engines, 10)
+    assert len(first) == 61  # the demo's 72 hours, less the 10 after this run's window and the empty hour
+    again = _rescore(engines, 10)
+    assert again == []  # idempotent and cheap: nothing changed
+    following = _rescore(engines, 9)
+    changed_ages = sorted(int((_window(9).end - r.window.end) / timedelta(hours=1)) for r in following)
+    assert following and all(0 <= age <= 45 for age in changed_ages), changed_ages  # only windows still collecting labels
+    assert len(following) < len(first) / 2
+    stored = _rows(store, "select count(*) as n from metric_values where metric = 'label_coverage'")[0]["n"]
+    assert stored == 61 + 1  # one row per window (and the next hour's): re-scoring replaced, never duplicated
+
+
+def test_late_labels_update_an_old_window_with_the_coverage_and_cut_off_recorded(engines):
+    warehouse, store = engines
+    _rescore(engines, 30)
+    _rescore(engines, 5)
+    old = _window(60)
+    [coverage] = _rows(store, "select value, details from metric_values where metric = 'label_coverage' "
+                              "and window_start = :w", w=f"{old.start:%Y-%m-%d %H:%M:%S}.000000")
+    details = json.loads(coverage["details"])
+    assert details["labels_known_by"] == _window(5).end.isoformat()  # scored again by the later run
+    assert coverage["value"] == pytest.approx(details["labelled"] / _rows(
+        store, "select n from metric_values where metric = 'label_coverage' and window_start = :w",
+        w=f"{old.start:%Y-%m-%d %H:%M:%S}.000000")[0]["n"])
+    assert coverage["value"] > 0.8  # 60 h old: nearly every label has arrived
+
+
+def test_an_older_run_never_overwrites_a_window_scored_with_later_labels(engines):
+    """A backfill of an older hour after the live run: the windows the live run scored keep its figures."""
+    warehouse, store = engines
+    _rescore(engines, 2)
+    query = "select window_start, value, details from metric_values where metric = 'label_coverage'"
+    before = {r["window_start"]: (r["value"], r["details"]) for r in _rows(store, query)}
+    _rescore(engines, 20)  # the backfill: labels known 18 h earlier
+    after = {r["window_start"]: (r["value"], r["details"]) for r in _rows(store, query)}
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_metrics_match_scikit_learn_and_slices_cover_the_window(engines):
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    from include.monitoring import warehouse as warehouse_sql
+
+    warehouse, store = engines
+    _rescore(engines, 1)
+    window = _window(37)  # the afternoon peak, 36 hours before the run: most labels are in
+    frame = warehouse_sql.fetch_labelled(warehouse, _config(), window, _window(1).end)
+    labelled = frame[frame["label"].notna()]
+    y, s = labelled["label"].to_numpy(dtype=int), labelled["score"].to_numpy(dtype=float)
+    start = f"{window.start:%Y-%m-%d %H:%M:%S}.000000"
+    rows = {(r["metric"], r["slice_key"], r["slice_value"]): r for r in _rows(
+        store, "select * from metric_values where kind = 'performance' and window_start = :w", w=start)}
+    assert rows[("roc_auc", "", "")]["value"] == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+    assert rows[("accuracy", "", "")]["value"] == pytest.approx(accuracy_score(y, s >= 0.5), abs=1e-9)
+    assert rows[("f1", "", "")]["value"] == pytest.approx(f1_score(y, s >= 0.5), abs=1e-9)
+    slices = {value for metric, key, value in rows if key == "employment_type" and metric == "sufficient_statistics"}
+    assert slices == set(labelled["employment_type"].unique())
+    counts = sum(rows[("sufficient_statistics", "employment_type", v)]["n"] for v in slices)
+    assert counts == len(labelled)  # the slices partition the labelled rows
+    statistics = json.loads(rows[("sufficient_statistics", "", "")]["details"])
+    assert statistics["tp"] + statistics["fp"] + statistics["tn"] + statistics["fn"] == len(labelled)
+
+
+def test_alerts_wait_for_label_coverage():
+    """A drop in a window with 30 % of its labels is recorded with severity OK and 'awaiting_labels'."""
+    from include.monitoring.performance.rescoring import alerting_rows, window_performance
+
+    config = _config(min_labels=10, metrics=("accuracy",))
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame({"id": range(n), "score": rng.random(n), "label": np.where(rng.random(n) < 0.3,
+                                                                                    rng.integers(0, 2, n), np.nan)})
+    reference = {"baseline": {"accuracy": 0.95}, "performance_bands": {"sizes": [30, 100], "mean": {"accuracy": [0.95, 0.95]},
+                                                                       "std": {"accuracy": [0.04, 0.02]}}}
+    from include.monitoring.types import Window
+
+    window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
+    rows = {r.metric: r for r in window_performance(config, reference, window, frame, window.end) if not r.slice_key}
+    accuracy = rows["accuracy"]
+    assert accuracy.value == pytest.approx(0.5, abs=0.1) and accuracy.severity.name == "OK"
+    assert "awaiting_labels" in accuracy.details and accuracy.details["outside_band"] is True
+    assert alerting_rows(config, [accuracy]) == []
+    eligible = window_performance(_config(min_labels=10, metrics=("accuracy",), min_coverage=0.2), reference, window,
+                                  frame, window.end)
+    [judged] = [r for r in eligible if r.metric == "accuracy" and not r.slice_key]
+    assert judged.severity.name == "CRITICAL" and alerting_rows(config, [judged]) == [judged]
+
+
+def _task_warehouse(tmp_path, task: str):
+    """A small warehouse for a multiclass or regression model: 3 days of 60 predictions an hour, every label in."""
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    rng = np.random.default_rng(3)
+
+    def rows(n, start, prefix):
+        x = rng.normal(0, 1, n)
+        frame = pd.DataFrame({"prediction_id": [f"{prefix}{i}" for i in range(n)], "x": x,
+                              "segment": rng.choice(["a", "b"], n),
+                              "ts": [start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 72 * 3600, n))]})
+        if task == "regression":
+            frame["score"] = 2 * x + rng.normal(0, 0.5, n)
+            frame["label"] = 2 * x + rng.normal(0, 1, n)
+        else:
+            classes = np.array(["low", "mid", "high"])
+            truth = classes[np.digitize(x + rng.normal(0, 0.6, n), [-0.5, 0.5])]
+            frame["predicted_class"] = classes[np.digitize(x, [-0.5, 0.5])]
+            frame["score"] = rng.uniform(0.4, 1, n)
+            frame["label"] = truth
+        return frame
+
+    start = DEMO_END - timedelta(hours=72)
+    log = rows(72 * 60, start.replace(tzinfo=None), "p")
+    reference = rows(5000, (start - timedelta(days=10)).replace(tzinfo=None), "r")
+    labels = pd.DataFrame({"prediction_id": log["prediction_id"], "label": log["label"],
+                           "labeled_at": log["ts"] + timedelta(hours=2)})
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    log.drop(columns=["label"]).to_sql("predictions", engine, index=False)
+    labels.to_sql("labels", engine, index=False)
+    reference.to_sql("reference_rows", engine, index=False)
+    monitor = tmp_path / "monitors" / f"{task}_model.yaml"
+    monitor.parent.mkdir()
+    metrics = "[accuracy, macro_f1, weighted_f1, recall_per_class]" if task != "regression" else \
+        "[mae, rmse, mape, r2, mean_error, residual_p50]"
+    monitor.write_text(f"model: {task}_model\ntask: {task}\nfeatures: {{numeric: [x], categorical: [segment]}}\n"
+                       f"reference: {{table: reference_rows, label_column: label}}\n"
+                       f"performance: {{metrics: {metrics}, min_labels: 30, slices: [segment]}}\n")
+    from include.monitoring.config import load_monitor_config
+
+    return engine, load_monitor_config(monitor), log, labels
+
+
+@pytest.mark.parametrize("task", ["multiclass_classification", "regression"])
+def test_multiclass_and_regression_windows_match_scikit_learn(tmp_path, task):
+    from sklearn import metrics as sk
+
+    from include.monitoring import pipeline, reference
+
+    warehouse, config, log, labels = _task_warehouse(tmp_path, task)
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    reference.ensure_reference(config, warehouse, store, now=DEMO_END)
+    window = _window(0)
+    observation, _ = pipeline.run_window(config, warehouse, store, window, now=DEMO_END)
+    assert observation.status.value == "ok"
+    scored = _window(10)
+    frame = log[(log["ts"] >= scored.start.replace(tzinfo=None)) & (log["ts"] < scored.end.replace(tzinfo=None))]
+    start = f"{scored.start:%Y-%m-%d %H:%M:%S}.000000"
+    rows = {(r["metric"], r["slice_value"]): r["value"] for r in _rows(
+        store, "select * from metric_values where kind = 'performance' and window_start = :w", w=start)}
+    assert rows[("label_coverage", "")] == 1.0
+    if task == "regression":
+        y, p = frame["label"].to_numpy(), frame["score"].to_numpy()
+        expected = {"mae": sk.mean_absolute_error(y, p), "rmse": sk.root_mean_squared_error(y, p),
+                    "mape": sk.mean_absolute_percentage_error(y, p), "r2": sk.r2_score(y, p),
+                    "mean_error": float(np.mean(p - y)), "residual_p50": float(np.percentile(p - y, 50))}
+    else:
+        y, p = frame["label"].to_numpy(), frame["predicted_class"].to_numpy()
+        recalls = sk.recall_score(y, p, average=None, labels=["high", "low", "mid"])
+        expected = {"accuracy": sk.accuracy_score(y, p), "macro_f1": sk.f1_score(y, p, average="macro"),
+                    "weighted_f1": sk.f1_score(y, p, average="weighted"),
+                    **{f"recall[{c}]": r for c, r in zip(["high", "low", "mid"], recalls, strict=True)}}
+    for name, value in expected.items():
+        assert rows[(name, "")] == pytest.approx(value, abs=1e-9), name
+    assert {value for (metric, value) in rows if metric == "sufficient_statistics"} == {"", "a", "b"}
