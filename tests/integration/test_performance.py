@@ -236,3 +236,50 @@ def test_multiclass_and_regression_windows_match_scikit_learn(tmp_path, task):
     for name, value in expected.items():
         assert rows[(name, "")] == pytest.approx(value, abs=1e-9), name
     assert {value for (metric, value) in rows if metric == "sufficient_statistics"} == {"", "a", "b"}
+
+
+def test_the_concept_change_pages_at_the_first_run_with_enough_labels(tmp_path):
+    """The demo's concept change (self-employed customers default far more often from 66 h before the end; inputs
+    and scores unchanged) moves realized performance only. It pages CRITICAL at the first run where the first
+    window after the onset has min_coverage of its labels: with labels arriving 20 to 44 h after the prediction,
+    about 34 h after the onset. No run before that pages on performance."""
+    from include.monitoring import pipeline, reference
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.demo.generator import INCIDENTS_BY_NAME, build_frames, write_demo_warehouse
+    from include.monitoring.types import Window
+
+    end = datetime(2026, 11, 23, 4, tzinfo=UTC)
+    warehouse = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    write_demo_warehouse(warehouse, end=end, days=4, peak_rows=2000, seed=7)
+    frames = build_frames(end, days=4, peak_rows=2000, seed=7)
+    config = _config()
+    reference.ensure_reference(config, warehouse, store, now=end)
+    onset, _ = INCIDENTS_BY_NAME["concept_change"].window(end)
+    first = Window(onset, onset + timedelta(hours=1))
+
+    # By hand: the first run at which the first window after the onset is half labelled.
+    predictions = frames["predictions"]
+    ids = predictions.loc[(predictions["ts"] >= onset.replace(tzinfo=None))
+                          & (predictions["ts"] < first.end.replace(tzinfo=None)), "prediction_id"]
+    arrivals = frames["labels"].set_index("prediction_id").reindex(ids)["labeled_at"].dropna().sort_values()
+    half = arrivals.iloc[int(np.ceil(config.performance.min_coverage * len(ids))) - 1]
+    expected_hours = int(np.ceil((half.tz_localize(UTC) - onset) / timedelta(hours=1) + 1e-9))
+    assert 30 < expected_hours < 40 and len(arrivals) >= config.performance.min_labels
+
+    pages: dict[int, list] = {}
+    for hours_after_onset in range(28, expected_hours + 2):
+        run_end = onset + timedelta(hours=hours_after_onset)
+        _, transitions = pipeline.run_window(config, warehouse, store, Window(run_end - timedelta(hours=1), run_end),
+                                             now=run_end)
+        pages[hours_after_onset] = [t for t in transitions
+                                    if ":performance:" in t.alert_key and t.severity.name == "CRITICAL"]
+    first_page = min(h for h, found in pages.items() if found)
+    assert first_page == expected_hours
+    keys = {t.alert_key for t in pages[first_page]}
+    assert "credit_default:performance:accuracy::" in keys  # the whole window's accuracy
+    assert not any("model_version" in key for key in keys)  # all traffic is on v2: that slice is the window again
+    for page in pages[first_page]:
+        assert f"window {first}" in page.message
+    drift = _rows(store, "select count(*) as n from alerts where alert_key like '%employment_type%' and rule like 'drift%'")
+    assert drift[0]["n"] == 0  # the inputs did not move

@@ -80,7 +80,8 @@ def _groups(config: MonitorConfig, usable: pd.DataFrame) -> list[tuple[str, str,
         values = usable[column].astype("string").fillna("<null>")
         top = values.value_counts().index[:config.performance.slice_top_k]
         named = values.where(values.isin(top), OTHER)
-        groups += [(column, str(value), usable[named == value]) for value in sorted(named.unique())]
+        if named.nunique() > 1:  # one value is the whole window again (all traffic on one model version)
+            groups += [(column, str(value), usable[named == value]) for value in sorted(named.unique())]
     return groups
 
 
