@@ -283,3 +283,33 @@ def test_the_concept_change_pages_at_the_first_run_with_enough_labels(tmp_path):
         assert f"window {first}" in page.message
     drift = _rows(store, "select count(*) as n from alerts where alert_key like '%employment_type%' and rule like 'drift%'")
     assert drift[0]["n"] == 0  # the inputs did not move
+
+
+def test_a_rollout_gets_performance_per_model_version(tmp_path, demo_frames, reference_store):
+    """While two versions serve, each gets its own rows, equal to scikit-learn on its own predictions."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    predictions = demo_frames["predictions"].copy()
+    predictions["model_version"] = np.where(np.arange(len(predictions)) % 2 == 0, "v1", "v2")
+    warehouse = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    for name, frame in {**demo_frames, "predictions": predictions}.items():
+        frame.to_sql(name, warehouse, index=False)
+    shutil.copyfile(reference_store, tmp_path / "store.db")
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    _rescore((warehouse, store), 1)
+    window = _window(37)
+    start = f"{window.start:%Y-%m-%d %H:%M:%S}.000000"
+    rows = {(r["metric"], r["slice_value"]): r["value"] for r in _rows(
+        store, "select * from metric_values where kind = 'performance' and slice_key = 'model_version' "
+               "and window_start = :w", w=start)}
+    labels = demo_frames["labels"].set_index("prediction_id")
+    inside = predictions[(predictions["ts"] >= window.start.replace(tzinfo=None))
+                         & (predictions["ts"] < window.end.replace(tzinfo=None))].join(labels, on="prediction_id")
+    known = inside[inside["labeled_at"] < _window(1).end.replace(tzinfo=None)]
+    for version in ("v1", "v2"):
+        part = known[known["model_version"] == version]
+        assert len(part) >= 100, version  # each version has enough labels to be scored
+        assert rows[("roc_auc", version)] == pytest.approx(roc_auc_score(part["label"], part["score"]), abs=1e-9)
+        assert rows[("accuracy", version)] == pytest.approx(accuracy_score(part["label"], part["score"] >= 0.5), abs=1e-9)
