@@ -85,10 +85,13 @@ def build_monitor_dag(config: MonitorConfig):
             from include.monitoring import tasks
 
             context = get_current_context()
+            backfill = str(context["dag_run"].run_type) in ("backfill", "DagRunType.BACKFILL_JOB")
             return tasks.write_metrics(config, observation, drift, performance, context["run_id"],
-                                       context["dag_run"].start_date)
+                                       context["dag_run"].start_date, backfill=backfill)
 
-        @task(trigger_rule="all_done")  # also after a failure: its alert is in the outbox
+        # All done: also after a failure, whose alert is in the outbox. One at a time per DAG: two deliveries
+        # running side by side could both send a row that one of them is still sending.
+        @task(trigger_rule="all_done", max_active_tis_per_dag=1)
         def send_notifications() -> dict:
             from urllib.parse import quote
 

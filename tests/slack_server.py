@@ -1,58 +1,50 @@
-"""A local HTTP server that answers like Slack's Web API (`chat.postMessage`) and records each message."""
+"""A local HTTP server that answers like Slack's Web API (`chat.postMessage`) and incoming webhooks, and records
+each message. It can be told to fail: `{"ok": false, "error": ...}` replies, or HTTP 429/5xx for the next requests."""
 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from tests.scripted_server import ScriptedServer
 
-class SlackServer:
-    """`with SlackServer() as slack:` then point a Slack connection's base_url at `slack.base_url`."""
+
+class SlackServer(ScriptedServer):
+    """`with SlackServer() as slack:` then point a Slack connection's base_url at `slack.base_url` (Web API), or a
+    webhook connection at `slack.webhook_url`."""
 
     def __init__(self) -> None:
-        self.messages: list[dict] = []
+        super().__init__()
+        self.messages: list[dict] = []  # accepted messages only
         self.fail_with: str | None = None  # an error code to answer {"ok": false, "error": ...}
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    payload = json.loads(body or "{}")
-                else:
-                    payload = {k: v[0] for k, v in parse_qs(body).items()}
-                payload["_path"] = self.path
-                payload["_auth"] = self.headers.get("Authorization", "")
-                if server.fail_with:
-                    reply = {"ok": False, "error": server.fail_with}
-                else:
-                    server.messages.append(payload)
-                    reply = {"ok": True, "channel": payload.get("channel"), "ts": f"{len(server.messages)}.000"}
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def handle(self, path: str, headers, body: bytes, failure) -> tuple[int, str, dict[str, str]]:
+        if failure is not None:
+            # Slack's rate-limit replies carry JSON; its 5xx pages are not JSON, which clients must survive.
+            text = json.dumps({"ok": False, "error": "ratelimited"}) if failure[0] == 429 else "server error"
+            return failure[0], text, self.retry_after_header(failure)
+        text = body.decode()
+        if headers.get("Content-Type", "").startswith("application/json"):
+            payload = json.loads(text or "{}")
+        else:
+            payload = {k: v[0] for k, v in parse_qs(text).items()}
+        payload["_path"] = path
+        payload["_auth"] = headers.get("Authorization", "")
+        if self.fail_with:
+            return 200, json.dumps({"ok": False, "error": self.fail_with}), {}
+        with self._lock:
+            self.messages.append(payload)
+            ts = f"{len(self.messages)}.000"
+        return 200, json.dumps({"ok": True, "channel": payload.get("channel"), "ts": ts}), {}
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+    def recover(self) -> None:
+        super().recover()
+        self.fail_with = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return f"{self.origin}/api/"
 
-    def __enter__(self) -> SlackServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.origin}/services/T000/B000/XXXX"

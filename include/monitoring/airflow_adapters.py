@@ -10,12 +10,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from include.monitoring.alerting.notifiers import LogNotifier, Notifier, SlackNotifier
-from include.monitoring.config import MonitorConfig
+from include.monitoring.alerting.notifiers import (
+    PAGERDUTY_EVENTS_URL,
+    LogNotifier,
+    Notifier,
+    PagerDutyNotifier,
+    RetryPolicy,
+    SlackNotifier,
+)
+from include.monitoring.config import MonitorConfig, Silence
 from include.monitoring.errors import ConnectionConfigError
 
 SQL_CONN_TYPES = ("sqlite", "postgres")
 SLACK_CONN_TYPES = ("slack", "slackwebhook")
+PAGERDUTY_CONN_TYPES = ("pagerduty_events",)  # the Airflow PagerDuty provider's Events API connection
 # Connection extras passed on to libpq (TLS and timeouts); others are Airflow's own and ignored here.
 LIBPQ_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")
 
@@ -57,24 +65,77 @@ def engine_for(conn_id: str) -> sa.Engine:
     return engine_from_url(sqlalchemy_url(get_connection(conn_id)))
 
 
-def notifiers_for(config: MonitorConfig) -> tuple[dict[str, Notifier], dict[str, str]]:
-    """The usable channels of a monitor, and for each unusable one, why."""
+def notifiers_for(config: MonitorConfig, retry: RetryPolicy | None = None) -> tuple[dict[str, Notifier], dict[str, str]]:
+    """The usable channels of a monitor, and for each unusable one, why (delivery marks its rows skipped with it).
+    Only channels the monitor's alert tiers use are looked up; `retry` bounds the HTTP retries (default policy)."""
     notifiers: dict[str, Notifier] = {"log": LogNotifier()}
     missing: dict[str, str] = {}
+    builders = {"slack": slack_notifier, "pagerduty": pagerduty_notifier}
+    for channel in dict.fromkeys((*config.alerts.critical, *config.alerts.warning, *config.alerts.info)):
+        if channel in builders:
+            try:
+                notifiers[channel] = builders[channel](config, retry)
+            except ConnectionConfigError as exc:
+                missing[channel] = str(exc)
+    return notifiers, missing
+
+
+def slack_notifier(config: MonitorConfig, retry: RetryPolicy | None = None) -> SlackNotifier:
     conn_id = config.alerts.slack_conn_id
-    try:
-        conn = get_connection(conn_id)
-    except ConnectionConfigError as exc:
-        missing["slack"] = str(exc)
-        return notifiers, missing
-    extra = conn.extra_dejson
+    conn = get_connection(conn_id)
+    extra = conn.extra_dejson or {}
+    timeout = int(extra.get("timeout", 10))
     if conn.conn_type == "slackwebhook":
         url = conn.password if "://" in (conn.password or "") else (
             f"{conn.schema or 'https'}://{conn.host or 'hooks.slack.com/services'}/{conn.password}")
-        notifiers["slack"] = SlackNotifier(webhook_url=url, timeout=int(extra.get("timeout", 10)))
-    elif conn.conn_type == "slack":
-        notifiers["slack"] = SlackNotifier(token=conn.password, base_url=extra.get("base_url", ""),
-                                           channel=config.alerts.slack_channel, timeout=int(extra.get("timeout", 10)))
-    else:
-        missing["slack"] = f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(SLACK_CONN_TYPES)}"
-    return notifiers, missing
+        return SlackNotifier(webhook_url=url, timeout=timeout, retry=retry)
+    if conn.conn_type == "slack":
+        return SlackNotifier(token=conn.password, base_url=extra.get("base_url", ""), channel=config.alerts.slack_channel,
+                             timeout=timeout, retry=retry)
+    raise ConnectionConfigError(
+        f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(SLACK_CONN_TYPES)}")
+
+
+def pagerduty_notifier(config: MonitorConfig, retry: RetryPolicy | None = None) -> PagerDutyNotifier:
+    """From a `pagerduty_events` connection, as the Airflow PagerDuty provider reads it: the routing (integration)
+    key in the password, or in extra `routing_key` / `integration_key`; extra `events_url` overrides the endpoint
+    (a proxy, or a local server in tests), extra `timeout` the per-request timeout in seconds."""
+    conn_id = config.alerts.pagerduty_conn_id
+    conn = get_connection(conn_id)
+    if conn.conn_type not in PAGERDUTY_CONN_TYPES:
+        raise ConnectionConfigError(
+            f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(PAGERDUTY_CONN_TYPES)}")
+    extra = conn.extra_dejson or {}
+    routing_key = conn.password or extra.get("routing_key") or extra.get("integration_key")
+    if not routing_key:
+        raise ConnectionConfigError(f"connection {conn_id!r} has no routing key: put the Events API v2 integration key "
+                                    "in its password (or extra routing_key)")
+    try:
+        return PagerDutyNotifier(routing_key=routing_key, events_url=extra.get("events_url") or PAGERDUTY_EVENTS_URL,
+                                 timeout=float(extra.get("timeout", 10)), retry=retry)
+    except ValueError as exc:
+        raise ConnectionConfigError(f"connection {conn_id!r}: {exc}") from exc
+
+
+SILENCES_VARIABLE = "monitoring_silences"
+
+
+def variable_silences(config: MonitorConfig) -> list[Silence]:
+    """The model's silences from the Airflow variable `monitoring_silences`: a JSON list of
+    {"model": ..., "match": ..., "until": ..., "reason": ...}; "model" may be "*" for every model.
+    A malformed variable is an error naming it, not a silent "no silences"."""
+    import fnmatch
+    import json
+
+    from airflow.sdk import Variable
+
+    raw = Variable.get(SILENCES_VARIABLE, default=None)
+    if not raw:
+        return []
+    try:
+        entries = json.loads(raw)
+        return [Silence(match=str(e.get("match", "*")), until=str(e.get("until", "")), reason=str(e.get("reason", "")))
+                for e in entries if fnmatch.fnmatchcase(config.model, str(e.get("model", "*")))]
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise ConnectionConfigError(f"Airflow variable {SILENCES_VARIABLE!r} must be a JSON list of objects "
+                                    f"with model, match, until and reason: {exc}") from exc

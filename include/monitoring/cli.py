@@ -77,7 +77,8 @@ def _replay(args: argparse.Namespace) -> int:
     opened = 0
     for window in tqdm(windows, desc=config.model, unit="window"):
         observation, transitions = pipeline.run_window(config, warehouse_engine, store_engine, window,
-                                                       now=datetime.now(UTC), run_id="cli-replay")
+                                                       now=datetime.now(UTC), run_id="cli-replay",
+                                                       backfill=not args.notify)
         statuses[observation.status.value] = statuses.get(observation.status.value, 0) + 1
         opened += sum(t.action != "resolve" for t in transitions)
     print(f"{config.model}: {len(windows)} windows replayed ({', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))}); "

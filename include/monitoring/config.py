@@ -30,7 +30,7 @@ TASK_TYPES = ("binary_classification", "multiclass_classification", "regression"
 # Mirrors the registry in drift/ (which imports numpy, so parse-time code cannot); a test keeps them equal.
 NUMERIC_DRIFT_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "l_infinity")
 CATEGORICAL_DRIFT_METHODS = ("chi2", "jensen_shannon", "psi", "hellinger", "l_infinity")
-CHANNELS = ("log", "slack")
+CHANNELS = ("log", "slack", "pagerduty")
 # Per task: every metric it may compute, and the default list. Mirrors performance/metrics.py (numpy; a test keeps
 # them equal), because config must stay importable at DAG parse time.
 PERFORMANCE_METRICS = {
@@ -165,14 +165,34 @@ class PerformanceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Silence:
+    match: str = "*"
+    until: str = ""  # ISO time; "" = until removed
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsConfig:
-    critical: tuple[str, ...] = ("log", "slack")  # channels per severity; a channel without a connection is skipped
+    # Channels per severity; a channel without a connection is skipped (recorded with the reason).
+    critical: tuple[str, ...] = ("log", "slack", "pagerduty")
     warning: tuple[str, ...] = ("log", "slack")
     info: tuple[str, ...] = ("log",)
     slack_conn_id: str = "slack_alerts"  # Slack API (bot token) or incoming-webhook connection
     slack_channel: str = "#ml-alerts"  # used by Slack API connections; webhooks post to their own channel
+    pagerduty_conn_id: str = "pagerduty_alerts"  # Events API v2: routing key in the password, events URL optional
     runbook_url: str = ""
     airflow_base_url: str = "http://localhost:8080"  # for links to the run in notifications
+    # Persistence: [N, M] = a tier fires only after N breaches at that tier or above in the last M windows.
+    warning_persistence: tuple[int, ...] = (1, 1)
+    critical_persistence: tuple[int, ...] = (1, 1)
+    resolve_after: int = 2  # an open alert resolves after this many consecutive clean windows (hysteresis)
+    remind_hours: float = 24.0  # an alert still breaching is notified again after this long; 0 = never
+    page_within_hours: float = 24.0  # windows that ended longer ago (backfills) write metrics but do not notify
+    page_backfills: bool = False  # true: notify for old windows too
+    # Silences: [{match: "drift:*", until: "2026-12-01T00:00", reason: "..."}]; `match` is a glob on the alert key
+    # without the model ("<kind>:<rule>:<column>:<slice>"). The Airflow variable `monitoring_silences` adds more,
+    # as a JSON list of the same objects with a "model" key. Silenced alerts are recorded, notifications suppressed.
+    silences: tuple[Silence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +370,18 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("performance", "expected 0 <= min_coverage <= 1 and band_k > 0")
     if config.labels.horizon_days < 1:
         fail("labels.horizon_days", "expected at least 1 day")
+    for name in ("warning_persistence", "critical_persistence"):
+        value = getattr(config.alerts, name)
+        if len(value) != 2 or not 1 <= value[0] <= value[1]:
+            fail(f"alerts.{name}", f"expected [N, M] with 1 <= N <= M (N breaches in the last M windows), got {list(value)}")
+    if config.alerts.resolve_after < 1:
+        fail("alerts.resolve_after", "expected at least 1 clean window")
+    for i, silence in enumerate(config.alerts.silences):
+        if silence.until:
+            try:
+                datetime.fromisoformat(silence.until)
+            except ValueError:
+                fail(f"alerts.silences[{i}].until", f"{silence.until!r} is not an ISO date or datetime")
     for severity in ("critical", "warning", "info"):
         for channel in getattr(config.alerts, severity):
             if channel not in CHANNELS:

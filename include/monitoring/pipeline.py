@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from include.monitoring import operational, profiles, store, warehouse
 from include.monitoring.alerting import policy
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
-from include.monitoring.config import MonitorConfig
+from include.monitoring.config import MonitorConfig, Silence
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
 from include.monitoring.drift.scoring import band, score_column, skip_reason
@@ -62,12 +62,14 @@ class Observation:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     validations: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[MetricRow] = field(default_factory=list)
+    slices: dict[str, Any] = field(default_factory=dict)  # {slice column: {value: {feature: profile}}}
 
     def to_record(self) -> dict[str, Any]:
         return {"window_start": self.window.start.isoformat(), "window_end": self.window.end.isoformat(),
                 "status": self.status.value, "reason": self.reason, "row_count": self.row_count,
                 "sampled_rows": self.sampled_rows, "reference_id": self.reference_id, "profiles": self.profiles,
-                "validations": self.validations, "metrics": [row.to_record() for row in self.metrics]}
+                "validations": self.validations, "metrics": [row.to_record() for row in self.metrics],
+                "slices": self.slices}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Observation:
@@ -75,7 +77,7 @@ class Observation:
                    status=RunStatus(record["status"]), reason=record["reason"], row_count=record["row_count"],
                    sampled_rows=record["sampled_rows"], reference_id=record["reference_id"],
                    profiles=record["profiles"], validations=record["validations"],
-                   metrics=[MetricRow.from_record(r) for r in record["metrics"]])
+                   metrics=[MetricRow.from_record(r) for r in record["metrics"]], slices=record.get("slices", {}))
 
 
 def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str, Any], warehouse_engine: sa.Engine,
@@ -100,13 +102,14 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
         status, reason = RunStatus.BLOCKED, "; ".join(map(_blocking_reason, blocking))
     elif row_count < config.min_rows:
         status, reason = RunStatus.INSUFFICIENT_DATA, f"{row_count} rows, fewer than min_rows={config.min_rows}"
-    column_profiles, estimated = {}, []
+    column_profiles, by_slice, estimated = {}, {}, []
     if status is not RunStatus.BLOCKED:
         column_profiles = window_profiles(config, reference, frame)
+        by_slice = slice_profiles(config, reference, frame)
         if config.warehouse.score_column in frame.columns:
             estimated = rescoring.estimated_performance(config, reference, frame[config.warehouse.score_column], window)
     return Observation(window, status, reason, row_count, len(frame), reference_id, profiles=column_profiles,
-                       validations=validations,
+                       validations=validations, slices=by_slice,
                        metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality, *estimated])
 
 
@@ -209,11 +212,10 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
     for column in (*config.features.numeric, config.warehouse.score_column):
         if column in frame.columns:
             source = frame[f"{column}{RAW_SUFFIX}"] if f"{column}{RAW_SUFFIX}" in frame.columns else frame[column]
-            ref = reference["columns"][column]
-            jobs[column] = functools.partial(_numeric_profile, source, ref)
+            jobs[column] = functools.partial(profiles.profile_in_bins, source, reference["columns"][column])
     for column in config.features.categorical:
         if column in frame.columns:
-            jobs[column] = functools.partial(_categorical_profile, frame[column], reference["columns"][column])
+            jobs[column] = functools.partial(profiles.profile_in_bins, frame[column], reference["columns"][column])
     result = _run_jobs(jobs, parallel=len(frame) >= PARALLEL_PROFILE_ROWS)
     score = config.warehouse.score_column
     if score in result and config.task == "binary_classification":
@@ -221,13 +223,24 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
     return result
 
 
-def _numeric_profile(values: pd.Series, ref: dict[str, Any]) -> dict[str, Any]:
-    return {**profiles.numeric_profile(values, ref["edges"], ref.get("grid_edges", [])), "bins_key": ref.get("bins_key")}
-
-
-def _categorical_profile(values: pd.Series, ref: dict[str, Any]) -> dict[str, Any]:
-    return {**profiles.categorical_profile(values, ref["categories"], ref.get("pooled", [])),
-            "categories": ref["categories"], "bins_key": ref.get("bins_key")}
+def slice_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
+    """Per slice value the reference also has (see reference.fit_slice_profiles) and with at least min_rows rows in
+    the window: each feature counted in the reference's bins. {slice column: {value: {feature: profile}}}."""
+    result: dict[str, Any] = {}
+    for column, by_value in reference.get("slice_profiles", {}).items():
+        if column not in frame.columns:
+            continue
+        names = frame[column].astype("string")
+        for value, features in by_value.items():
+            part = frame[names == value]
+            if len(part) < config.min_rows:
+                continue
+            result.setdefault(column, {})[value] = {
+                feature: profiles.profile_in_bins(
+                    part[f"{feature}{RAW_SUFFIX}"] if f"{feature}{RAW_SUFFIX}" in part.columns else part[feature],
+                    reference["columns"][feature])
+                for feature in features if feature in part.columns}
+    return result
 
 
 def _run_jobs(jobs: dict[str, Callable[[], dict[str, Any]]], parallel: bool) -> dict[str, dict[str, Any]]:
@@ -288,6 +301,34 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         drifted = sorted(column for column, severity in severities.items() if severity >= Severity.WARNING)
         rows.append(MetricRow(MetricKind.DRIFT, "drift_share", len(drifted) / len(severities), window,
                               n=len(severities), details={"drifted": drifted}))
+    return [*rows, *slice_drift_rows(config, reference, observation)]
+
+
+def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
+    """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
+    reference, by the tests (ks, chi2: no noise table is stored per slice), all p-values of the window's slices
+    corrected together (a family apart from the whole window's, whose power it would otherwise dilute)."""
+    tests: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
+    for slice_key, by_value in observation.slices.items():
+        for slice_value, features in by_value.items():
+            for feature, profile in features.items():
+                method = get_method("chi2" if feature in config.features.categorical else "ks")
+                ref = {**reference["columns"][feature],
+                       **reference["slice_profiles"][slice_key][slice_value][feature], "calibration": {}}
+                if _window_skip_reason(profile) or skip_reason(method, ref):
+                    continue
+                tests.append((slice_key, slice_value, feature, method,
+                              score_column(method, ref, profile, config.drift.noise_quantile)))
+    corrected = policy.correct_p_values([score.p_value for *_, score in tests], config.drift.correction)
+    rows = []
+    for (slice_key, slice_value, feature, method, score), p_value in zip(tests, corrected, strict=True):
+        tiers = config.drift_tiers(feature, method.name)
+        rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, observation.window, column=feature,
+                              slice_key=slice_key, slice_value=slice_value, p_value=p_value, n=score.n,
+                              threshold_warning=tiers.warning, threshold_critical=tiers.critical,
+                              severity=policy.score_severity(method.score_kind, p_value, tiers, None),
+                              details={**score.details, "raw_p_value": score.p_value, "correction": config.drift.correction,
+                                       "tests_in_slices": len(tests), "alert_rule": FEATURE_DRIFT}))
     return rows
 
 
@@ -391,7 +432,8 @@ def unmatched_labels_row(config: MonitorConfig, warehouse_engine: sa.Engine, win
 
 
 def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Observation,
-                 metrics: list[MetricRow], dag_run_id: str, started_at: datetime, now: datetime) -> list[Transition]:
+                 metrics: list[MetricRow], dag_run_id: str, started_at: datetime, now: datetime,
+                 backfill: bool = False, silences: Sequence[Silence] = ()) -> list[Transition]:
     """One transaction: the run record, metrics, validation results, profiles, alert state and outbox."""
     run = store.RunRecord(status=observation.status, status_reason=observation.reason,
                           row_count=observation.row_count, sampled_rows=observation.sampled_rows,
@@ -404,7 +446,8 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                              observation.profiles)
         current = [r for r in all_rows
                    if r.kind is not MetricKind.PERFORMANCE and (r.value is not None or r.severity > Severity.OK)]
-        return apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now)
+        return apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now,
+                            run_window=observation.window, backfill=backfill, silences=silences)
 
 
 RUN_FAILED = "run_failed"
@@ -425,11 +468,11 @@ def record_failure(config: MonitorConfig, store_engine: sa.Engine, window: Windo
     store.create_tables(store_engine)
     with store_engine.begin() as conn:
         store.record_failed_run(conn, config.model, window, row, dag_run_id, now)
-        return apply_alerts(conn, config, [row], now)
+        return apply_alerts(conn, config, [row], now, run_window=window)
 
 
 def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine, window: Window,
-               now: datetime, run_id: str = "") -> tuple[Observation, list[Transition]]:
+               now: datetime, run_id: str = "", backfill: bool = False) -> tuple[Observation, list[Transition]]:
     """Every step for one window, in one process (the CLI's replay and the tests)."""
     from include.monitoring.reference import load_reference
 
@@ -437,7 +480,8 @@ def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine:
     observation = observe_window(config, reference_id, profile, warehouse_engine, window)
     rows = [*compute_drift(config, profile, observation),
             *compute_performance(config, profile, warehouse_engine, store_engine, window)]
-    transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now)
+    transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now,
+                               backfill=backfill)
     return observation, transitions
 
 

@@ -149,6 +149,15 @@ def categorical_profile(values: pd.Series, categories: list[str], pooled: list[s
     }
 
 
+def profile_in_bins(values: pd.Series, reference_column: dict[str, Any]) -> dict[str, Any]:
+    """`values` counted in a reference column's frozen bins, grid or categories (the layout drift reads)."""
+    ref = reference_column
+    if ref["kind"] == "numeric":
+        return {**numeric_profile(values, ref["edges"], ref.get("grid_edges", [])), "bins_key": ref.get("bins_key")}
+    return {**categorical_profile(values, ref["categories"], ref.get("pooled", [])), "categories": ref["categories"],
+            "bins_key": ref.get("bins_key")}
+
+
 def fit_numeric(values: pd.Series, bins: int) -> dict[str, Any]:
     """The reference side of a numeric feature: frozen edges plus the reference's own counts."""
     numbers, unparseable = to_numbers(values)

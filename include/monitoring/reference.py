@@ -44,7 +44,36 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
         profile["bins_key"] = profiles.bins_key(profile)
         profile["calibration"] = calibration(config, column, profile)
     performance = fit_performance(config, frame) if ref.label_column else {"baseline": {}, "baseline_labels": 0}
-    return {"model": config.model, "rows": int(len(frame)), "columns": columns, **performance}
+    return {"model": config.model, "rows": int(len(frame)), "columns": columns, **performance,
+            "slice_profiles": fit_slice_profiles(config, frame, columns)}
+
+
+TABLE_ONLY = ("baseline", "baseline_labels", "performance_bands", "slice_baselines", "score_calibration",
+              "slice_profiles")
+
+
+def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
+    """Per slice column (the model version and performance.slices) and each of its top slice_top_k values with at
+    least SLICE_MIN_ROWS reference rows: every feature counted in the reference's bins, so that a slice's window is
+    compared with the same slice of the reference (self-employed customers with self-employed customers)."""
+    w, perf = config.warehouse, config.performance
+    result: dict[str, Any] = {}
+    for column in dict.fromkeys([w.model_version_column, *perf.slices]):
+        if not column or column not in frame.columns:
+            continue
+        names = frame[column].astype("string")
+        counts = names.value_counts()
+        for value in counts.index[:perf.slice_top_k]:
+            if counts[value] < SLICE_MIN_ROWS:
+                continue
+            part = frame[names == value]
+            result.setdefault(column, {})[str(value)] = {
+                feature: profiles.profile_in_bins(part[feature], columns[feature])
+                for feature in (*config.features.numeric, *config.features.categorical)}
+    return result
+
+
+SLICE_MIN_ROWS = 500  # fewer reference rows of a slice value give too rough a distribution to test against
 
 
 def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
@@ -157,8 +186,9 @@ def merge_windows(base_id: str, base: dict[str, Any], windows: list[tuple[dateti
         same_bins = [window_columns[column] for _, _, window_columns in windows
                      if column in window_columns and window_columns[column].get("bins_key") == fitted.get("bins_key")]
         columns[column] = profiles.merge_column(fitted, same_bins)
-    return {"model": base["model"], "rows": sum(rows for _, rows, _ in windows), "columns": columns,
-            "baseline": base["baseline"], "baseline_labels": base["baseline_labels"],
+    # What only labels or the table's own rows give: the performance baseline, bands, calibration and slices.
+    carried = {key: base[key] for key in TABLE_ONLY if key in base}
+    return {"model": base["model"], "rows": sum(rows for _, rows, _ in windows), "columns": columns, **carried,
             "source": {"kind": kind, "base": base_id, "from": start.isoformat(), "to": end.isoformat(),
                        "windows": len(windows)}}
 

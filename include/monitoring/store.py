@@ -97,13 +97,16 @@ alerts = sa.Table(
     sa.Column("column_name", sa.String(256), nullable=False),
     sa.Column("slice", sa.String(256), nullable=False),
     sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # open | resolved
+    sa.Column("status", sa.String(16), nullable=False),  # watching (breached, not yet persistent) | open | resolved
     sa.Column("opened_at", _Time, nullable=False),  # window start of the breach that opened it
     sa.Column("last_seen_at", _Time, nullable=False),  # latest window start evaluated for this key
     sa.Column("resolved_at", _Time),
     sa.Column("value", sa.Float),
     sa.Column("threshold", sa.Float),
     sa.Column("message", sa.Text, nullable=False),
+    sa.Column("clean_windows", sa.Integer, nullable=False, default=0),  # consecutive clean windows while open
+    sa.Column("history", sa.Text, nullable=False, default="{}"),  # JSON {window start: severity} of recent windows
+    sa.Column("last_notified_at", _Time),  # when the last trigger, escalation or reminder was queued
 )
 
 notifications = sa.Table(
@@ -113,10 +116,10 @@ notifications = sa.Table(
     sa.Column("model", sa.String(128), nullable=False),
     sa.Column("window_start", _Time, nullable=False),
     sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),  # trigger | escalate | resolve
+    sa.Column("action", sa.String(16), nullable=False),  # trigger | escalate | remind | resolve
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | skipped | suppressed (silenced, backfill)
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=False, default=""),
     sa.Column("created_at", _Time, nullable=False),

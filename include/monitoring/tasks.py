@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from include.monitoring import pipeline, reference, store
-from include.monitoring.airflow_adapters import engine_for, notifiers_for
+from include.monitoring.airflow_adapters import engine_for, notifiers_for, variable_silences
 from include.monitoring.alerting.delivery import deliver_pending
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
@@ -52,13 +52,14 @@ def compute_performance(config: MonitorConfig, window: Window) -> list[dict[str,
 
 
 def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: list[dict[str, Any]],
-                  performance: list[dict[str, Any]], dag_run_id: str, started_at: datetime) -> dict[str, Any]:
+                  performance: list[dict[str, Any]], dag_run_id: str, started_at: datetime,
+                  backfill: bool = False) -> dict[str, Any]:
     rows = [MetricRow.from_record(r) for r in (*drift, *performance)]
     obs = pipeline.Observation.from_record(observation)
     transitions = pipeline.write_window(config, engine_for(config.store_conn_id), obs, rows, dag_run_id,
-                                        started_at, now=_now())
+                                        started_at, now=_now(), backfill=backfill, silences=variable_silences(config))
     for t in transitions:
-        log.info("alert %s: %s", t.action, t.message)
+        log.info("alert %s: %s%s", t.action, t.message, f" ({t.suppressed})" if t.suppressed else "")
     return {"status": obs.status.value, "metrics": len(obs.metrics) + len(rows), "transitions": len(transitions)}
 
 

@@ -313,3 +313,29 @@ def test_a_rollout_gets_performance_per_model_version(tmp_path, demo_frames, ref
         assert len(part) >= 100, version  # each version has enough labels to be scored
         assert rows[("roc_auc", version)] == pytest.approx(roc_auc_score(part["label"], part["score"]), abs=1e-9)
         assert rows[("accuracy", version)] == pytest.approx(accuracy_score(part["label"], part["score"] >= 0.5), abs=1e-9)
+
+
+def test_drift_within_one_slice_is_caught_in_that_slice_only(tmp_path, demo_frames, reference_store):
+    """Income tripled for self-employed customers only: that slice's income drifts (CRITICAL, against the
+    self-employed reference rows), the other slices' income does not."""
+    from include.monitoring import pipeline
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    predictions = demo_frames["predictions"].copy()
+    self_employed = predictions["employment_type"] == "self_employed"
+    predictions.loc[self_employed, "income"] = predictions.loc[self_employed, "income"] * 3
+    warehouse = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    for name, frame in {**demo_frames, "predictions": predictions}.items():
+        frame.to_sql(name, warehouse, index=False)
+    shutil.copyfile(reference_store, tmp_path / "store.db")
+    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    pipeline.run_window(_config(), warehouse, store, _window(37), now=DEMO_END)
+    rows = {(r["slice_value"], r["column_name"]): r for r in _rows(
+        store, "select * from metric_values where kind = 'drift' and slice_key = 'employment_type'")}
+    assert rows[("self_employed", "income")]["severity"] == "CRITICAL"
+    assert rows[("self_employed", "income")]["metric"] == "ks"
+    assert rows[("salaried", "income")]["severity"] == "OK"
+    # Every other feature is quiet in every slice, but utilization: the demo's gradual shift is under way.
+    assert all(r["severity"] == "OK" for (value, column), r in rows.items() if column not in ("income", "utilization")), \
+        [(k, r["p_value"]) for k, r in rows.items() if r["severity"] != "OK"]
+    assert json.loads(rows[("salaried", "income")]["details"])["tests_in_slices"] == len(rows)

@@ -1,73 +1,169 @@
 """Alert state per (model, rule, column, slice) key, and the notifications its transitions cause.
 
-Runs inside the window's write transaction, so alert state, metrics and the notification outbox
-change together or not at all. Windows may be processed out of order (backfills run in parallel):
-a window older than the newest one already seen for a key updates nothing.
+    breach (persistent)      no alert, or resolved  -> open      "trigger"
+    higher tier              open                   -> open      "escalate"
+    breach again             open                   -> open      nothing, or "remind" after alerts.remind_hours
+    resolve_after clean      open                   -> resolved  "resolve"
+    breach, not persistent   no alert               -> watching  nothing (alerts.<tier>_persistence: N in M windows)
+
+Runs inside the window's write transaction, so alert state, metrics and the notification outbox change
+together or not at all. Windows may be processed out of order (backfills run in parallel): a window older
+than the newest one already seen for a key updates nothing. A silenced alert, or one raised by a backfill run
+whose window ended more than alerts.page_within_hours before it, changes state as usual and its outbox rows are
+recorded as `suppressed` with the reason, never sent.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from include.monitoring import store
 from include.monitoring.alerting.messages import alert_key, describe, resolved_text
-from include.monitoring.config import MonitorConfig
-from include.monitoring.types import MetricRow, Severity
+from include.monitoring.config import MonitorConfig, Silence
+from include.monitoring.types import MetricRow, Severity, Window
 
 OPENS_AT = Severity.WARNING  # INFO stays in the metric tables
+HISTORY_WINDOWS = 24  # recent severities kept per key: persistence looks back at most this many windows
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
     alert_key: str
-    action: str  # trigger | escalate | resolve
+    action: str  # trigger | escalate | remind | resolve
     severity: Severity
     message: str
+    suppressed: str = ""  # why its notifications are not sent (a silence, a backfill), "" when they are
 
 
-def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[MetricRow], now: datetime) -> list[Transition]:
+def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[MetricRow], now: datetime,
+                 run_window: Window | None = None, backfill: bool = False,
+                 silences: Sequence[Silence] = ()) -> list[Transition]:
+    """Update each row's alert and queue the notifications. `run_window` is the window of the run (performance
+    rows belong to older windows), `backfill` whether the run is a backfill; `silences` adds to the config's
+    (those of the Airflow variable)."""
     table = store.alerts
     keyed = {alert_key(config.model, row): row for row in rows}
     if not keyed:
         return []
     existing = {r.alert_key: r for r in conn.execute(sa.select(table).where(table.c.alert_key.in_(list(keyed))))}
+    backfilled = _backfill_reason(config, run_window, backfill, now)
     transitions: list[Transition] = []
     for key, row in keyed.items():
         current = existing.get(key)
-        is_open = current is not None and current.status == "open"
-        if is_open and row.window.start < store.utc(current.last_seen_at):
+        if current is not None and row.window.start < store.utc(current.last_seen_at):
             continue  # an older window, processed late: it must not reopen or resolve the present
-        threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
-        state = {"severity": row.severity.name, "last_seen_at": row.window.start, "value": row.value,
-                 "threshold": threshold}
-        if row.severity >= OPENS_AT and not is_open:
-            message = describe(config.model, row)
-            values = {**state, "alert_key": key, "model": config.model, "rule": f"{row.kind.value}:{row.metric}",
-                      "column_name": row.column, "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
-                      "status": "open", "opened_at": row.window.start, "resolved_at": None, "message": message}
-            if current is None:
-                conn.execute(sa.insert(table), [values])
-            else:
-                conn.execute(sa.update(table).where(table.c.alert_key == key).values(**values))
-            transitions.append(Transition(key, "trigger", row.severity, message))
-        elif is_open and row.severity >= OPENS_AT:
-            escalated = row.severity > Severity.parse(current.severity)
-            message = describe(config.model, row) if escalated else current.message
-            state["severity"] = max(row.severity, Severity.parse(current.severity)).name
-            conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state, message=message))
-            if escalated:
-                transitions.append(Transition(key, "escalate", row.severity, message))
-        elif is_open:
-            conn.execute(sa.update(table).where(table.c.alert_key == key).values(
-                status="resolved", resolved_at=row.window.start, last_seen_at=row.window.start, value=row.value))
-            transitions.append(Transition(key, "resolve", Severity.parse(current.severity),
-                                          resolved_text(config.model, row)))
+        transition = _advance(conn, config, key, row, current, now)
+        if transition is not None:
+            muted = backfilled or _silenced(config, key, [*config.alerts.silences, *silences], now)
+            transitions.append(Transition(transition.alert_key, transition.action, transition.severity,
+                                          transition.message, muted))
     _enqueue(conn, config, transitions, rows_by_key=keyed, now=now)
     return transitions
+
+
+def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row | None,
+             now: datetime) -> Transition | None:
+    """The key's next state after `row`, written to the alerts table; the transition to notify, if any."""
+    table = store.alerts
+    alerts = config.alerts
+    history = _history(current, row)
+    fires = _firing_tier(config, history, row.severity)
+    threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
+    state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold,
+             "history": json.dumps(history, sort_keys=True)}
+    is_open = current is not None and current.status == "open"
+    if not is_open and fires >= OPENS_AT:
+        message = describe(config.model, row)
+        values = {**state, "alert_key": key, "model": config.model, "rule": f"{row.kind.value}:{row.metric}",
+                  "column_name": row.column, "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
+                  "severity": fires.name, "status": "open", "opened_at": row.window.start, "resolved_at": None,
+                  "message": message, "clean_windows": 0, "last_notified_at": now}
+        _upsert(conn, key, current, values)
+        return Transition(key, "trigger", fires, message)
+    if not is_open:
+        if row.severity >= OPENS_AT or current is not None:  # a breach on its way to persistence, or history to keep
+            status = "watching" if row.severity >= OPENS_AT else (current.status if current is not None else "watching")
+            _upsert(conn, key, current, {**state, "alert_key": key, "model": config.model,
+                                         "rule": f"{row.kind.value}:{row.metric}", "column_name": row.column,
+                                         "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
+                                         "severity": row.severity.name, "status": status,
+                                         "opened_at": current.opened_at if current is not None else row.window.start,
+                                         "message": current.message if current is not None else describe(config.model, row),
+                                         "clean_windows": 0})
+        return None
+    assert current is not None
+    opened_at = Severity.parse(current.severity)
+    if row.severity >= OPENS_AT:
+        tier = max(fires, OPENS_AT)  # an open alert that breaches again stays open at least at WARNING
+        escalated = tier > opened_at  # a higher tier escalates once its own persistence holds
+        severity = max(tier, opened_at)
+        reminded = (not escalated and alerts.remind_hours > 0 and current.last_notified_at is not None
+                    and now - store.utc(current.last_notified_at) >= timedelta(hours=alerts.remind_hours))
+        message = describe(config.model, row) if escalated or reminded else current.message
+        values = {**state, "severity": severity.name, "message": message, "clean_windows": 0}
+        if escalated or reminded:
+            values["last_notified_at"] = now
+        conn.execute(sa.update(table).where(table.c.alert_key == key).values(**values))
+        if escalated:
+            return Transition(key, "escalate", severity, message)
+        return Transition(key, "remind", opened_at, message) if reminded else None
+    clean = current.clean_windows + 1
+    if clean >= alerts.resolve_after:
+        conn.execute(sa.update(table).where(table.c.alert_key == key).values(
+            **state, status="resolved", resolved_at=row.window.start, clean_windows=clean))
+        return Transition(key, "resolve", opened_at, resolved_text(config.model, row))
+    conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state, clean_windows=clean))
+    return None
+
+
+def _history(current: sa.Row | None, row: MetricRow) -> dict[str, str]:
+    """The key's recent severities by window start, this row's included (kept short: persistence needs few)."""
+    history = json.loads(current.history or "{}") if current is not None else {}
+    history[row.window.start.isoformat()] = row.severity.name
+    return dict(sorted(history.items())[-HISTORY_WINDOWS:])
+
+
+
+def _firing_tier(config: MonitorConfig, history: dict[str, str], severity: Severity) -> Severity:
+    """The highest tier up to `severity` whose persistence holds: N breaches at that tier or above in the last M."""
+    recent = [Severity.parse(name) for _, name in sorted(history.items())]
+    for tier, (needed, windows) in ((Severity.CRITICAL, config.alerts.critical_persistence),
+                                    (Severity.WARNING, config.alerts.warning_persistence)):
+        if severity >= tier and sum(s >= tier for s in recent[-windows:]) >= needed:
+            return tier
+    return Severity.OK
+
+
+def _upsert(conn: sa.Connection, key: str, current: sa.Row | None, values: dict) -> None:
+    table = store.alerts
+    if current is None:
+        conn.execute(sa.insert(table), [{"resolved_at": None, "last_notified_at": None, **values}])
+    else:
+        conn.execute(sa.update(table).where(table.c.alert_key == key).values(**values))
+
+
+def _backfill_reason(config: MonitorConfig, run_window: Window | None, backfill: bool, now: datetime) -> str:
+    if not backfill or run_window is None or config.alerts.page_backfills:
+        return ""
+    age = now - run_window.end
+    if age > timedelta(hours=config.alerts.page_within_hours):
+        return f"backfill: the window ended {age.total_seconds() / 3600:.0f} h before the run (alerts.page_within_hours)"
+    return ""
+
+
+def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now: datetime) -> str:
+    rule = key.removeprefix(f"{config.model}:")
+    for silence in silences:
+        active = not silence.until or now < store.utc(datetime.fromisoformat(silence.until))
+        if active and fnmatch.fnmatchcase(rule, silence.match):
+            return f"silenced ({silence.match}{' until ' + silence.until if silence.until else ''}: {silence.reason})"
+    return ""
 
 
 def _enqueue(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Transition],
@@ -76,7 +172,8 @@ def _enqueue(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[T
     records = [
         {"alert_key": t.alert_key, "model": config.model, "window_start": rows_by_key[t.alert_key].window.start,
          "channel": channel, "action": t.action, "severity": t.severity.name, "message": t.message,
-         "status": "pending", "attempts": 0, "last_error": "", "created_at": now}
+         "status": "suppressed" if t.suppressed else "pending", "attempts": 0, "last_error": t.suppressed,
+         "created_at": now}
         for t in transitions for channel in config.channels_for(t.severity)
     ]
     for record in records:

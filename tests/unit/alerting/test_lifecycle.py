@@ -1,0 +1,137 @@
+"""The alert lifecycle: open, escalate, remind, resolve after K clean windows, persistence, silences, backfills."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from include.monitoring import store
+from include.monitoring.alerting.lifecycle import apply_alerts
+from include.monitoring.config import AlertsConfig, FeaturesConfig, MonitorConfig, Silence
+from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+
+START = datetime(2026, 11, 20, tzinfo=UTC)
+KEY = "m:drift:psi:income:"
+
+
+def _config(**alerts) -> MonitorConfig:
+    return MonitorConfig(model="m", features=FeaturesConfig(numeric=("income",)),
+                         alerts=dataclasses.replace(AlertsConfig(critical=("log", "slack"), warning=("log",)), **alerts))
+
+
+@pytest.fixture
+def engine():
+    engine = sa.create_engine("sqlite://")
+    store.create_tables(engine)
+    return engine
+
+
+def _row(hour: int, severity: Severity) -> MetricRow:
+    window = Window(START + timedelta(hours=hour), START + timedelta(hours=hour + 1))
+    value = {Severity.OK: 0.01, Severity.WARNING: 0.15, Severity.CRITICAL: 0.3}[severity]
+    return MetricRow(MetricKind.DRIFT, "psi", value, window, column="income", n=500, threshold_warning=0.1,
+                     threshold_critical=0.2, severity=severity, details={"noise": 0.02})
+
+
+def _run(engine, config, hour: int, severity: Severity, now_hours: float | None = None, **kwargs):
+    """One hourly run; `now` defaults to just after the window's end, as a live run."""
+    row = _row(hour, severity)
+    now = START + timedelta(hours=now_hours if now_hours is not None else hour + 1.1)
+    with engine.begin() as conn:
+        return [(t.action, t.severity.name, t.suppressed) for t in
+                apply_alerts(conn, config, [row], now, run_window=row.window, **kwargs)]
+
+
+def _notifications(engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        return [(r.action, r.channel, r.status) for r in conn.execute(
+            sa.select(store.notifications).order_by(store.notifications.c.id))]
+
+
+def _alert(engine):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(store.alerts).where(store.alerts.c.alert_key == KEY)).one()
+
+
+def test_an_incident_opens_escalates_reminds_and_resolves_after_two_clean_windows(engine):
+    config = _config(remind_hours=3)
+    W, C, OK = Severity.WARNING, Severity.CRITICAL, Severity.OK
+    actions = [_run(engine, config, hour, severity) for hour, severity in enumerate([W, W, C, C, C, C, OK, C, OK, OK])]
+    assert actions == [
+        [("trigger", "WARNING", "")], [],  # a repeat breach: no new notification
+        [("escalate", "CRITICAL", "")], [], [],
+        [("remind", "CRITICAL", "")],  # 3 hours after the escalation was notified
+        [],  # one clean window does not resolve (hysteresis)
+        [],  # breached again: the clean streak starts over
+        [], [("resolve", "CRITICAL", "")],  # the second consecutive clean window resolves
+    ]
+    assert _notifications(engine) == [("trigger", "log", "pending"), ("escalate", "log", "pending"),
+                                      ("escalate", "slack", "pending"), ("remind", "log", "pending"),
+                                      ("remind", "slack", "pending"), ("resolve", "log", "pending"),
+                                      ("resolve", "slack", "pending")]
+    alert = _alert(engine)
+    assert (alert.status, alert.severity, alert.clean_windows) == ("resolved", "CRITICAL", 2)
+
+
+def test_persistence_needs_n_breaches_in_the_last_m_windows(engine):
+    config = _config(warning_persistence=(2, 3))
+    W, OK = Severity.WARNING, Severity.OK
+    assert _run(engine, config, 0, W) == []  # one breach: watching
+    assert _alert(engine).status == "watching"
+    assert _run(engine, config, 1, OK) == []
+    assert _run(engine, config, 2, W) == [("trigger", "WARNING", "")]  # 2 of the last 3
+    assert _alert(engine).status == "open"
+
+
+def test_persistence_window_slides(engine):
+    config = _config(warning_persistence=(2, 3))
+    W, OK = Severity.WARNING, Severity.OK
+    for hour, severity in enumerate([W, OK, OK]):
+        _run(engine, config, hour, severity)
+    assert _run(engine, config, 3, W) == []  # the first breach is 4 windows back now
+
+
+def test_a_silence_records_the_alert_and_suppresses_its_notifications(engine):
+    silence = Silence(match="drift:*:income:*", until="2026-11-21T00:00:00+00:00", reason="feature backfill")
+    config = _config(silences=(silence,))
+    [(action, _, reason)] = _run(engine, config, 0, Severity.CRITICAL)
+    assert action == "trigger" and reason.startswith("silenced (drift:*:income:*") and "feature backfill" in reason
+    assert _alert(engine).status == "open"  # recorded, not dropped
+    assert {status for _, _, status in _notifications(engine)} == {"suppressed"}
+    # Once the silence has expired, the resolve is notified as usual.
+    _run(engine, config, 30, Severity.OK)
+    assert _run(engine, config, 31, Severity.OK) == [("resolve", "CRITICAL", "")]
+
+
+def test_a_silence_from_the_airflow_variable_applies_too(engine):
+    config = _config()
+    [(_, _, reason)] = _run(engine, config, 0, Severity.WARNING, silences=[Silence(match="*")])
+    assert reason.startswith("silenced (*")
+
+
+def test_a_backfilled_window_writes_its_alert_but_does_not_page(engine):
+    config = _config()
+    [(action, _, reason)] = _run(engine, config, 0, Severity.CRITICAL, now_hours=100, backfill=True)
+    assert action == "trigger" and reason.startswith("backfill: the window ended 99 h before the run")
+    assert {status for _, _, status in _notifications(engine)} == {"suppressed"}
+
+
+@pytest.mark.parametrize(("config", "backfill", "now_hours"), [
+    (_config(page_backfills=True), True, 100),  # configured to page for the past
+    (_config(), True, 10),  # a backfill of the last day pages (alerts.page_within_hours)
+    (_config(), False, 100),  # a manual run of an old window is not a backfill
+])
+def test_recent_backfills_manual_runs_and_configured_backfills_page(engine, config, backfill, now_hours):
+    assert _run(engine, config, 0, Severity.CRITICAL, now_hours=now_hours, backfill=backfill) == [
+        ("trigger", "CRITICAL", "")]
+
+
+def test_an_older_window_processed_late_changes_nothing(engine):
+    config = _config()
+    _run(engine, config, 5, Severity.CRITICAL)
+    assert _run(engine, config, 2, Severity.OK, now_hours=6.5) == []
+    assert _run(engine, config, 3, Severity.OK, now_hours=6.6) == []
+    assert _alert(engine).status == "open"
