@@ -124,6 +124,7 @@ notifications = sa.Table(
     sa.Column("last_error", sa.Text, nullable=False, default=""),
     sa.Column("created_at", _Time, nullable=False),
     sa.Column("sent_at", _Time),
+    sa.Column("reference", sa.String(128), nullable=False, default=""),  # the channel's id of the message (Slack ts)
     sa.UniqueConstraint("alert_key", "window_start", "channel", "action", name="uq_notification_once"),
 )
 

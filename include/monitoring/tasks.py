@@ -93,3 +93,17 @@ def send_notifications(config: MonitorConfig, window: Window, run_id: str, run_u
         raise WindowNotMonitoredError(f"{config.model}: window {window} was not monitored ({failure}); "
                                       f"its alert was delivered ({result['sent']} sent)")
     return result
+
+
+def fire_drill(config: MonitorConfig, run_url: str = "") -> dict[str, str]:
+    """Send a test notification through every route of `config`; fail when a configured channel did not work."""
+    from include.monitoring.alerting.drill import drill
+
+    notifiers, missing = notifiers_for(config)
+    results = drill(config, notifiers, missing, now=_now(), run_url=run_url)
+    for channel, outcome in results.items():
+        log.info("fire drill %s %s: %s", config.model, channel, outcome)
+    failed = {channel: outcome for channel, outcome in results.items() if outcome.startswith("failed")}
+    if failed:
+        raise MonitoringError(f"{config.model}: fire drill failed on {', '.join(failed)}: {failed}")
+    return results

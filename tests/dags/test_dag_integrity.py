@@ -29,7 +29,7 @@ def test_dagbag_has_no_import_errors(dagbag):
 
 def test_dagbag_has_one_dag_per_monitor_file(dagbag):
     assert MONITOR_FILES, "the demo monitor file is missing"
-    assert set(dagbag.dag_ids) == {f"monitor_{path.stem}" for path in MONITOR_FILES}
+    assert set(dagbag.dag_ids) == {f"monitor_{path.stem}" for path in MONITOR_FILES} | {"monitoring_fire_drill"}
 
 
 @pytest.mark.parametrize("path", MONITOR_FILES, ids=lambda p: p.stem)
@@ -63,7 +63,7 @@ def test_broken_monitor_file_becomes_a_visible_failing_dag_and_others_still_load
     monkeypatch.setenv("MONITORING_MONITORS_DIR", str(tmp_path))
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"monitor_credit_default", "monitor_fraud_score"}
+    assert set(bag.dag_ids) == {"monitor_credit_default", "monitor_fraud_score", "monitoring_fire_drill"}
     broken = bag.dags["monitor_fraud_score"]
     assert "config-error" in broken.tags
     assert "fraud_score.yaml" in broken.description and "window" in broken.description
@@ -74,7 +74,7 @@ def test_broken_monitor_file_becomes_a_visible_failing_dag_and_others_still_load
 def test_importing_dag_file_loads_no_heavy_library():
     """In a fresh interpreter, importing the DAG file adds none of the heavy libraries."""
     code = (
-        "import sys, json, runpy; runpy.run_path('dags/monitors.py');"
+        "import sys, json, runpy; runpy.run_path('dags/monitors.py'); runpy.run_path('dags/fire_drill.py');"
         "print(json.dumps(sorted(m for m in ('pandas','numpy','scipy','great_expectations','sqlalchemy','slack_sdk')"
         " if m in sys.modules)))"
     )

@@ -366,3 +366,16 @@ def test_a_pagerduty_connection_of_another_type_or_without_a_key_is_a_missing_ch
     assert "expected one of ['pagerduty_events']" in notifiers_for(config)[1]["pagerduty"]
     monkeypatch.setenv("AIRFLOW_CONN_PAGERDUTY_ALERTS", json.dumps({"conn_type": "pagerduty_events"}))
     assert "has no routing key" in notifiers_for(config)[1]["pagerduty"]
+
+
+def test_the_resolve_replies_in_the_slack_thread_of_the_alert(engine, notifiers, slack):
+    """The trigger's ts is kept on its outbox row; the escalation and the resolve post into that thread."""
+    add_pending(engine, "slack", action="trigger", severity="WARNING")
+    deliver(engine, notifiers)
+    add_pending(engine, "slack", action="escalate", severity="CRITICAL")
+    add_pending(engine, "slack", action="resolve")
+    deliver(engine, notifiers)
+    trigger, escalate, resolve = slack.messages
+    assert "thread_ts" not in trigger
+    assert escalate["thread_ts"] == resolve["thread_ts"] == "1.000"  # the trigger's ts, as Slack answered it
+    assert [row["reference"] for row in outbox(engine).values()] == ["1.000", "2.000", "3.000"]

@@ -98,17 +98,28 @@ def _send(engine: sa.Engine, row: sa.Row, notifier: Notifier, context: DeliveryC
           report: DeliveryReport) -> Exception | None:
     notification = Notification(id=row.id, alert_key=row.alert_key, model=row.model, channel=row.channel,
                                 action=row.action, severity=row.severity, message=row.message,
-                                run_url=context.run_url, runbook_url=context.runbook_url)
+                                run_url=context.run_url, runbook_url=context.runbook_url,
+                                thread=_thread_of(engine, row) if row.action != "trigger" else "")
     try:
-        notifier.send(notification)
+        reference = notifier.send(notification)
     except Exception as exc:  # any channel error: recorded on the row, retried next run, reported
         _mark(engine, row.id, last_error=f"{type(exc).__name__}: {exc}"[:2000])
         report.failures.append(f"{row.channel} notification {row.id} ({row.alert_key}): {exc}")
         return exc
     # A kill here leaves a sent row pending: the next delivery repeats it (see the module docstring).
-    _mark(engine, row.id, status="sent", sent_at=context.now, last_error="")
+    _mark(engine, row.id, status="sent", sent_at=context.now, last_error="", reference=reference or "")
     report.sent += 1
     return None
+
+
+def _thread_of(engine: sa.Engine, row: sa.Row) -> str:
+    """The reference of the sent trigger that opened this alert on this channel (escalations, reminders and the
+    resolve reply in its thread)."""
+    table = store.notifications
+    with engine.connect() as conn:
+        return conn.execute(sa.select(table.c.reference).where(
+            table.c.alert_key == row.alert_key, table.c.channel == row.channel, table.c.action == "trigger",
+            table.c.status == "sent", table.c.id < row.id).order_by(table.c.id.desc()).limit(1)).scalar() or ""
 
 
 def _leave_pending(engine: sa.Engine, row: sa.Row, why: str, report: DeliveryReport) -> None:

@@ -42,10 +42,12 @@ class Notification:
     message: str
     run_url: str = ""
     runbook_url: str = ""
+    thread: str = ""  # the channel's reference of the alert's first message (a Slack ts): the resolve replies there
 
 
 class Notifier(Protocol):
-    def send(self, notification: Notification) -> None: ...
+    def send(self, notification: Notification) -> str | None:
+        """Send; raise on failure. May return the channel's reference of the message (a Slack ts)."""
 
 
 class LogNotifier:
@@ -229,7 +231,8 @@ class SlackNotifier:
         self._client = None if webhook_url else WebClient(token=token, base_url=base_url or WebClient.BASE_URL,
                                                           timeout=timeout, retry_handlers=handlers)
 
-    def send(self, notification: Notification) -> None:
+    def send(self, notification: Notification) -> str | None:
+        """Post; through the Web API the resolve goes into the alert's thread (and to the channel). Returns the ts."""
         from slack_sdk.errors import SlackApiError
 
         text = escape_mrkdwn(notification.message)
@@ -241,7 +244,9 @@ class SlackNotifier:
                     raise _slack_webhook_error(response, self._retry)
             else:
                 assert self._client is not None
-                self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks)
+                thread = {"thread_ts": notification.thread, "reply_broadcast": True} if notification.thread else {}
+                response = self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks, **thread)
+                return str(response.get("ts") or "") or None
         except SlackApiError as exc:
             raise _slack_api_error(exc, self._retry) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
