@@ -71,16 +71,19 @@ def notifiers_for(config: MonitorConfig, retry: RetryPolicy | None = None) -> tu
     notifiers: dict[str, Notifier] = {"log": LogNotifier()}
     missing: dict[str, str] = {}
     builders = {"slack": slack_notifier, "pagerduty": pagerduty_notifier}
-    for channel in dict.fromkeys((*config.alerts.critical, *config.alerts.warning, *config.alerts.info)):
-        if channel in builders:
+    for route in dict.fromkeys((*config.alerts.critical, *config.alerts.warning, *config.alerts.info)):
+        kind, _, target = route.partition(":")  # "slack:#team-risk" posts to that channel
+        if kind in builders:
             try:
-                notifiers[channel] = builders[channel](config, retry)
+                notifiers[route] = builders[kind](config, retry, target) if target else builders[kind](config, retry)
             except ConnectionConfigError as exc:
-                missing[channel] = str(exc)
+                missing[route] = str(exc)
     return notifiers, missing
 
 
-def slack_notifier(config: MonitorConfig, retry: RetryPolicy | None = None) -> SlackNotifier:
+def slack_notifier(config: MonitorConfig, retry: RetryPolicy | None = None, channel: str = "") -> SlackNotifier:
+    """Slack API connections post to `channel` (default alerts.slack_channel); a webhook posts to its own channel,
+    so a team route on a webhook connection needs its own webhook."""
     conn_id = config.alerts.slack_conn_id
     conn = get_connection(conn_id)
     extra = conn.extra_dejson or {}
@@ -90,8 +93,8 @@ def slack_notifier(config: MonitorConfig, retry: RetryPolicy | None = None) -> S
             f"{conn.schema or 'https'}://{conn.host or 'hooks.slack.com/services'}/{conn.password}")
         return SlackNotifier(webhook_url=url, timeout=timeout, retry=retry)
     if conn.conn_type == "slack":
-        return SlackNotifier(token=conn.password, base_url=extra.get("base_url", ""), channel=config.alerts.slack_channel,
-                             timeout=timeout, retry=retry)
+        return SlackNotifier(token=conn.password, base_url=extra.get("base_url", ""),
+                             channel=channel or config.alerts.slack_channel, timeout=timeout, retry=retry)
     raise ConnectionConfigError(
         f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(SLACK_CONN_TYPES)}")
 

@@ -173,7 +173,8 @@ class Silence:
 
 @dataclass(frozen=True, slots=True)
 class AlertsConfig:
-    # Channels per severity; a channel without a connection is skipped (recorded with the reason).
+    # Routes per severity: log, slack (to slack_channel), slack:#<channel> (a team's own channel, same connection),
+    # pagerduty. A route without its connection is skipped (recorded with the reason).
     critical: tuple[str, ...] = ("log", "slack", "pagerduty")
     warning: tuple[str, ...] = ("log", "slack")
     info: tuple[str, ...] = ("log",)
@@ -384,8 +385,9 @@ def _check(config: MonitorConfig, file: str) -> None:
                 fail(f"alerts.silences[{i}].until", f"{silence.until!r} is not an ISO date or datetime")
     for severity in ("critical", "warning", "info"):
         for channel in getattr(config.alerts, severity):
-            if channel not in CHANNELS:
-                fail(f"alerts.{severity}", f"unknown channel {channel!r}; valid: {list(CHANNELS)}")
+            if channel not in CHANNELS and not (channel.startswith("slack:#") and len(channel) > len("slack:#")):
+                fail(f"alerts.{severity}", f"unknown channel {channel!r}; valid: {list(CHANNELS)}, or slack:#<channel> "
+                                           "for a team's own Slack channel")
     for key, value in (("reference.start", config.reference.start), ("reference.end", config.reference.end),
                        ("start_date", config.start_date)):
         if value:

@@ -54,3 +54,38 @@ def test_the_drill_reports_each_channel(monkeypatch):
     results = drill(config, {"log": LogNotifier()}, {"slack": "no connection 'slack_alerts'"}, now=DEMO_END)
     assert results == {"log": "ok", "slack": "not configured: no connection 'slack_alerts'",
                        "pagerduty": "not configured: no notifier"}
+
+
+def test_routes_send_each_severity_to_its_channels_and_teams(monkeypatch, tmp_path):
+    """CRITICAL to PagerDuty, the default Slack channel and the team's on-call channel; WARNING to the team's
+    channel only; one outbox row per route."""
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from include.monitoring import store
+    from include.monitoring.airflow_adapters import notifiers_for
+    from include.monitoring.alerting.delivery import deliver_pending
+    from include.monitoring.alerting.lifecycle import apply_alerts
+    from include.monitoring.config import AlertsConfig, FeaturesConfig, MonitorConfig
+    from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+
+    config = MonitorConfig(model="m", features=FeaturesConfig(numeric=("income",)), alerts=dataclasses.replace(
+        AlertsConfig(), critical=("pagerduty", "slack", "slack:#risk-oncall"), warning=("slack:#risk",), info=()))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_tables(engine)
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    rows = [MetricRow(MetricKind.DRIFT, "psi", value, Window(start, start + timedelta(hours=1)), column=column,
+                      severity=severity, threshold_warning=0.1, threshold_critical=0.2)
+            for column, value, severity in (("income", 0.3, Severity.CRITICAL), ("age", 0.15, Severity.WARNING))]
+    with SlackServer() as slack, PagerDutyServer() as pagerduty:
+        _connections(monkeypatch, slack, pagerduty)
+        with engine.begin() as conn:
+            apply_alerts(conn, config, rows, start + timedelta(hours=1))
+        notifiers, missing = notifiers_for(config)
+        report = deliver_pending(engine, "m", notifiers, now=start + timedelta(hours=1), missing_reasons=missing)
+        assert report.failures == [] and report.sent == 4
+        channels = sorted((m["channel"], "income" in m["text"]) for m in slack.messages)
+        assert channels == [("#ml-alerts", True), ("#risk", False), ("#risk-oncall", True)]
+        assert [e["dedup_key"] for e in pagerduty.events] == ["m:drift:psi:income:"]
