@@ -165,6 +165,14 @@ class PerformanceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DynamicThreshold:
+    windows: int = 168  # the last N windows of the same metric, column and slice (a week of hours)
+    min_windows: int = 24  # fewer earlier windows: no judgement yet
+    k_warning: float = 3.0  # |value - mean| >= k x std
+    k_critical: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class Silence:
     match: str = "*"
     until: str = ""  # ISO time; "" = until removed
@@ -194,6 +202,8 @@ class AlertsConfig:
     # without the model ("<kind>:<rule>:<column>:<slice>"). The Airflow variable `monitoring_silences` adds more,
     # as a JSON list of the same objects with a "model" key. Silenced alerts are recorded, notifications suppressed.
     silences: tuple[Silence, ...] = ()
+    # Dynamic thresholds by "<kind>:<metric>", e.g. {"operational:latency_p95": {windows: 168, k_warning: 3}}.
+    dynamic: dict[str, DynamicThreshold] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +385,10 @@ def _check(config: MonitorConfig, file: str) -> None:
         value = getattr(config.alerts, name)
         if len(value) != 2 or not 1 <= value[0] <= value[1]:
             fail(f"alerts.{name}", f"expected [N, M] with 1 <= N <= M (N breaches in the last M windows), got {list(value)}")
+    for key, rule in config.alerts.dynamic.items():
+        if ":" not in key or not 2 <= rule.min_windows <= rule.windows or not 0 < rule.k_warning <= rule.k_critical:
+            fail(f"alerts.dynamic.{key}", "expected a '<kind>:<metric>' key, 2 <= min_windows <= windows and "
+                                          "0 < k_warning <= k_critical")
     if config.alerts.resolve_after < 1:
         fail("alerts.resolve_after", "expected at least 1 clean window")
     for i, silence in enumerate(config.alerts.silences):

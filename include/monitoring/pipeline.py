@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from include.monitoring import operational, profiles, store, warehouse
 from include.monitoring.alerting import policy
+from include.monitoring.alerting.dynamic import apply_dynamic
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig, Silence
 from include.monitoring.drift import get_method
@@ -439,9 +440,9 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                           row_count=observation.row_count, sampled_rows=observation.sampled_rows,
                           reference_id=observation.reference_id, dag_run_id=dag_run_id,
                           started_at=started_at, finished_at=now)
-    all_rows = [*observation.metrics, *metrics, run_failed_row(observation.window)]
     store.create_tables(store_engine)
     with store_engine.begin() as conn:
+        all_rows = apply_dynamic(conn, config, [*observation.metrics, *metrics, run_failed_row(observation.window)])
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
                              observation.profiles)
         current = [r for r in all_rows

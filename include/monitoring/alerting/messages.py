@@ -67,6 +67,11 @@ def describe(model: str, row: MetricRow) -> str:
         latest = d.get("latest_prediction")
         what = ("no predictions arrived in the window (data delay or an outage upstream); expected at least 1; "
                 + (f"the latest prediction is from {latest}" if latest else "the log holds no earlier prediction"))
+    elif "z" in d.get("dynamic", {}):
+        dyn = d["dynamic"]
+        what = (f"{row.metric}{where} = {_fmt(row.value)}, {_fmt(dyn['z'])} standard deviations from its recent "
+                f"mean {_fmt(dyn['mean'])} (std {_fmt(dyn['std'])}, last {dyn['windows']} windows; alerts from "
+                f"{_fmt(dyn['k_warning'])})")
     elif row.metric == "run_failed":
         what = (f"the monitoring run failed after its retries, so this window is not monitored: {d.get('error', '')}; "
                 "see the task log in Airflow")
