@@ -71,7 +71,8 @@ def notifiers_for(config: MonitorConfig, retry: RetryPolicy | None = None) -> tu
     notifiers: dict[str, Notifier] = {"log": LogNotifier()}
     missing: dict[str, str] = {}
     builders = {"slack": slack_notifier, "pagerduty": pagerduty_notifier}
-    for route in dict.fromkeys((*config.alerts.critical, *config.alerts.warning, *config.alerts.info)):
+    routes = (*config.alerts.critical, *config.alerts.warning, *config.alerts.info, config.alerts.info_digest)
+    for route in dict.fromkeys(route for route in routes if route):
         kind, _, target = route.partition(":")  # "slack:#team-risk" posts to that channel
         if kind in builders:
             try:

@@ -202,6 +202,7 @@ class AlertsConfig:
     # without the model ("<kind>:<rule>:<column>:<slice>"). The Airflow variable `monitoring_silences` adds more,
     # as a JSON list of the same objects with a "model" key. Silenced alerts are recorded, notifications suppressed.
     silences: tuple[Silence, ...] = ()
+    info_digest: str = ""  # a route (slack, slack:#<channel>) for the daily digest of INFO findings; "" = none
     # Dynamic thresholds by "<kind>:<metric>", e.g. {"operational:latency_p95": {windows: 168, k_warning: 3}}.
     dynamic: dict[str, DynamicThreshold] = field(default_factory=dict)
 
@@ -389,6 +390,9 @@ def _check(config: MonitorConfig, file: str) -> None:
         if ":" not in key or not 2 <= rule.min_windows <= rule.windows or not 0 < rule.k_warning <= rule.k_critical:
             fail(f"alerts.dynamic.{key}", "expected a '<kind>:<metric>' key, 2 <= min_windows <= windows and "
                                           "0 < k_warning <= k_critical")
+    digest = config.alerts.info_digest
+    if digest and digest not in ("log", "slack") and not digest.startswith("slack:#"):
+        fail("alerts.info_digest", f"unknown route {digest!r}; valid: log, slack or slack:#<channel>")
     if config.alerts.resolve_after < 1:
         fail("alerts.resolve_after", "expected at least 1 clean window")
     for i, silence in enumerate(config.alerts.silences):

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from include.monitoring import operational, profiles, store, warehouse
 from include.monitoring.alerting import policy
+from include.monitoring.alerting.digest import queue_digest
 from include.monitoring.alerting.dynamic import apply_dynamic
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig, Silence
@@ -447,8 +448,11 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                              observation.profiles)
         current = [r for r in all_rows
                    if r.kind is not MetricKind.PERFORMANCE and (r.value is not None or r.severity > Severity.OK)]
-        return apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now,
-                            run_window=observation.window, backfill=backfill, silences=silences)
+        transitions = apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now,
+                                   run_window=observation.window, backfill=backfill, silences=silences)
+        if not backfill:
+            queue_digest(conn, config, observation.window, now)
+        return transitions
 
 
 RUN_FAILED = "run_failed"

@@ -64,3 +64,26 @@ def test_describe_names_the_recent_mean_and_spread():
     row = MetricRow(MetricKind.OPERATIONAL, "latency_p95", 140.0, window, column="latency_ms", severity=Severity.WARNING,
                     details={"dynamic": {"z": 4.0, "mean": 100.0, "std": 10.0, "windows": 48, "k_warning": 3.0}})
     assert "= 140, 4 standard deviations from its recent mean 100 (std 10, last 48 windows" in describe("m", row)
+
+
+def test_the_first_run_of_a_day_queues_one_digest_of_the_day_befores_info_findings(engine):
+    config = dataclasses.replace(CONFIG, alerts=dataclasses.replace(CONFIG.alerts, info_digest="slack:#ml-digest"))
+
+    def write(hour: int, rows_severity: Severity) -> None:
+        window = Window(START + timedelta(hours=hour), START + timedelta(hours=hour + 1))
+        row = MetricRow(MetricKind.QUALITY, "category_set", 0.02, window, column="region", severity=rows_severity)
+        observation = pipeline.Observation(window, RunStatus.OK, "", 500, 500, "ref", metrics=[row])
+        pipeline.write_window(config, engine, observation, [], "test", window.end, window.end)
+
+    for hour in range(24):
+        write(hour, Severity.INFO if hour % 6 == 0 else Severity.OK)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(store.notifications)).scalar() == 0
+    write(24, Severity.OK)  # the first window of the next day
+    write(24, Severity.OK)  # a re-run of it
+    write(25, Severity.OK)
+    with engine.connect() as conn:
+        [digest] = conn.execute(sa.select(store.notifications)).all()
+    assert (digest.channel, digest.action, digest.severity, digest.status) == ("slack:#ml-digest", "digest", "INFO", "pending")
+    assert digest.message.startswith("[INFO] m: daily digest of INFO findings for 2026-11-01 UTC")
+    assert "- quality category_set of `region`: 4 window(s)" in digest.message
