@@ -54,6 +54,7 @@ class WarehouseConfig:
     score_column: str = "score"  # probability of the positive class
     prediction_column: str = "predicted_class"
     model_version_column: str = ""  # "" when the log has none
+    expected_model_versions: tuple[str, ...] = ()  # a version outside this list is a WARNING; () = any version
     max_rows_per_window: int = 200_000  # larger windows are sampled deterministically by id
 
 

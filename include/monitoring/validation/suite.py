@@ -15,6 +15,7 @@ and a GX severity (critical, warning, info) that becomes the alert tier.
 | category_set     | expect_column_values_to_be_in_set (mostly)    | info     | values the reference never saw                 |
 | score_range      | expect_column_values_to_be_between 0..1       | critical | scores that are not probabilities              |
 | duplicate_ids    | expect_column_values_to_be_unique             | warning  | the same prediction logged twice               |
+| unexpected_model_version | expect_column_values_to_be_in_set     | warning  | a version outside expected_model_versions      |
 
 The model's own suite is GX 1.24 suite JSON in `include/expectations/<model>.json` (beside the monitors
 folder). Stdlib only: the config loader checks that file's shape at DAG parse time.
@@ -40,7 +41,7 @@ RAW_SUFFIX = "__raw"  # the text as it arrived, beside the parsed numbers, for t
 FINITE_SUFFIX = "__finite"  # a copy without infinities, where there are some: GX's stdev of [1, inf, -inf] is NaN
 SEVERITIES = ("critical", "warning", "info")
 GENERATED_CHECKS = ("column_missing", "wrong_type", "wrong_type_score", "null_rate", "mostly_null", "out_of_range",
-                    "constant_column", "category_set", "score_range", "duplicate_ids")
+                    "constant_column", "category_set", "score_range", "duplicate_ids", "unexpected_model_version")
 # Checks the pipeline makes itself (they need the unsampled window or the query, not the rows GX sees).
 PIPELINE_CHECKS = ("timestamp_outside_window", "extra_columns")
 # constant_column is generated only where an undrifted window of this size is all one value with a
@@ -138,6 +139,10 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
                 "probabilities in [0, 1]", min_value=0.0, max_value=1.0)
     if id_column in present:
         add("expect_column_values_to_be_unique", "duplicate_ids", id_column, "warning", "each prediction id once")
+    versions, version_column = config.warehouse.expected_model_versions, config.warehouse.model_version_column
+    if versions and version_column in present:
+        add("expect_column_values_to_be_in_set", "unexpected_model_version", version_column, "warning",
+            f"only the expected model versions {list(versions)}", value_set=list(versions))
     return specs
 
 

@@ -107,3 +107,16 @@ def test_critical_null_rate_is_configurable():
     config = MonitorConfig(model="m", features=CONFIG.features, validation=ValidationConfig(critical_null_rate=0.2))
     specs = _specs(_frame(), config)
     assert specs[("mostly_null", "income")].kwargs["mostly"] == pytest.approx(0.8)
+
+
+def test_expected_model_versions_give_a_warning_check_on_the_version_column():
+    import dataclasses
+
+    from include.monitoring.config import WarehouseConfig
+
+    config = dataclasses.replace(CONFIG, warehouse=WarehouseConfig(model_version_column="model_version",
+                                                                   expected_model_versions=("v1", "v2")))
+    specs = _specs(_frame(model_version=["v1", "v3"]), config)
+    check = specs[("unexpected_model_version", "model_version")]
+    assert check.severity == "warning" and check.kwargs == {"value_set": ["v1", "v2"]}
+    assert ("unexpected_model_version", "model_version") not in _specs(_frame(model_version=["v1", "v3"]))
