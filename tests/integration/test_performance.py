@@ -281,7 +281,7 @@ def test_the_concept_change_pages_at_the_first_run_with_enough_labels(tmp_path):
     assert not any("model_version" in key for key in keys)  # all traffic is on v2: that slice is the window again
     for page in pages[first_page]:
         assert f"window {first}" in page.message
-    drift = _rows(store, "select count(*) as n from alerts where alert_key like '%employment_type%' and rule like 'drift%'")
+    drift = _rows(store, "select count(*) as n from alerts where column_name = 'employment_type' and rule like 'drift%'")
     assert drift[0]["n"] == 0  # the inputs did not move
 
 
