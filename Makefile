@@ -26,6 +26,7 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/drift_bench.py
+	$(PY) bench/detection_scorecard.py
 
 clean:
 	rm -rf $(VENV) .airflow .data

@@ -158,7 +158,9 @@ class PerformanceConfig:
     min_coverage: float = 0.5  # performance alerts wait until this share of a window's predictions is labelled
     warning_drop: float = 0.02  # relative drop from the reference baseline (a rise, for errors such as log_loss)
     critical_drop: float = 0.05
-    band_k: float = 3.0  # ... and outside the reference's mean +- k x std at the window's label count
+    # ... and beyond the reference's mean +- k x std at the window's label count. 4, not 3: F1 and AUC on a few
+    # hundred labels have heavier tails than the normal, and every window is looked at again as labels arrive.
+    band_k: float = 4.0
     threshold: float = 0.5  # score cut-off of the positive class
     slices: tuple[str, ...] = ()  # categorical columns whose top values each get their own performance rows
     slice_top_k: int = 10  # values per slice column; the rest are pooled as "__other__"

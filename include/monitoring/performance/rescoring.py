@@ -51,8 +51,9 @@ def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: 
 
 def window_performance(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
                        known_by: datetime) -> list[MetricRow]:
-    """Coverage, metrics and their sufficient statistics for the whole window and each slice. Every p-value of
-    the window (a metric below its band) is corrected together, so twenty slices do not page twenty times as often."""
+    """Coverage, metrics and their sufficient statistics for the whole window and each slice. The p-values (a metric
+    beyond its band) are corrected together, the whole window's and the slices' apart, so that twenty slices do not
+    page twenty times as often."""
     perf = config.performance
     usable = labelled_rows(config.task, frame)
     labelled = int(frame["label"].notna().sum())
@@ -61,14 +62,17 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
     stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage}
     rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=len(frame),
                       details={**stamp, "labelled": labelled, "usable": len(usable)})]
-    scored: list[tuple[MetricRow, float | None]] = []
+    whole: list[tuple[MetricRow, float | None]] = []
+    slices: list[tuple[MetricRow, float | None]] = []
     for slice_key, slice_value, part in _groups(config, usable):
         rows.append(MetricRow(MetricKind.PERFORMANCE, "sufficient_statistics", float(len(part)), window,
                               slice_key=slice_key, slice_value=slice_value, n=len(part),
                               details={**stamp, **sufficient_statistics(config.task, part, perf.threshold)}))
-        scored += _metric_rows(config, reference, window, part, slice_key, slice_value, stamp)
+        (slices if slice_key else whole).extend(_metric_rows(config, reference, window, part, slice_key, slice_value,
+                                                             stamp))
     awaiting = "" if eligible else f"coverage {coverage or 0:.0%} < {perf.min_coverage:.0%}"
-    return [*rows, *_severities(config, scored, eligible, awaiting)]
+    # Two families: the slices' many tests must not dilute the whole window's power (as for slice drift).
+    return [*rows, *_severities(config, whole, eligible, awaiting), *_severities(config, slices, eligible, awaiting)]
 
 
 def _groups(config: MonitorConfig, usable: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:

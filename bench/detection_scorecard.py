@@ -1,0 +1,378 @@
+"""Detection scorecard of the demo model: which documented incidents alert, how soon, and what alerts on clean traffic.
+
+    .venv/bin/python bench/detection_scorecard.py
+
+Two replays, hour by hour through `pipeline.run_window` (no Airflow), each on its own demo warehouse (SQLite in a
+temporary directory) and its own metric store, with the table reference fitted once by `ensure_reference`:
+
+1. Incident replay: a 14-day warehouse (peak 2000 rows an hour) whose last 5 days hold the incidents of
+   include/monitoring/demo/generator.py. 14 days rather than 7 so that the volume check has a week of history and
+   the performance horizon is filled, as in a monitor that has been running. Replayed from a day before the earliest
+   onset to the end. For each incident: the first run whose transitions open (trigger or escalate) an alert at
+   WARNING or above that ATTRIBUTION below ascribes to it, the window that alert is about, and the delay.
+   Alerts no active incident explains are listed too.
+2. Clean replay: the generator has no switch to turn the incidents off, so a 60-day warehouse is built and only
+   the 30 days before the earliest onset are replayed: that traffic is clean (same daily curve, quiet night hours
+   included). Every alert opened there is false; CRITICAL and WARNING openings are counted.
+
+Peak rows stay at the generator's 2000 in both replays: fewer rows would make drift and performance tests weaker
+and the false-alert figures flatter than production traffic. The run takes about 25 minutes on two cores (864
+windows at a median 1.1 to 1.6 s each, slower than 1 s: in the clean replay the performance step alone, re-scoring
+over the 30-day label horizon in SQLite, takes about 1 s a window, validation and profiling about 0.45 s).
+
+The last line is `RESULT detected=<k>/<n> at_first_window=<m> false_critical=<c> false_warning=<w>`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+END = datetime(2026, 11, 23, 4, tzinfo=UTC)  # the demo period's end, as in the tests and the other benches
+SEED = 7
+PEAK_ROWS = 2000
+INCIDENT_DAYS = 14
+WARM_UP = timedelta(hours=24)  # replayed before the earliest onset: alerts there are false too
+CLEAN_DAYS_GENERATED = 60  # only the 30 days before the earliest onset are replayed (see the docstring)
+CLEAN_DAYS_REPLAYED = 30
+HOUR = timedelta(hours=1)
+OPENINGS = ("trigger", "escalate")  # an alert opened, or raised to a higher tier; resolutions open nothing
+ANY = "*"
+MESSAGE_WINDOW = re.compile(r"window \[(\d{4}-\d\d-\d\d \d\d:\d\d), (\d{4}-\d\d-\d\d \d\d:\d\d)\) UTC$")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One alert-key pattern (`<model>:<kind>:<rule>:<column>:<slice key>=<value>`); ANY matches every value.
+
+    Columns are compared without the validation suffixes (`months_employed__raw` is the text of `months_employed`).
+    """
+
+    kind: str
+    rule: str = ANY
+    column: str = ANY
+    slice_key: str = ANY
+
+
+# Which alerts an incident explains: the signals it moves by construction in the generator. An alert is ascribed
+# to an incident when it matches one of its signals AND the window the alert is about (the scored window for
+# realized performance) lies between the incident's onset and its end. A feature's drift within a slice
+# (`...:utilization:employment_type=salaried`) counts as that feature's drift: the slice key is not constrained.
+#
+# | incident        | explained alerts                                                                       |
+# |-----------------|----------------------------------------------------------------------------------------|
+# | gradual_shift   | drift of utilization; drift of the score and of the positive share; estimated          |
+# |                 | performance (it follows the scores by design, so a covariate shift moves it)           |
+# | model_rollout   | drift of the score and of the positive share; estimated performance; realized          |
+# |                 | performance of a model_version slice                                                   |
+# | concept_change  | realized performance, whole window or any slice (inputs and scores do not move)        |
+# | text_in_numeric | any quality check of months_employed (wrong_type is the one meant)                     |
+# | new_category    | new_category_share and drift of channel; quality of channel (category_set)             |
+# | empty_hour      | the operational data_delay alert                                                       |
+# | zeroed_features | any quality check or drift of income or credit_limit (constant_column, out_of_range)   |
+ATTRIBUTION: dict[str, tuple[Signal, ...]] = {
+    "gradual_shift": (Signal("drift", "feature_drift", "utilization"), Signal("drift", "feature_drift", "score"),
+                      Signal("drift", "positive_share", "score"), Signal("estimated_performance")),
+    "model_rollout": (Signal("drift", "feature_drift", "score"), Signal("drift", "positive_share", "score"),
+                      Signal("estimated_performance"), Signal("performance", slice_key="model_version")),
+    "concept_change": (Signal("performance"),),
+    "text_in_numeric": (Signal("quality", column="months_employed"),),
+    "new_category": (Signal("drift", "new_category_share", "channel"), Signal("drift", "feature_drift", "channel"),
+                     Signal("quality", column="channel")),
+    "empty_hour": (Signal("operational", "data_delay"),),
+    "zeroed_features": tuple(Signal(kind, column=column) for kind in ("quality", "drift")
+                             for column in ("income", "credit_limit")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """An alert opened or escalated by one run: the run's window and the window the alert is about."""
+
+    run_window: Any  # include.monitoring.types.Window
+    evidence_start: datetime
+    alert_key: str
+    action: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    openings: list[Opening]
+    window_seconds: list[float]
+    statuses: dict[str, int]
+    failures: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    incident: str
+    onset: datetime
+    first: Opening | None
+    first_critical: Opening | None
+    at_first_window: bool
+
+
+def main() -> None:
+    started = time.perf_counter()
+    from include.monitoring.config import load_monitor_config
+    from include.monitoring.demo.generator import INCIDENTS
+
+    config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+    print(f"code at commit {code_commit()} (uncommitted edits, if any, included); peak {PEAK_ROWS} rows an hour, seed {SEED}")
+    earliest_onset = min(incident.window(END)[0] for incident in INCIDENTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        detections, unexplained = incident_replay(config, Path(tmp), earliest_onset)
+        false_alerts = clean_replay(config, Path(tmp), earliest_onset)
+    print_detections(detections)
+    print_openings("alerts of the incident replay that no incident explains", unexplained)
+    print_openings("false alerts of the clean replay (every opening at WARNING or above)", false_alerts)
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+    counts = {level: sum(opening.severity == level for opening in false_alerts) for level in ("CRITICAL", "WARNING")}
+    print(f"RESULT detected={sum(d.first is not None for d in detections)}/{len(detections)} "
+          f"at_first_window={sum(d.at_first_window for d in detections)} "
+          f"false_critical={counts['CRITICAL']} false_warning={counts['WARNING']}")
+
+
+def code_commit() -> str:
+    """The commit the measured code is at: the figures move as the alerting code does."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def incident_replay(config, directory: Path, earliest_onset: datetime) -> tuple[list[Detection], list[Opening]]:
+    """Replay the incident period; returns each incident's detection and the openings no incident explains."""
+    from include.monitoring.demo.generator import INCIDENTS
+
+    warehouse, store = prepared_engines(config, directory / "incidents", INCIDENT_DAYS, earliest_onset - WARM_UP)
+    replay = replay_hours(config, warehouse, store, earliest_onset - WARM_UP, END, "incident replay")
+    concept_run_end = concept_change_expected_run(config, warehouse)
+    print(f"concept_change: the first window after the onset has min_coverage={config.performance.min_coverage:.0%} "
+          f"of its labels at the run ending {concept_run_end:%Y-%m-%d %H:%M} UTC")
+    detections = [detect(incident, replay.openings, concept_run_end) for incident in INCIDENTS]
+    unexplained = [opening for opening in replay.openings if not explaining_incidents(opening)]
+    return detections, unexplained
+
+
+def clean_replay(config, directory: Path, earliest_onset: datetime) -> list[Opening]:
+    """Replay the 30 clean days before the earliest onset of a longer warehouse; every opening is false."""
+    start = earliest_onset - timedelta(days=CLEAN_DAYS_REPLAYED)
+    warehouse, store = prepared_engines(config, directory / "clean", CLEAN_DAYS_GENERATED, start)
+    return replay_hours(config, warehouse, store, start, earliest_onset, "clean replay").openings
+
+
+def prepared_engines(config, directory: Path, days: int, now: datetime):
+    """A demo warehouse of `days` days ending at END, and a metric store holding its fitted table reference."""
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.demo.generator import write_demo_warehouse
+    from include.monitoring.reference import ensure_reference
+
+    directory.mkdir(parents=True)
+    warehouse = engine_from_url(f"sqlite:///{directory}/warehouse.db")
+    store = engine_from_url(f"sqlite:///{directory}/store.db")
+    t = time.perf_counter()
+    counts = write_demo_warehouse(warehouse, end=END, days=days, peak_rows=PEAK_ROWS, seed=SEED)
+    print(f"{days}-day demo warehouse: {counts['predictions']:,} predictions, {counts['labels']:,} labels, "
+          f"written in {time.perf_counter() - t:.0f} s")
+    t = time.perf_counter()
+    ensure_reference(config, warehouse, store, now=now)
+    print(f"reference fitted ({counts['credit_default_reference']:,} rows) in {time.perf_counter() - t:.1f} s")
+    return warehouse, store
+
+
+def replay_hours(config, warehouse, store, start: datetime, end: datetime, label: str) -> Replay:
+    """Every hourly window in [start, end), each run at its window's end, as the hourly schedule would."""
+    from include.monitoring import pipeline
+
+    windows = pipeline.windows_between(start, end, HOUR)
+    openings: list[Opening] = []
+    seconds: list[float] = []
+    statuses: dict[str, int] = {}
+    failures: list[str] = []
+    for index, window in enumerate(windows, 1):
+        t = time.perf_counter()
+        status, transitions = run_one(config, warehouse, store, window, failures)
+        seconds.append(time.perf_counter() - t)
+        statuses[status] = statuses.get(status, 0) + 1
+        openings += [opening_of(window, transition) for transition in transitions
+                     if transition.action in OPENINGS and transition.severity.name in ("WARNING", "CRITICAL")]
+        if index % 24 == 0:
+            print(f"  {label}: {index}/{len(windows)} windows, {sum(seconds):.0f} s", file=sys.stderr, flush=True)
+    print(f"{label}: {len(windows)} windows from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC in {sum(seconds):.0f} s "
+          f"(per window: median {statistics.median(seconds):.2f} s, mean {statistics.fmean(seconds):.2f} s, "
+          f"max {max(seconds):.1f} s); statuses {dict(sorted(statuses.items()))}; {len(openings)} openings")
+    for failure in failures:
+        print(f"  run failed: {failure}")
+    return Replay(openings, seconds, statuses, failures)
+
+
+def run_one(config, warehouse, store, window, failures: list[str]) -> tuple[str, list]:
+    """One window's run. A run that raises is recorded as Airflow's failure callback would (a CRITICAL run_failed
+    alert), so a crash counts as what the team would see, and the replay goes on."""
+    from include.monitoring import pipeline
+
+    try:
+        observation, transitions = pipeline.run_window(config, warehouse, store, window, now=window.end,
+                                                       run_id="detection-scorecard")
+        return observation.status.value, transitions
+    except Exception as exc:  # any failure of the monitored code is a finding, not a reason to stop the bench
+        failures.append(f"{window}: {type(exc).__name__}: {exc}")
+        return "failed", pipeline.record_failure(config, store, window, f"{type(exc).__name__}: {exc}",
+                                                 "detection-scorecard", window.end)
+
+
+def opening_of(run_window, transition) -> Opening:
+    """The opening of a transition; the window it is about is the one its message names (the scored window, for
+    realized performance), else the run's own."""
+    named = MESSAGE_WINDOW.search(transition.message)
+    evidence = (datetime.strptime(named.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC) if named
+                else run_window.start)
+    return Opening(run_window, evidence, transition.alert_key, transition.action, transition.severity.name,
+                   transition.message)
+
+
+def key_parts(alert_key: str) -> dict[str, str]:
+    """kind, rule, column (without validation suffixes) and slice key of an alert key."""
+    from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX
+
+    _, kind, rule, column, slice_part = alert_key.split(":", 4)
+    for suffix in (RAW_SUFFIX, FINITE_SUFFIX):
+        column = column.removesuffix(suffix)
+    return {"kind": kind, "rule": rule, "column": column, "slice_key": slice_part.split("=", 1)[0]}
+
+
+def matches(signal: Signal, alert_key: str) -> bool:
+    parts = key_parts(alert_key)
+    return all(getattr(signal, field) in (ANY, parts[field]) for field in ("kind", "rule", "column", "slice_key"))
+
+
+def incident_period(name: str) -> tuple[datetime, datetime]:
+    from include.monitoring.demo.generator import INCIDENTS_BY_NAME
+
+    return INCIDENTS_BY_NAME[name].window(END)
+
+
+def explains(name: str, opening: Opening) -> bool:
+    onset, finish = incident_period(name)
+    return onset <= opening.evidence_start < finish and any(matches(s, opening.alert_key) for s in ATTRIBUTION[name])
+
+
+def explaining_incidents(opening: Opening) -> list[str]:
+    return [name for name in ATTRIBUTION if explains(name, opening)]
+
+
+def detect(incident, openings: list[Opening], concept_run_end: datetime) -> Detection:
+    """The incident's first ascribed opening, its first CRITICAL one, and whether it came from the first window
+    after the onset (for the concept change: no later than the first run where that window had enough labels)."""
+    onset, _ = incident.window(END)
+    mine = [opening for opening in openings if explains(incident.name, opening)]
+    # Of the first detecting run's openings, the strongest: a run that pages and warns at once has paged.
+    first = max((o for o in mine if o.run_window == mine[0].run_window), key=severity_rank) if mine else None
+    critical = next((opening for opening in mine if opening.severity == "CRITICAL"), None)
+    if first is None:
+        on_time = False
+    elif incident.name == "concept_change":
+        on_time = first.run_window.end <= concept_run_end
+    else:
+        on_time = first.run_window.start == onset
+    return Detection(incident.name, onset, first, critical, on_time)
+
+
+def severity_rank(opening: Opening) -> int:
+    return ("WARNING", "CRITICAL").index(opening.severity)
+
+
+def concept_change_expected_run(config, warehouse) -> datetime:
+    """The end of the first run at which the first window after the concept change's onset has min_coverage of
+    its predictions labelled (labels arrive 20 to 44 h late), computed from the warehouse's labels."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    onset, _ = incident_period("concept_change")
+    query = sa.text("select l.labeled_at from predictions p left join labels l on l.prediction_id = p.prediction_id "
+                    "where p.ts >= :start and p.ts < :end")
+    naive = {"start": onset.replace(tzinfo=None), "end": (onset + HOUR).replace(tzinfo=None)}
+    with warehouse.connect() as conn:
+        arrivals = pd.read_sql(query, conn, params=naive)["labeled_at"]
+    predictions = len(arrivals)
+    arrived = pd.to_datetime(arrivals.dropna()).sort_values().reset_index(drop=True)
+    needed = arrived.iloc[math.ceil(config.performance.min_coverage * predictions) - 1].tz_localize(UTC)
+    # A run sees the labels that arrived before its window's end: the needed label counts from the next hour on.
+    return onset + HOUR * math.ceil((needed - onset) / HOUR + 1e-9)
+
+
+def hours_after(onset: datetime, moment: datetime) -> str:
+    return f"{(moment - onset) / HOUR:+.0f} h"
+
+
+def print_detections(detections: list[Detection]) -> None:
+    rows = [("incident", "onset (window start)", "first alerting run", "window alerted on", "window", "run end",
+             "severity", "at 1st", "first CRITICAL run", "alert key", "also explained by")]
+    for d in detections:
+        rows.append(detection_row(d))
+    print("\nper-incident detection (delays after the onset: of the window alerted on, and of the run's end; "
+          "'also explained by': other incidents active then that move the same signal)")
+    print_table(rows)
+    for d in detections:
+        if d.first is not None:
+            print(f"  {d.incident}: {d.first.message}")
+
+
+def detection_row(d: Detection) -> tuple[str, ...]:
+    def stamp(moment: datetime) -> str:
+        return f"{moment:%m-%d %H:%M}"
+
+    if d.first is None:
+        return (d.incident, stamp(d.onset), "not detected", "", "", "", "", "no", "", "", "")
+    critical = (f"{stamp(d.first_critical.run_window.start)} ({hours_after(d.onset, d.first_critical.run_window.end)})"
+                if d.first_critical else "none")
+    return (d.incident, stamp(d.onset), stamp(d.first.run_window.start), stamp(d.first.evidence_start),
+            hours_after(d.onset, d.first.evidence_start), hours_after(d.onset, d.first.run_window.end),
+            f"{d.first.severity} ({d.first.action})", "yes" if d.at_first_window else "no", critical,
+            d.first.alert_key.split(":", 1)[1], ", ".join(n for n in explaining_incidents(d.first) if n != d.incident))
+
+
+def print_openings(title: str, openings: list[Opening]) -> None:
+    by_severity = {level: sum(o.severity == level for o in openings) for level in ("CRITICAL", "WARNING")}
+    print(f"\n{title}: {len(openings)} ({by_severity['CRITICAL']} CRITICAL, {by_severity['WARNING']} WARNING)")
+    for opening in openings:
+        print(f"  run {opening.run_window.start:%Y-%m-%d %H:%M} {opening.action:8} {opening.severity:8} "
+              f"{opening.alert_key.split(':', 1)[1]}\n      {opening.message}")
+    print_key_summary(openings, lambda o: o.alert_key.split(":", 1)[1])
+
+
+def print_key_summary(openings: list[Opening], key: Callable[[Opening], str]) -> None:
+    """How many openings each alert key had: a key that flaps shows up here at once."""
+    counts: dict[str, int] = {}
+    for opening in openings:
+        counts[key(opening)] = counts.get(key(opening), 0) + 1
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {count:4d} x {name}")
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
