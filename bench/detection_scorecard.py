@@ -76,7 +76,7 @@ class Signal:
 # | gradual_shift   | drift of utilization; drift of the score and of the positive share; estimated          |
 # |                 | performance (it follows the scores by design, so a covariate shift moves it)           |
 # | model_rollout   | drift of the score and of the positive share; estimated performance; realized          |
-# |                 | performance of a model_version slice                                                   |
+# |                 | performance of a model_version slice; the unexpected_model_version check               |
 # | concept_change  | realized performance, whole window or any slice (inputs and scores do not move)        |
 # | text_in_numeric | any quality check of months_employed (wrong_type is the one meant)                     |
 # | new_category    | new_category_share and drift of channel; quality of channel (category_set)             |
@@ -86,7 +86,8 @@ ATTRIBUTION: dict[str, tuple[Signal, ...]] = {
     "gradual_shift": (Signal("drift", "feature_drift", "utilization"), Signal("drift", "feature_drift", "score"),
                       Signal("drift", "positive_share", "score"), Signal("estimated_performance")),
     "model_rollout": (Signal("drift", "feature_drift", "score"), Signal("drift", "positive_share", "score"),
-                      Signal("estimated_performance"), Signal("performance", slice_key="model_version")),
+                      Signal("estimated_performance"), Signal("performance", slice_key="model_version"),
+                      Signal("quality", "unexpected_model_version", "model_version")),
     "concept_change": (Signal("performance"),),
     "text_in_numeric": (Signal("quality", column="months_employed"),),
     "new_category": (Signal("drift", "new_category_share", "channel"), Signal("drift", "feature_drift", "channel"),
