@@ -4,12 +4,13 @@ headers. Each server (Slack, PagerDuty) says what a request that does not fail g
 
 from __future__ import annotations
 
+import abc
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 
-class ScriptedServer:
+class ScriptedServer(abc.ABC):
     """Subclasses implement `handle(path, headers, body, failure)` -> (status, body text, extra headers)."""
 
     def __init__(self) -> None:
@@ -38,9 +39,10 @@ class ScriptedServer:
         # A short poll interval: shutdown() waits up to one interval, and tests start a server each.
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
+    @abc.abstractmethod
     def handle(self, path: str, headers: object, body: bytes,
                failure: tuple[int, int | None] | None) -> tuple[int, str, dict[str, str]]:
-        raise NotImplementedError
+        """The answer to a POST: (status, body text, extra headers); `failure` is the scripted one, if any."""
 
     def fail_next(self, count: int, status: int, retry_after: int | None = None) -> None:
         """Answer the next `count` requests with `status` (429 or 5xx), adding a Retry-After header when given."""

@@ -56,7 +56,9 @@ def describe(model: str, row: MetricRow) -> str:
     elif row.kind in (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE):
         estimated = row.kind is MetricKind.ESTIMATED_PERFORMANCE
         allowed = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
-        moved = "rose" if row.metric in ("log_loss", "brier", "ece", "mae", "rmse", "mape") else "fell"
+        from include.monitoring.performance.metrics import LOWER_IS_BETTER
+
+        moved = "rose" if row.metric in LOWER_IS_BETTER else "fell"
         what = (f"{'estimated ' if estimated else ''}{row.metric}{where} {moved} to {_fmt(row.value)} from the reference "
                 f"{_fmt(d.get('baseline'))} (relative change {_fmt(d.get('relative_drop'))}, allowed {_fmt(allowed)}) on "
                 + (f"{row.n} predictions, from their reference-calibrated scores (no labels yet)" if estimated else
