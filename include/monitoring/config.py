@@ -8,6 +8,7 @@ because DAG files load these at parse time.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 import re
 import types
@@ -31,6 +32,7 @@ TASK_TYPES = ("binary_classification", "multiclass_classification", "regression"
 NUMERIC_DRIFT_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "l_infinity")
 CATEGORICAL_DRIFT_METHODS = ("chi2", "jensen_shannon", "psi", "hellinger", "l_infinity")
 CHANNELS = ("log", "slack", "pagerduty")
+MAX_LOOKBACK_WINDOWS = 24  # persistence and resolve_after look back at most this many windows of an alert's history
 # Per task: every metric it may compute, and the default list. Mirrors performance/metrics.py (numpy; a test keeps
 # them equal), because config must stay importable at DAG parse time.
 PERFORMANCE_METRICS = {
@@ -59,6 +61,12 @@ class WarehouseConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Tiers:
+    warning: float | None = None
+    critical: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LabelsConfig:
     table: str = "labels"
     id_column: str = "prediction_id"  # joins to warehouse.id_column
@@ -66,6 +74,11 @@ class LabelsConfig:
     arrived_at_column: str = "labeled_at"  # when the label became known; runs only see labels known by their window end
     horizon_days: int = 30  # every run re-scores the windows this recent whose labels changed since they were scored
     max_unmatched_share: float = 0.05  # labels arriving in a window that match no prediction: WARNING above this
+    # Label coverage: each run judges the window that became `due_hours` old (by then its labels should be in);
+    # a labelled share below a tier alerts (lower is worse). A stalled label pipeline shows here, days before
+    # performance would have been judged on too few labels.
+    due_hours: int = 72
+    due_coverage: Tiers = Tiers(warning=0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +104,6 @@ class ReferenceConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Tiers:
-    warning: float | None = None
-    critical: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class FeatureDrift:
     method: str = ""  # "" = drift.numeric_method or drift.categorical_method
     warning: float | None = None  # None = the method's default tier
@@ -113,9 +120,11 @@ class DriftConfig:
     correction: Literal["benjamini_hochberg", "bonferroni"] = "benjamini_hochberg"  # across a window's p-value features
     psi: Tiers = Tiers(warning=0.1, critical=0.2)  # distance: higher is worse
     # p-values after the correction across the window: lower is worse. Under no drift the correction keeps the
-    # chance that any of the window's tests reaches WARNING at 0.5 %, whatever the number of features.
-    chi2: Tiers = Tiers(warning=0.005, critical=0.001)
-    ks: Tiers = Tiers(warning=0.005, critical=0.001)
+    # chance that any of the window's tests reaches WARNING at 0.5 % (a feature's drift WARNING also needs 2 of 3
+    # windows: alerts.persistence) and CRITICAL at 0.01 %, whatever the number of features. At 720 hourly windows
+    # a month, 0.01 % is one false page in about 14 months; 0.1 % would be one in six weeks.
+    chi2: Tiers = Tiers(warning=0.005, critical=0.0001)
+    ks: Tiers = Tiers(warning=0.005, critical=0.0001)
     wasserstein: Tiers = Tiers(warning=0.1, critical=0.2)  # in reference standard deviations
     # The distances below: higher is worse; tiers are PSI's 0.1 / 0.2 translated (see each method's module).
     jensen_shannon: Tiers = Tiers(warning=0.13, critical=0.19)  # base 2, in [0, 1]
@@ -123,6 +132,9 @@ class DriftConfig:
     l_infinity: Tiers = Tiers(warning=0.07, critical=0.10)  # largest change of one bin's share
     new_category: Tiers = Tiers(warning=0.01, critical=0.05)  # share of a window in never-seen categories
     noise_quantile: float = 0.999  # a score inside this quantile of its no-drift distribution at the window's size is noise
+    # A slice of a window (a model version, a segment) is tested for drift from this many rows: a 40-row slice of a
+    # night hour tests little but adds tests to the slices' correction.
+    min_slice_rows: int = 200
     features: dict[str, FeatureDrift] = field(default_factory=dict)
 
 
@@ -176,6 +188,20 @@ class DynamicThreshold:
 
 
 @dataclass(frozen=True, slots=True)
+class Persistence:
+    """[N, M] per tier for the rules a key of alerts.persistence matches; () = the global alerts.<tier>_persistence."""
+
+    warning: tuple[int, ...] = ()
+    critical: tuple[int, ...] = ()
+
+
+# Rules whose WARNING needs 2 breaches in 3 windows unless the file says otherwise. A feature's drift and the
+# volume band each breach about once in 200 quiet hours by chance, i.e. 3 to 4 false WARNINGs a month; a real shift
+# or outage lasts, so waiting one window costs an hour and removes nearly all of them. Their CRITICAL tiers fire at once.
+DEFAULT_PERSISTENCE = {"drift:feature_drift": Persistence(warning=(2, 3)), "operational:volume": Persistence(warning=(2, 3))}
+
+
+@dataclass(frozen=True, slots=True)
 class Silence:
     match: str = "*"
     until: str = ""  # ISO time; "" = until removed
@@ -197,6 +223,10 @@ class AlertsConfig:
     # Persistence: [N, M] = a tier fires only after N breaches at that tier or above in the last M windows.
     warning_persistence: tuple[int, ...] = (1, 1)
     critical_persistence: tuple[int, ...] = (1, 1)
+    # Per rule, by a glob on "<kind>:<rule>" (the alert key's second and third parts, e.g. "drift:feature_drift",
+    # "quality:*"): {warning: [N, M], critical: [N, M]}. Merged over DEFAULT_PERSISTENCE; the most specific
+    # (longest) matching pattern wins.
+    persistence: dict[str, Persistence] = field(default_factory=dict)
     resolve_after: int = 2  # an open alert resolves after this many consecutive clean windows (hysteresis)
     remind_hours: float = 24.0  # an alert still breaching is notified again after this long; 0 = never
     page_within_hours: float = 24.0  # windows that ended longer ago (backfills) write metrics but do not notify
@@ -293,6 +323,17 @@ class MonitorConfig:
             critical=override.critical if override.critical is not None else default.critical,
         )
 
+    def persistence(self, rule: str, tier: Severity) -> tuple[int, ...]:
+        """[N, M] of `tier` for `rule` ("<kind>:<rule>"): the longest matching alerts.persistence pattern that sets
+        the tier (the file's entries over DEFAULT_PERSISTENCE), else the global alerts.<tier>_persistence."""
+        name = "critical" if tier is Severity.CRITICAL else "warning"
+        rules = {**DEFAULT_PERSISTENCE, **self.alerts.persistence}
+        for pattern in sorted(rules, key=len, reverse=True):
+            value = getattr(rules[pattern], name)
+            if value and fnmatch.fnmatchcase(rule, pattern):
+                return value
+        return getattr(self.alerts, f"{name}_persistence")
+
     def channels_for(self, severity: Severity) -> tuple[str, ...]:
         return {Severity.CRITICAL: self.alerts.critical, Severity.WARNING: self.alerts.warning}.get(
             severity, self.alerts.info
@@ -385,10 +426,21 @@ def _check(config: MonitorConfig, file: str) -> None:
         fail("performance", "expected 0 <= min_coverage <= 1 and band_k > 0")
     if config.labels.horizon_days < 1:
         fail("labels.horizon_days", "expected at least 1 day")
-    for name in ("warning_persistence", "critical_persistence"):
-        value = getattr(config.alerts, name)
-        if len(value) != 2 or not 1 <= value[0] <= value[1]:
-            fail(f"alerts.{name}", f"expected [N, M] with 1 <= N <= M (N breaches in the last M windows), got {list(value)}")
+    if not 1 <= config.labels.due_hours < config.labels.horizon_days * 24:
+        fail("labels.due_hours", f"expected 1 to {config.labels.horizon_days * 24 - 1} hours (within labels.horizon_days)")
+    if config.drift.min_slice_rows < 1:
+        fail("drift.min_slice_rows", "expected at least 1 row")
+    persistences = [(f"alerts.{name}", getattr(config.alerts, name))
+                    for name in ("warning_persistence", "critical_persistence")]
+    for pattern, rule in config.alerts.persistence.items():
+        if pattern.count(":") != 1:
+            fail(f"alerts.persistence.{pattern}", "expected a '<kind>:<rule>' pattern such as drift:feature_drift or quality:*")
+        persistences += [(f"alerts.persistence.{pattern}.{tier}", getattr(rule, tier))
+                         for tier in ("warning", "critical") if getattr(rule, tier)]
+    for key, value in persistences:
+        if len(value) != 2 or not 1 <= value[0] <= value[1] <= MAX_LOOKBACK_WINDOWS:
+            fail(key, f"expected [N, M] with 1 <= N <= M <= {MAX_LOOKBACK_WINDOWS} (N breaches in the last M windows), "
+                      f"got {list(value)}")
     for key, rule in config.alerts.dynamic.items():
         if ":" not in key or not 2 <= rule.min_windows <= rule.windows or not 0 < rule.k_warning <= rule.k_critical:
             fail(f"alerts.dynamic.{key}", "expected a '<kind>:<metric>' key, 2 <= min_windows <= windows and "
@@ -396,8 +448,8 @@ def _check(config: MonitorConfig, file: str) -> None:
     digest = config.alerts.info_digest
     if digest and digest not in ("log", "slack") and not digest.startswith("slack:#"):
         fail("alerts.info_digest", f"unknown route {digest!r}; valid: log, slack or slack:#<channel>")
-    if config.alerts.resolve_after < 1:
-        fail("alerts.resolve_after", "expected at least 1 clean window")
+    if not 1 <= config.alerts.resolve_after <= MAX_LOOKBACK_WINDOWS:
+        fail("alerts.resolve_after", f"expected 1 to {MAX_LOOKBACK_WINDOWS} clean windows")
     for i, silence in enumerate(config.alerts.silences):
         if silence.until:
             try:

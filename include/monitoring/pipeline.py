@@ -234,8 +234,9 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
 
 
 def slice_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
-    """Per slice value the reference also has (see reference.fit_slice_profiles) and with at least min_rows rows in
-    the window: each feature counted in the reference's bins. {slice column: {value: {feature: profile}}}."""
+    """Per slice value the reference also has (see reference.fit_slice_profiles) and with at least
+    drift.min_slice_rows (and min_rows) rows in the window: each feature counted in the reference's bins.
+    {slice column: {value: {feature: profile}}}."""
     result: dict[str, Any] = {}
     for column, by_value in reference.get("slice_profiles", {}).items():
         if column not in frame.columns:
@@ -243,7 +244,7 @@ def slice_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.D
         names = frame[column].astype("string")
         for value, features in by_value.items():
             part = frame[names == value]
-            if len(part) < config.min_rows:
+            if len(part) < max(config.min_rows, config.drift.min_slice_rows):
                 continue
             result.setdefault(column, {})[value] = {
                 feature: profiles.profile_in_bins(

@@ -48,8 +48,8 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
             "slice_profiles": fit_slice_profiles(config, frame, columns)}
 
 
-TABLE_ONLY = ("baseline", "baseline_labels", "performance_bands", "slice_baselines", "score_calibration",
-              "slice_profiles")
+TABLE_ONLY = ("baseline", "baseline_labels", "performance_bands", "slice_baselines", "slice_bands",
+              "score_calibration", "slice_profiles")
 
 
 def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
@@ -89,15 +89,19 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
         rows[column] = frame[column]
     usable = labelled_rows(task, rows)
     names = config.performance_metrics
-    slice_baselines = {
-        column: {str(value): evaluate(task, part, perf.threshold, names)
-                 for value, part in usable.groupby(usable[column].astype("string"), sort=True)
-                 if len(part) >= perf.min_labels}
-        for column in slice_columns}
+    parts = {column: {str(value): part for value, part in usable.groupby(usable[column].astype("string"), sort=True)
+                      if len(part) >= perf.min_labels}
+             for column in slice_columns}
     result: dict[str, Any] = {
         "baseline": evaluate(task, usable, perf.threshold, names), "baseline_labels": int(len(usable)),
         "performance_bands": fit_bands(task, usable, perf.threshold, names, np.random.default_rng(0)),
-        "slice_baselines": slice_baselines}
+        "slice_baselines": {column: {value: evaluate(task, part, perf.threshold, names) for value, part in by_value.items()}
+                            for column, by_value in parts.items()},
+        # A slice varies as its own rows do (a segment with fewer defaults has a noisier ROC AUC at the same label
+        # count), so each slice value is judged against a band fitted on its own reference rows.
+        "slice_bands": {column: {value: fit_bands(task, part, perf.threshold, names, np.random.default_rng(0))
+                                 for value, part in by_value.items()}
+                        for column, by_value in parts.items()}}
     if task == "binary_classification" and perf.estimate:
         result["score_calibration"] = fit_calibration(usable["label"].to_numpy(dtype=int),
                                                       pd.to_numeric(usable["score"]).to_numpy(dtype="float64"))

@@ -329,9 +329,15 @@ def test_drift_within_one_slice_is_caught_in_that_slice_only(tmp_path, demo_fram
         frame.to_sql(name, warehouse, index=False)
     shutil.copyfile(reference_store, tmp_path / "store.db")
     store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    pipeline.run_window(_config(), warehouse, store, _window(37), now=DEMO_END)
-    rows = {(r["slice_value"], r["column_name"]): r for r in _rows(
-        store, "select * from metric_values where kind = 'drift' and slice_key = 'employment_type'")}
+    def slice_rows(config):
+        pipeline.run_window(config, warehouse, store, _window(37), now=DEMO_END)
+        return {(r["slice_value"], r["column_name"]): r for r in _rows(
+            store, "select * from metric_values where kind = 'drift' and slice_key = 'employment_type'")}
+
+    # By default a slice is tested from drift.min_slice_rows = 200 rows: of this 380-row hour, only salaried.
+    assert {(value, r["n"] >= 200) for (value, _), r in slice_rows(_config()).items()} == {("salaried", True)}
+    config = _config()
+    rows = slice_rows(dataclasses.replace(config, drift=dataclasses.replace(config.drift, min_slice_rows=50)))
     assert rows[("self_employed", "income")]["severity"] == "CRITICAL"
     assert rows[("self_employed", "income")]["metric"] == "ks"
     assert rows[("salaried", "income")]["severity"] == "OK"
@@ -339,3 +345,55 @@ def test_drift_within_one_slice_is_caught_in_that_slice_only(tmp_path, demo_fram
     assert all(r["severity"] == "OK" for (value, column), r in rows.items() if column not in ("income", "utilization")), \
         [(k, r["p_value"]) for k, r in rows.items() if r["severity"] != "OK"]
     assert json.loads(rows[("salaried", "income")]["details"])["tests_in_slices"] == len(rows)
+
+
+def test_label_coverage_warns_when_a_window_is_still_unlabelled_when_due(tmp_path, demo_warehouse_path):
+    """Each run judges the window that closed labels.due_hours before its end (48 here: the test warehouse holds 3
+    days): labelled as usual (labels arrive 20 to 44 h late, 5 % never) it passes; with its labels lost it is a
+    WARNING naming that window and the counts."""
+    from include.monitoring import warehouse
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.alerting.messages import describe
+    from include.monitoring.performance.rescoring import due_coverage_row
+    from include.monitoring.types import Severity
+
+    config = _config()
+    config = dataclasses.replace(config, labels=dataclasses.replace(config.labels, due_hours=48))
+    due, run = _window(56), _window(8)  # run.end - 48 h == due.end
+    horizon = type(run)(run.end - timedelta(days=config.labels.horizon_days), run.end)
+
+    def coverage_row(engine):
+        counts = warehouse.label_counts(engine, config, horizon, run.width, run.end)
+        return due_coverage_row(config, counts, run)
+
+    healthy = coverage_row(engine_from_url(f"sqlite:///{demo_warehouse_path}"))
+    assert healthy.severity is Severity.OK and healthy.details["due_window"] == str(due)
+    assert healthy.value == pytest.approx(0.95, abs=0.05) and healthy.n > 0
+
+    shutil.copyfile(demo_warehouse_path, tmp_path / "warehouse.db")
+    broken = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    with broken.begin() as conn:
+        conn.execute(sa.text("delete from labels where prediction_id in (select prediction_id from predictions "
+                             "where ts >= :start and ts < :end)"),
+                     {"start": due.start.replace(tzinfo=None), "end": due.end.replace(tzinfo=None)})
+    row = coverage_row(broken)
+    assert (row.severity, row.value, row.n, row.window) == (Severity.WARNING, 0.0, healthy.n, run)
+    message = describe(config.model, row)
+    assert "label_coverage of `label`" in message and f"0 of {healthy.n} predictions of window {due}" in message
+    assert "48 h after it closed" in message and "expected more than 50% labelled" in message
+
+
+def test_a_window_without_predictions_when_due_judges_nothing_new(demo_warehouse_path):
+    """The empty hour has no predictions to be labelled: the newest earlier window is judged again (one look per
+    window, so its alert state does not change)."""
+    from include.monitoring import warehouse
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.performance.rescoring import due_coverage_row
+
+    config = _config()
+    run = _window(13 - 72)  # 72 h after the demo's empty hour, _window(13), closed: its run is past the data's end
+    engine = engine_from_url(f"sqlite:///{demo_warehouse_path}")
+    horizon = type(run)(run.end - timedelta(days=30), run.end)
+    counts = warehouse.label_counts(engine, config, horizon, run.width, min(run.end, DEMO_END))
+    row = due_coverage_row(config, counts, run)
+    assert row.details["due_window"] == str(_window(14))

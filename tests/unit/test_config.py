@@ -62,7 +62,7 @@ def test_load_monitor_config_real_file_loads_with_its_values():
 
 def test_load_monitor_config_real_file_unset_keys_take_defaults():
     config = load_monitor_config(REAL_FILE)
-    assert config.drift.chi2 == config.drift.ks == Tiers(warning=0.005, critical=0.001)
+    assert config.drift.chi2 == config.drift.ks == Tiers(warning=0.005, critical=0.0001)
     assert config.drift.numeric_method == config.drift.categorical_method == "auto"
     assert config.drift.noise_quantile == 0.999
     assert config.reference.bins == 10
@@ -104,7 +104,7 @@ def test_load_monitor_config_feature_override_changes_tiers_and_method(tmp_path)
     assert config.drift_method("income", 5000) == "wasserstein"
     assert config.drift_tiers("income", "wasserstein") == Tiers(warning=0.1, critical=0.5)
     assert config.drift_method("region", 5000) == "chi2"
-    assert config.drift_tiers("region", "chi2") == Tiers(warning=0.05, critical=0.001)
+    assert config.drift_tiers("region", "chi2") == Tiers(warning=0.05, critical=0.0001)
     assert config.drift_tiers("age", "psi") == Tiers(warning=0.1, critical=0.2)
 
 
@@ -182,6 +182,16 @@ ERROR_CASES = [
     ("drops_inverted", MINIMAL + "performance:\n  warning_drop: 0.1\n  critical_drop: 0.05\n", "performance",
      ["warning_drop <= critical_drop"]),
     ("one_bin", MINIMAL + "reference:\n  bins: 1\n", "reference.bins", ["at least 2"]),
+    ("persistence_pattern_without_kind", MINIMAL + "alerts:\n  persistence:\n    volume: {warning: [2, 3]}\n",
+     "alerts.persistence.volume", ["'<kind>:<rule>'", "drift:feature_drift"]),
+    ("persistence_n_above_m", MINIMAL + "alerts:\n  persistence:\n    'quality:*': {critical: [3, 2]}\n",
+     "alerts.persistence.quality:*.critical", ["1 <= N <= M <= 24"]),
+    ("persistence_unknown_tier", MINIMAL + "alerts:\n  persistence:\n    'quality:*': {info: [1, 1]}\n",
+     "alerts.persistence.quality:*.info", ["'critical'", "'warning'"]),
+    ("persistence_beyond_history", MINIMAL + "alerts:\n  warning_persistence: [2, 48]\n", "alerts.warning_persistence",
+     ["M <= 24"]),
+    ("due_hours_beyond_horizon", MINIMAL + "labels:\n  horizon_days: 2\n  due_hours: 72\n", "labels.due_hours",
+     ["1 to 47 hours"]),
     ("non_mapping_top_level", "- age\n- income\n", "top level", ["mapping"]),
     ("empty_file", "", "top level", ["mapping"]),
 ]

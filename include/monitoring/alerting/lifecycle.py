@@ -5,6 +5,11 @@
     breach again             open                   -> open      nothing, or "remind" after alerts.remind_hours
     resolve_after clean      open                   -> resolved  "resolve"
     breach, not persistent   no alert               -> watching  nothing (alerts.<tier>_persistence: N in M windows)
+    same window again        any                    -> same      nothing: the window's verdict and value are updated
+
+Each window is one look: a window evaluated again (re-scored as its labels arrive, or re-run) replaces its own
+verdict in the key's history but opens, escalates, resolves and reopens nothing, so a window re-scored hour after
+hour cannot flap its alert. Clean windows are counted from that history, one per window.
 
 Runs inside the window's write transaction, so alert state, metrics and the notification outbox change
 together or not at all. Windows may be processed out of order (backfills run in parallel): a window older
@@ -25,11 +30,10 @@ import sqlalchemy as sa
 
 from include.monitoring import store
 from include.monitoring.alerting.messages import alert_key, describe, resolved_text
-from include.monitoring.config import MonitorConfig, Silence
+from include.monitoring.config import MAX_LOOKBACK_WINDOWS, MonitorConfig, Silence
 from include.monitoring.types import MetricRow, Severity, Window
 
 OPENS_AT = Severity.WARNING  # INFO stays in the metric tables
-HISTORY_WINDOWS = 24  # recent severities kept per key: persistence looks back at most this many windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +77,20 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     table = store.alerts
     alerts = config.alerts
     history = _history(current, row)
-    fires = _firing_tier(config, history, row.severity)
     threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
     state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold,
-             "history": json.dumps(history, sort_keys=True)}
+             "history": json.dumps(history, sort_keys=True), "clean_windows": _trailing_clean(history)}
+    if current is not None and row.window.start == store.utc(current.last_seen_at):
+        conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
+        return None  # the same window again: one look per window (see the module docstring)
+    fires = _firing_tier(config, key, history, row.severity)
     is_open = current is not None and current.status == "open"
     if not is_open and fires >= OPENS_AT:
         message = describe(config.model, row)
         values = {**state, "alert_key": key, "model": config.model, "rule": f"{row.kind.value}:{row.metric}",
                   "column_name": row.column, "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
                   "severity": fires.name, "status": "open", "opened_at": row.window.start, "resolved_at": None,
-                  "message": message, "clean_windows": 0, "last_notified_at": now}
+                  "message": message, "last_notified_at": now}
         _upsert(conn, key, current, values)
         return Transition(key, "trigger", fires, message)
     if not is_open:
@@ -94,8 +101,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
                                          "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
                                          "severity": row.severity.name, "status": status,
                                          "opened_at": current.opened_at if current is not None else row.window.start,
-                                         "message": current.message if current is not None else describe(config.model, row),
-                                         "clean_windows": 0})
+                                         "message": current.message if current is not None else describe(config.model, row)})
         return None
     assert current is not None
     opened_at = Severity.parse(current.severity)
@@ -106,19 +112,18 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
         reminded = (not escalated and alerts.remind_hours > 0 and current.last_notified_at is not None
                     and now - store.utc(current.last_notified_at) >= timedelta(hours=alerts.remind_hours))
         message = describe(config.model, row) if escalated or reminded else current.message
-        values = {**state, "severity": severity.name, "message": message, "clean_windows": 0}
+        values = {**state, "severity": severity.name, "message": message}
         if escalated or reminded:
             values["last_notified_at"] = now
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**values))
         if escalated:
             return Transition(key, "escalate", severity, message)
         return Transition(key, "remind", opened_at, message) if reminded else None
-    clean = current.clean_windows + 1
-    if clean >= alerts.resolve_after:
+    if state["clean_windows"] >= alerts.resolve_after:
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(
-            **state, status="resolved", resolved_at=row.window.start, clean_windows=clean))
+            **state, status="resolved", resolved_at=row.window.start))
         return Transition(key, "resolve", opened_at, resolved_text(config.model, row))
-    conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state, clean_windows=clean))
+    conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
     return None
 
 
@@ -126,15 +131,25 @@ def _history(current: sa.Row | None, row: MetricRow) -> dict[str, str]:
     """The key's recent severities by window start, this row's included (kept short: persistence needs few)."""
     history = json.loads(current.history or "{}") if current is not None else {}
     history[row.window.start.isoformat()] = row.severity.name
-    return dict(sorted(history.items())[-HISTORY_WINDOWS:])
+    return dict(sorted(history.items())[-MAX_LOOKBACK_WINDOWS:])
 
 
+def _trailing_clean(history: dict[str, str]) -> int:
+    """How many of the key's latest windows in a row were below WARNING."""
+    clean = 0
+    for _, name in sorted(history.items(), reverse=True):
+        if Severity.parse(name) >= OPENS_AT:
+            break
+        clean += 1
+    return clean
 
-def _firing_tier(config: MonitorConfig, history: dict[str, str], severity: Severity) -> Severity:
+
+def _firing_tier(config: MonitorConfig, key: str, history: dict[str, str], severity: Severity) -> Severity:
     """The highest tier up to `severity` whose persistence holds: N breaches at that tier or above in the last M."""
     recent = [Severity.parse(name) for _, name in sorted(history.items())]
-    for tier, (needed, windows) in ((Severity.CRITICAL, config.alerts.critical_persistence),
-                                    (Severity.WARNING, config.alerts.warning_persistence)):
+    rule = key.removeprefix(f"{config.model}:").split(":", 2)
+    for tier in (Severity.CRITICAL, Severity.WARNING):
+        needed, windows = config.persistence(f"{rule[0]}:{rule[1]}", tier)
         if severity >= tier and sum(s >= tier for s in recent[-windows:]) >= needed:
             return tier
     return Severity.OK

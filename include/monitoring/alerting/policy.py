@@ -28,6 +28,13 @@ def score_severity(kind: ScoreKind, value: float | None, tiers: Tiers, noise: fl
         if tiers.warning is not None and value >= tiers.warning:
             return Severity.WARNING
         return Severity.OK
+    return floor_severity(value, tiers)
+
+
+def floor_severity(value: float | None, tiers: Tiers) -> Severity:
+    """Lower is worse (a p-value, a label coverage): at or below a tier alerts at it."""
+    if value is None:
+        return Severity.OK
     if tiers.critical is not None and value <= tiers.critical:
         return Severity.CRITICAL
     if tiers.warning is not None and value <= tiers.warning:

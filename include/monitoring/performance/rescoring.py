@@ -46,7 +46,34 @@ def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: 
         scored_window = Window(start, start + window.width)
         frame = warehouse.fetch_labelled(warehouse_engine, config, scored_window, known_by)
         rows += window_performance(config, reference, scored_window, frame, known_by)
-    return rows
+    due = due_coverage_row(config, counts, window)
+    return [*rows, *([due] if due is not None else [])]
+
+
+def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, int]], window: Window) -> MetricRow | None:
+    """The labelled share of the newest window that ended at least labels.due_hours before this run's window end,
+    as a quality row of the run's own window (its message names the due window). Lower is worse; a window with
+    fewer than min_rows predictions is recorded, not judged."""
+    labels = config.labels
+    due_end = window.end - timedelta(hours=labels.due_hours)
+    due = [start for start in counts if start + window.width <= due_end]
+    if not due:
+        return None
+    start = max(due)
+    predictions, labelled = counts[start]
+    coverage = labelled / predictions
+    judged = predictions >= config.min_rows
+    tiers = labels.due_coverage
+    return MetricRow(
+        MetricKind.QUALITY, "label_coverage", coverage, window, column=labels.label_column, n=predictions,
+        threshold_warning=tiers.warning, threshold_critical=tiers.critical,
+        severity=policy.floor_severity(coverage, tiers) if judged else Severity.OK,
+        details={"expectation": "label_coverage", "due_window": str(Window(start, start + window.width)),
+                 "labelled": labelled, "due_hours": labels.due_hours,
+                 "observed": f"{labelled} of {predictions} predictions of window {Window(start, start + window.width)} "
+                             f"have a label in {labels.table!r}, {labels.due_hours} h after it closed",
+                 "expected": f"more than {tiers.warning:.0%} labelled by then" if tiers.warning is not None else "",
+                 **({} if judged else {"not_judged": f"{predictions} predictions, fewer than min_rows={config.min_rows}"})})
 
 
 def window_performance(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
@@ -112,7 +139,7 @@ def _judged(kind: MetricKind, reference: dict[str, Any], name: str, value: float
             slice_key: str, slice_value: str, stamp: dict[str, Any]) -> tuple[MetricRow, float | None]:
     """A metric's row with its drop from the baseline, and the p-value of lying beyond the reference's band at n."""
     baseline = _baseline(reference, name, slice_key, slice_value)
-    band = band_at(reference.get("performance_bands"), name, n)
+    band = band_at(_band(reference, slice_key, slice_value), name, n)
     higher = metrics.higher_is_better(name)
     signed = name in metrics.SIGNED_METRICS  # closer to 0 is better: recorded, never alerted on
     drop = None if signed else policy.relative_drop(*((baseline, value) if higher else (value, baseline)))
@@ -171,6 +198,12 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
     scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, reference, name, value, window, int(values.size), "", "", stamp)
               for name, value in estimates.items()]
     return _severities(config, scored, eligible=True, awaiting="")
+
+
+def _band(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
+    """The slice value's own band when the reference had enough of its rows to fit one; else the whole reference's."""
+    by_slice = reference.get("slice_bands", {}).get(slice_key, {}).get(slice_value)
+    return by_slice if by_slice and by_slice.get("sizes") else reference.get("performance_bands")
 
 
 def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value: str) -> float | None:

@@ -135,3 +135,72 @@ def test_an_older_window_processed_late_changes_nothing(engine):
     assert _run(engine, config, 2, Severity.OK, now_hours=6.5) == []
     assert _run(engine, config, 3, Severity.OK, now_hours=6.6) == []
     assert _alert(engine).status == "open"
+
+
+def _again(engine, config, hour: int, severity: Severity, now_hours: float):
+    """The window of `hour` evaluated again by a later run (re-scored as labels arrived, or re-run)."""
+    return _run(engine, config, hour, severity, now_hours=now_hours)
+
+
+def test_a_window_evaluated_again_neither_resolves_nor_reopens_its_alert(engine):
+    config = _config()
+    W, OK = Severity.WARNING, Severity.OK
+    assert _run(engine, config, 0, W) == [("trigger", "WARNING", "")]
+    # The same window re-scored clean, three times over: one window, so one clean window, not three.
+    assert [_again(engine, config, 0, OK, now_hours=h) for h in (2, 3, 4)] == [[], [], []]
+    alert = _alert(engine)
+    assert (alert.status, alert.clean_windows, alert.value) == ("open", 1, 0.01)  # the verdict and value are updated
+    assert _run(engine, config, 1, OK) == [("resolve", "WARNING", "")]  # the second clean window resolves
+    # Re-scored again after that, breaching: the window that resolved the alert does not reopen it.
+    assert _again(engine, config, 1, W, now_hours=6) == []
+    assert _alert(engine).status == "resolved"
+    assert [action for action, _, _ in _notifications(engine)] == ["trigger", "resolve"]
+
+
+def test_a_new_window_after_a_reevaluation_counts_the_windows_latest_verdicts(engine):
+    config = _config()
+    W, OK = Severity.WARNING, Severity.OK
+    _run(engine, config, 0, W)
+    _run(engine, config, 1, OK)
+    assert _again(engine, config, 1, W, now_hours=3) == []  # window 1 now breaches: the clean streak is gone
+    assert _alert(engine).clean_windows == 0
+    assert _run(engine, config, 2, OK) == []  # one clean window since
+    assert _run(engine, config, 3, OK) == [("resolve", "WARNING", "")]
+
+
+def _feature_drift_row(hour: int, severity: Severity, metric: str = "ks") -> MetricRow:
+    window = Window(START + timedelta(hours=hour), START + timedelta(hours=hour + 1))
+    return MetricRow(MetricKind.DRIFT, metric, 0.2, window, column="income", n=500, p_value=0.003,
+                     threshold_warning=0.005, threshold_critical=0.0001, severity=severity,
+                     details={"alert_rule": "feature_drift"})
+
+
+def test_a_features_drift_warning_needs_two_of_three_windows_by_default_and_its_critical_fires_at_once(engine):
+    config = _config()
+
+    def run(hour, severity):
+        row = _feature_drift_row(hour, severity)
+        with engine.begin() as conn:
+            return [(t.action, t.severity.name) for t in
+                    apply_alerts(conn, config, [row], START + timedelta(hours=hour + 1.1), run_window=row.window)]
+
+    assert run(0, Severity.WARNING) == []  # one noisy hour
+    assert run(1, Severity.OK) == []
+    assert run(2, Severity.WARNING) == [("trigger", "WARNING")]  # 2 of the last 3 windows
+    assert run(3, Severity.CRITICAL) == [("escalate", "CRITICAL")]  # CRITICAL needs no second window
+    assert _run(engine, config, 10, Severity.WARNING) == [("trigger", "WARNING", "")]  # psi's own rule: [1, 1]
+
+
+def test_persistence_per_rule_merges_over_the_defaults_and_the_longest_pattern_wins():
+    from include.monitoring.config import Persistence
+
+    config = _config(warning_persistence=(1, 2), persistence={
+        "quality:*": Persistence(warning=(3, 4)), "quality:null_rate": Persistence(critical=(2, 2)),
+        "operational:volume": Persistence(warning=(1, 1))})
+    assert config.persistence("drift:feature_drift", Severity.WARNING) == (2, 3)  # a default kept
+    assert config.persistence("drift:feature_drift", Severity.CRITICAL) == (1, 1)  # the global tier
+    assert config.persistence("operational:volume", Severity.WARNING) == (1, 1)  # a default overridden
+    assert config.persistence("quality:null_rate", Severity.CRITICAL) == (2, 2)
+    # the longest pattern sets no WARNING, so the next one that matches does
+    assert config.persistence("quality:null_rate", Severity.WARNING) == (3, 4)
+    assert config.persistence("drift:psi", Severity.WARNING) == (1, 2)  # no pattern: the global value

@@ -50,3 +50,38 @@ def test_bands_skip_sizes_the_reference_cannot_fill_and_labelled_rows_drop_unusa
     assert len(usable) == 100  # no label, or a score that is not a number, cannot be scored
     band = fit_bands("binary_classification", usable, 0.5, ("accuracy",), np.random.default_rng(0))
     assert band["sizes"] == [30]  # at most half the reference: windows must differ from it
+
+
+def test_each_slice_value_gets_a_band_of_its_own_spread_and_unknown_slices_fall_back_to_the_whole_band():
+    """Two segments, one right 95 % of the time and one 60 %: at 100 labels their accuracy spreads differ by a factor
+    of about 2.2 (binomial), so judging both against the whole reference's band would over-alert on the noisy one."""
+    import dataclasses
+
+    from include.monitoring.config import FeaturesConfig, MonitorConfig, PerformanceConfig
+    from include.monitoring.performance.rescoring import _band
+    from include.monitoring.reference import fit_performance
+
+    rng = np.random.default_rng(5)
+    n_rows = 8000
+    segment = np.where(rng.random(n_rows) < 0.5, "steady", "noisy")
+    labels = rng.integers(0, 2, n_rows)
+    right = rng.random(n_rows) < np.where(segment == "steady", 0.95, 0.6)
+    scores = np.where(right, labels, 1 - labels) * 0.6 + 0.2
+    frame = pd.DataFrame({"label": labels, "score": scores, "predicted_class": (scores >= 0.5).astype(int),
+                          "segment": segment})
+    config = MonitorConfig(model="m", features=FeaturesConfig(categorical=("segment",)),
+                           performance=PerformanceConfig(metrics=("accuracy",), slices=("segment",), estimate=False))
+    config = dataclasses.replace(config, reference=dataclasses.replace(config.reference, label_column="label"))
+    reference = fit_performance(config, frame)
+    for value in ("steady", "noisy"):
+        part = frame[frame["segment"] == value]
+        p = float((part["predicted_class"] == part["label"]).mean())
+        size = len(part)
+        expected = math.sqrt(p * (1 - p) / 100 * (size - 100) / (size - 1))
+        _, std = band_at(_band(reference, "segment", value), "accuracy", 100)
+        assert std == pytest.approx(expected, rel=0.25), value
+    steady = band_at(_band(reference, "segment", "steady"), "accuracy", 100)[1]
+    noisy = band_at(_band(reference, "segment", "noisy"), "accuracy", 100)[1]
+    assert noisy > 1.8 * steady
+    assert _band(reference, "segment", "never_seen") is reference["performance_bands"]
+    assert _band(reference, "", "") is reference["performance_bands"]
