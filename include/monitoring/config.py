@@ -195,10 +195,12 @@ class Persistence:
     critical: tuple[int, ...] = ()
 
 
-# Rules whose WARNING needs 2 breaches in 3 windows unless the file says otherwise. A feature's drift and the
-# volume band each breach about once in 200 quiet hours by chance, i.e. 3 to 4 false WARNINGs a month; a real shift
-# or outage lasts, so waiting one window costs an hour and removes nearly all of them. Their CRITICAL tiers fire at once.
-DEFAULT_PERSISTENCE = {"drift:feature_drift": Persistence(warning=(2, 3)), "operational:volume": Persistence(warning=(2, 3))}
+# Rules whose WARNING needs 2 breaches in 3 windows unless the file says otherwise. The drift tests of a window (the
+# features' and the predicted classes') and the volume band each breach about once in 200 quiet hours by chance,
+# i.e. 3 to 4 false WARNINGs a month; a real shift or outage lasts, so waiting one window costs an hour and removes
+# nearly all of them. Their CRITICAL tiers fire at once.
+DEFAULT_PERSISTENCE = {rule: Persistence(warning=(2, 3))
+                       for rule in ("drift:feature_drift", "drift:positive_share", "operational:volume")}
 
 
 @dataclass(frozen=True, slots=True)

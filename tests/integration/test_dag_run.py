@@ -3,6 +3,7 @@ written, the alert severities, and the Slack messages a local Slack API server r
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -90,3 +91,48 @@ def test_empty_hour_records_no_data_and_pages_a_critical_data_delay(dagbag, sqli
     assert (volume["value"], volume["severity"]) == (0.0, "CRITICAL")
     delay = [m for m in slack.messages[before:] if "no predictions arrived" in m["text"]]
     assert len(delay) == 1 and "[CRITICAL] credit_default" in delay[0]["text"]
+
+
+def test_a_silence_in_the_airflow_variable_suppresses_the_page_of_a_real_run(dagbag, monkeypatch, demo_warehouse_path,
+                                                                             tmp_path, slack):
+    """The zeroed hour again, in a store of its own (the module's store has the window's alerts open already), with
+    the Airflow variable `monitoring_silences` silencing the model's income alerts: the run succeeds, the income
+    alerts are recorded open and their notifications suppressed with the silence's reason, never sent; the
+    credit_limit alerts of the same window, not silenced, still reach Slack (and so does everything else: the
+    variable's silence for another model does not apply to this one)."""
+    store_path = tmp_path / "monitoring.db"
+    set_connections(monkeypatch, {"conn_type": "sqlite", "host": str(demo_warehouse_path)},
+                    {"conn_type": "sqlite", "host": str(store_path)}, slack.base_url)
+    monkeypatch.setenv("AIRFLOW_VAR_MONITORING_SILENCES", json.dumps([
+        {"model": "credit_default", "match": "*:*:income:*", "until": "2099-01-01T00:00:00+00:00",
+         "reason": "pipeline fix in progress"},
+        {"model": "another_model", "match": "*", "reason": "not this model's"}]))
+    store = sa.create_engine(f"sqlite:///{store_path}")
+    before = len(slack.messages)
+    run_dag(dagbag, ZEROED_HOUR_END)
+
+    alerts = {r["alert_key"]: r for r in rows(store, "select * from alerts where column_name = 'income'")}
+    income_drift = "credit_default:drift:feature_drift:income:"
+    assert alerts[income_drift]["status"] == "open" and alerts[income_drift]["severity"] == "CRITICAL"  # recorded
+    assert {r["status"] for r in alerts.values()} == {"open"}
+    silenced = rows(store, "select n.* from notifications n join alerts a on a.alert_key = n.alert_key "
+                           "where a.column_name = 'income'")
+    assert {(r["alert_key"], r["channel"]) for r in silenced} >= {
+        (income_drift, "log"), (income_drift, "slack"), (income_drift, "pagerduty")}
+    suppressed_keys = {r["alert_key"] for r in rows(store, "select * from notifications where status = 'suppressed'")}
+    assert suppressed_keys == set(alerts) == {income_drift, "credit_default:quality:constant_column:income:",
+                                              "credit_default:quality:out_of_range:income:"}  # nothing else silenced
+    for notification in silenced:
+        assert notification["status"] == "suppressed", notification
+        assert notification["last_error"] == ("silenced (*:*:income:* until 2099-01-01T00:00:00+00:00: "
+                                              "pipeline fix in progress)")
+        assert notification["attempts"] == 0 and notification["sent_at"] is None
+
+    new_messages = slack.messages[before:]
+    assert [m["text"] for m in new_messages if "income" in m["text"]] == []
+    # The silence is selective: the other zeroed feature of the same window still pages.
+    limit = [m for m in new_messages if "drift of `credit_limit` (" in m["text"]]
+    assert len(limit) == 1 and limit[0]["text"].startswith("[CRITICAL] credit_default")
+    sent = rows(store, "select channel, status from notifications "
+                       "where alert_key = 'credit_default:drift:feature_drift:credit_limit:'")
+    assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent"), ("pagerduty", "skipped")}

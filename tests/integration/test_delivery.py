@@ -379,3 +379,96 @@ def test_the_resolve_replies_in_the_slack_thread_of_the_alert(engine, notifiers,
     assert "thread_ts" not in trigger
     assert escalate["thread_ts"] == resolve["thread_ts"] == "1.000"  # the trigger's ts, as Slack answered it
     assert [row["reference"] for row in outbox(engine).values()] == ["1.000", "2.000", "3.000"]
+
+
+# --- one incident, end to end: alert state -> outbox -> channels ---------------------------------------------------
+
+
+def test_one_incidents_lifecycle_yields_exactly_its_notifications_on_each_channel(engine, notifiers, slack, pagerduty):
+    """Real apply_alerts runs for one key (WARNING routed to log and Slack, CRITICAL also to PagerDuty, reminders
+    after 3 h, PSI's rule without persistence), each followed by a delivery: every channel receives exactly the
+    incident's notifications, once each, in order; Slack's later ones in the trigger's thread, PagerDuty's under
+    one dedup_key, so they make one incident that the resolve closes.
+
+    Expected, hour by hour (window [S+h, S+h+1), the run at S+h+1:06):
+        h0 W   trigger  WARNING   log, slack             notified at S+1:06
+        h1 W   -                                          a repeat breach
+        h2 C   escalate CRITICAL  log, slack, pagerduty  notified at S+3:06
+        h3 C   -                                          1 h since notified
+        h4 C   -                                          2 h
+        h5 C   remind   CRITICAL  log, slack, pagerduty  3 h since notified: remind_hours
+        h6 OK  -                                          one clean window (resolve_after = 2)
+        h7 OK  resolve  CRITICAL  log, slack, pagerduty  the second clean window; the alert's tier routes it
+    Slack: trigger, escalate, remind, resolve; PagerDuty: trigger (the escalation: a WARNING is not routed there),
+    trigger (the reminder: the Events API has no remind action, the same dedup_key adds it to the open incident),
+    resolve."""
+    from include.monitoring.alerting.lifecycle import apply_alerts
+    from include.monitoring.alerting.notifiers import escape_mrkdwn
+    from include.monitoring.config import AlertsConfig, MonitorConfig
+    from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+
+    config = MonitorConfig(model=MODEL, alerts=AlertsConfig(critical=("log", "slack", "pagerduty"),
+                                                            warning=("log", "slack"), remind_hours=3))
+    key = f"{MODEL}:drift:psi:income:"
+    start = datetime(2026, 11, 22, 20, tzinfo=UTC)
+    W, C, OK = Severity.WARNING, Severity.CRITICAL, Severity.OK
+    value = {OK: 0.01, W: 0.15, C: 0.3}
+
+    transitions, sent = [], []
+    for hour, severity in enumerate([W, W, C, C, C, C, OK, OK]):
+        window = Window(start + timedelta(hours=hour), start + timedelta(hours=hour + 1))
+        row = MetricRow(MetricKind.DRIFT, "psi", value[severity], window, column="income", n=500,
+                        threshold_warning=0.1, threshold_critical=0.2, severity=severity, details={"noise": 0.02})
+        now = window.end + timedelta(minutes=6)
+        with engine.begin() as conn:
+            transitions.append([(t.alert_key, t.action, t.severity.name, t.suppressed)
+                                for t in apply_alerts(conn, config, [row], now, run_window=window)])
+        report = deliver_pending(engine, MODEL, notifiers, now=now, run_url=RUN_URL, runbook_url=RUNBOOK_URL)
+        assert report.failures == []
+        sent.append(report.sent)
+
+    assert transitions == [[(key, "trigger", "WARNING", "")], [], [(key, "escalate", "CRITICAL", "")], [], [],
+                           [(key, "remind", "CRITICAL", "")], [], [(key, "resolve", "CRITICAL", "")]]
+    assert sent == [2, 0, 3, 0, 0, 3, 0, 3]
+    assert deliver(engine, notifiers).sent == 0  # nothing is left for a later run
+
+    stored = sorted(outbox(engine).values(), key=lambda r: r["id"])
+    assert [(r["action"], r["channel"]) for r in stored] == [
+        ("trigger", "log"), ("trigger", "slack"),
+        ("escalate", "log"), ("escalate", "slack"), ("escalate", "pagerduty"),
+        ("remind", "log"), ("remind", "slack"), ("remind", "pagerduty"),
+        ("resolve", "log"), ("resolve", "slack"), ("resolve", "pagerduty")]
+    assert {(r["status"], r["attempts"], r["last_error"]) for r in stored} == {("sent", 1, "")}
+    message = {r["action"]: r["message"] for r in stored if r["channel"] == "slack"}
+    assert message["trigger"].startswith("[WARNING] credit_default: drift of `income` (PSI): 0.15 >= 0.1")
+    assert message["escalate"].startswith("[CRITICAL] credit_default: drift of `income` (PSI): 0.3 >= 0.2")
+    assert message["remind"].startswith("[CRITICAL]") and "2026-11-23 01:00" in message["remind"]  # hour 5's window
+    assert message["resolve"].startswith("[RESOLVED] credit_default: drift psi of `income` is back to normal")
+
+    # Slack: four messages, once each; the trigger opens the thread the three others reply in.
+    trigger, escalate, remind, resolve = slack.messages
+    assert [m["text"] for m in slack.messages] == [escape_mrkdwn(message[a])
+                                                   for a in ("trigger", "escalate", "remind", "resolve")]
+    assert [m["blocks"][0]["text"]["text"] for m in slack.messages] == [
+        ":large_orange_circle: *Warning alert: credit_default*", ":red_circle: *Critical alert: credit_default*",
+        ":red_circle: *Critical alert: credit_default*", ":red_circle: *Resolved: credit_default*"]
+    assert "thread_ts" not in trigger
+    assert [(m["thread_ts"], m["reply_broadcast"]) for m in (escalate, remind, resolve)] == [("1.000", True)] * 3
+    slack_rows = [r for r in stored if r["channel"] == "slack"]
+    assert [r["reference"] for r in slack_rows] == ["1.000", "2.000", "3.000", "4.000"]
+    assert slack.requests == 4  # nothing retried or repeated
+
+    # PagerDuty: the escalation and the reminder as triggers, then the resolve: one incident, opened and resolved.
+    assert [(e["event_action"], e["dedup_key"]) for e in pagerduty.events] == [
+        ("trigger", key), ("trigger", key), ("resolve", key)]
+    paged, reminded, resolved = pagerduty.events
+    assert [(e["payload"]["severity"], e["payload"]["custom_details"]["action"], e["payload"]["summary"])
+            for e in (paged, reminded)] == [("critical", "escalate", message["escalate"]),
+                                           ("critical", "remind", message["remind"])]
+    assert resolved == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": key}
+    assert (pagerduty.opened, pagerduty.incidents, pagerduty.rejected, pagerduty.requests) == (
+        1, {key: "resolved"}, [], 3)
+
+    with engine.connect() as conn:
+        alert = conn.execute(sa.select(store.alerts).where(store.alerts.c.alert_key == key)).one()
+    assert (alert.status, alert.severity, alert.clean_windows) == ("resolved", "CRITICAL", 2)

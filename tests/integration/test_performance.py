@@ -383,9 +383,8 @@ def test_label_coverage_warns_when_a_window_is_still_unlabelled_when_due(tmp_pat
     assert "48 h after it closed" in message and "expected more than 50% labelled" in message
 
 
-def test_a_window_without_predictions_when_due_judges_nothing_new(demo_warehouse_path):
-    """The empty hour has no predictions to be labelled: the newest earlier window is judged again (one look per
-    window, so its alert state does not change)."""
+def test_a_due_window_without_predictions_gives_way_to_the_newest_earlier_one(demo_warehouse_path):
+    """The empty hour has no predictions to be labelled: the run judges the newest earlier window instead."""
     from include.monitoring import warehouse
     from include.monitoring.airflow_adapters import engine_from_url
     from include.monitoring.performance.rescoring import due_coverage_row
