@@ -1,6 +1,6 @@
 """Detection scorecard of the demo model: which documented incidents alert, how soon, and what alerts on clean traffic.
 
-    .venv/bin/python bench/detection_scorecard.py
+    .venv/bin/python bench/detection_scorecard.py [--only incidents|clean]
 
 Two replays, hour by hour through `pipeline.run_window` (no Airflow), each on its own demo warehouse (SQLite in a
 temporary directory) and its own metric store, with the table reference fitted once by `ensure_reference`:
@@ -138,19 +138,22 @@ def main() -> None:
     from include.monitoring.config import load_monitor_config
     from include.monitoring.demo.generator import INCIDENTS
 
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""  # incidents | clean: one replay
     config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
     print(f"code at commit {code_commit()} (uncommitted edits, if any, included); peak {PEAK_ROWS} rows an hour, seed {SEED}")
     earliest_onset = min(incident.window(END)[0] for incident in INCIDENTS)
     # The two replays share nothing (each has its own warehouse and store): one process each, one per core.
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=2) as pool:
-        incidents = pool.submit(incident_replay, config, Path(tmp), earliest_onset)
-        clean = pool.submit(clean_replay, config, Path(tmp), earliest_onset)
-        detections, unexplained = incidents.result()
-        false_alerts = clean.result()
+        incidents = pool.submit(incident_replay, config, Path(tmp), earliest_onset) if only != "clean" else None
+        clean = pool.submit(clean_replay, config, Path(tmp), earliest_onset) if only != "incidents" else None
+        detections, unexplained = incidents.result() if incidents else ([], [])
+        false_alerts = clean.result() if clean else []
     print_detections(detections)
     print_openings("alerts of the incident replay that no incident explains", unexplained)
     print_openings("false alerts of the clean replay (every opening at WARNING or above)", false_alerts)
     print(f"total run time {time.perf_counter() - started:.0f} s")
+    if only:
+        print(f"(--only {only}: the RESULT line counts that replay alone)")
     counts = {level: sum(opening.severity == level for opening in false_alerts) for level in ("CRITICAL", "WARNING")}
     print(f"RESULT detected={sum(d.first is not None for d in detections)}/{len(detections)} "
           f"at_first_window={sum(d.at_first_window for d in detections)} "
