@@ -3,6 +3,7 @@ the outcome the store records for it (run status, validation row, alert, drift, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -74,10 +75,10 @@ def _store(tmp_path: Path, reference_store: Path) -> sa.Engine:
     return sa.create_engine(f"sqlite:///{path}")
 
 
-def _run(warehouse: sa.Engine, store: sa.Engine, hours_before_end: int = BUSY):
+def _run(warehouse: sa.Engine, store: sa.Engine, hours_before_end: int = BUSY, config=None):
     from include.monitoring import pipeline
 
-    return pipeline.run_window(_config(), warehouse, store, _window(hours_before_end), now=NOW)
+    return pipeline.run_window(config or _config(), warehouse, store, _window(hours_before_end), now=NOW)
 
 
 def _rows(store: sa.Engine, query: str, **params) -> list[dict]:
@@ -518,7 +519,10 @@ def test_volume_in_line_with_earlier_weeks_is_ok(tmp_path, demo_frames, referenc
 
 @pytest.mark.parametrize("keep_share", [0.4, None])
 def test_too_few_or_too_many_rows_for_the_hour_of_the_week_warn(tmp_path, demo_frames, reference_store, keep_share):
-    """40 % of the usual rows, or twice as many: volume WARNING naming the expected range and the history."""
+    """40 % of the usual rows, or twice as many: volume WARNING naming the expected range and the history. By
+    default the alert waits for a second such window in 3 (alerts.persistence); set to [1, 1] it opens at once."""
+    from include.monitoring.config import Persistence
+
     predictions = _with_earlier_weeks(demo_frames, 3, keep_share or 1.0)
     if keep_share is None:  # twice as many: the window's rows once more, with new ids
         extra = predictions[_inside(predictions, BUSY)]
@@ -526,7 +530,15 @@ def test_too_few_or_too_many_rows_for_the_hour_of_the_week_warn(tmp_path, demo_f
                                 ignore_index=True)
     warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions)
     store = _store(tmp_path, reference_store)
-    observation, transitions = _run(warehouse, store)
+    _, transitions = _run(warehouse, store)
+    assert not [t for t in transitions if ":operational:volume:" in t.alert_key]
+    assert _rows(store, "select status from alerts where rule = 'operational:volume'") == [{"status": "watching"}]
+    config = _config()
+    at_once = dataclasses.replace(config, alerts=dataclasses.replace(
+        config.alerts, persistence={"operational:volume": Persistence(warning=(1, 1))}))
+    (tmp_path / "at_once").mkdir()
+    store = _store(tmp_path / "at_once", reference_store)
+    observation, transitions = _run(warehouse, store, config=at_once)
     volume = _metrics(store, "metric = 'volume'")["volume"]
     usual = volume["details"]["history"][0]
     assert volume["details"]["history"] == [usual] * 3 and volume["severity"] == "WARNING"
