@@ -349,6 +349,9 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
     import sqlalchemy as sa
     from scipy import stats
 
+    from include.monitoring.alerting.lifecycle import firing_tier
+    from include.monitoring.alerting.policy import score_severity
+    from include.monitoring.drift.base import ScoreKind
     from include.monitoring.types import Severity
 
     onset, finish = incident_period("gradual_shift")
@@ -366,17 +369,13 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
         tiers = config.drift_tiers(column, method)
         if method == "ks":
             p_value = min(1.0, stats.ks_2samp(values, reference).pvalue * tests)
-            severity = (Severity.CRITICAL if p_value <= tiers.critical else
-                        Severity.WARNING if p_value <= tiers.warning else Severity.OK)
+            severity = score_severity(ScoreKind.P_VALUE, p_value, tiers)
         else:
             distance = stats.wasserstein_distance(values, reference) / np.std(reference)
-            severity = (Severity.CRITICAL if distance >= tiers.critical else
-                        Severity.WARNING if distance >= tiers.warning else Severity.OK)
+            severity = score_severity(ScoreKind.DISTANCE, distance, tiers)
         history.append(severity)
-        for tier in (Severity.CRITICAL, Severity.WARNING):
-            needed, windows = config.persistence("drift:feature_drift", tier)
-            if sum(s >= tier for s in history[-windows:]) >= needed:
-                return hour.to_pydatetime().replace(tzinfo=UTC) + HOUR
+        if firing_tier(config, "drift:feature_drift", history, severity) >= Severity.WARNING:
+            return hour.to_pydatetime().replace(tzinfo=UTC) + HOUR
     return finish
 
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from include.monitoring import store
-from include.monitoring.alerting.messages import alert_key, describe, resolved_text
+from include.monitoring.alerting.messages import alert_key, alert_rule, describe, resolved_text
 from include.monitoring.config import MAX_LOOKBACK_WINDOWS, MonitorConfig, Silence
 from include.monitoring.types import MetricRow, Severity, Window
 
@@ -83,7 +83,8 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     if current is not None and row.window.start == store.utc(current.last_seen_at):
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
         return None  # the same window again: one look per window (see the module docstring)
-    fires = _firing_tier(config, key, history, row.severity)
+    fires = firing_tier(config, alert_rule(row), [Severity.parse(name) for _, name in sorted(history.items())],
+                        row.severity)
     is_open = current is not None and current.status == "open"
     if not is_open and fires >= OPENS_AT:
         message = describe(config.model, row)
@@ -144,12 +145,11 @@ def _trailing_clean(history: dict[str, str]) -> int:
     return clean
 
 
-def _firing_tier(config: MonitorConfig, key: str, history: dict[str, str], severity: Severity) -> Severity:
-    """The highest tier up to `severity` whose persistence holds: N breaches at that tier or above in the last M."""
-    recent = [Severity.parse(name) for _, name in sorted(history.items())]
-    rule = key.removeprefix(f"{config.model}:").split(":", 2)
+def firing_tier(config: MonitorConfig, rule: str, recent: Sequence[Severity], severity: Severity) -> Severity:
+    """The highest tier up to `severity` whose persistence holds for `rule` ("<kind>:<rule>"): N breaches at that
+    tier or above in the last M of `recent` (the key's severities, oldest first, this window's last)."""
     for tier in (Severity.CRITICAL, Severity.WARNING):
-        needed, windows = config.persistence(f"{rule[0]}:{rule[1]}", tier)
+        needed, windows = config.persistence(rule, tier)
         if severity >= tier and sum(s >= tier for s in recent[-windows:]) >= needed:
             return tier
     return Severity.OK

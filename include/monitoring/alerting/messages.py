@@ -12,7 +12,12 @@ def alert_key(model: str, row: MetricRow) -> str:
     """One key per (model, rule, column, slice). A row's rule is its metric, unless it names another
     (a feature's drift keeps one key whichever method scored the window)."""
     slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
-    return f"{model}:{row.kind.value}:{row.details.get('alert_rule', row.metric)}:{row.column}:{slice_part}"
+    return f"{model}:{alert_rule(row)}:{row.column}:{slice_part}"
+
+
+def alert_rule(row: MetricRow) -> str:
+    """`<kind>:<rule>`, the part of the alert key that alerts.persistence patterns match."""
+    return f"{row.kind.value}:{row.details.get('alert_rule', row.metric)}"
 
 
 def _fmt(value: float | None) -> str:

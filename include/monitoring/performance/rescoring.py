@@ -59,8 +59,8 @@ def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, in
     due = [start for start in counts if start + window.width <= due_end]
     if not due:
         return None
-    start = max(due)
-    predictions, labelled = counts[start]
+    due_window = Window(max(due), max(due) + window.width)
+    predictions, labelled = counts[due_window.start]
     coverage = labelled / predictions
     judged = predictions >= config.min_rows
     tiers = labels.due_coverage
@@ -68,9 +68,9 @@ def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, in
         MetricKind.QUALITY, "label_coverage", coverage, window, column=labels.label_column, n=predictions,
         threshold_warning=tiers.warning, threshold_critical=tiers.critical,
         severity=policy.floor_severity(coverage, tiers) if judged else Severity.OK,
-        details={"expectation": "label_coverage", "due_window": str(Window(start, start + window.width)),
+        details={"expectation": "label_coverage", "due_window": str(due_window),
                  "labelled": labelled, "due_hours": labels.due_hours,
-                 "observed": f"{labelled} of {predictions} predictions of window {Window(start, start + window.width)} "
+                 "observed": f"{labelled} of {predictions} predictions of window {due_window} "
                              f"have a label in {labels.table!r}, {labels.due_hours} h after it closed",
                  "expected": f"more than {tiers.warning:.0%} labelled by then" if tiers.warning is not None else "",
                  **({} if judged else {"not_judged": f"{predictions} predictions, fewer than min_rows={config.min_rows}"})})
