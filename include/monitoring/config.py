@@ -166,13 +166,17 @@ class ApplicationConfig:
 @dataclass(frozen=True, slots=True)
 class PerformanceConfig:
     metrics: tuple[str, ...] = ()  # () = the task's defaults (see the README); names checked per task
-    min_labels: int = 100  # fewer labelled rows: recorded as insufficient, not as a value
+    min_labels: int = 50  # fewer labelled rows: recorded as insufficient, not as a value
+    # Binary metrics judged from the band (all but accuracy, precision and recall, which have an exact test) need
+    # this many labels of each class: AUC or F1 on a few dozen positives has tails far heavier than the normal.
+    min_class_labels: int = 50
     min_coverage: float = 0.5  # performance alerts wait until this share of a window's predictions is labelled
     warning_drop: float = 0.02  # relative drop from the reference baseline (a rise, for errors such as log_loss)
     critical_drop: float = 0.05
-    # ... and beyond the reference's mean +- k x std at the window's label count. 4, not 3: F1 and AUC on a few
-    # hundred labels have heavier tails than the normal, and every window is looked at again as labels arrive.
-    band_k: float = 4.0
+    # ... and its one-sided p-value of lying that far below the reference, corrected across the window's metrics
+    # (whole window and slices apart), is at most this: as drift's CRITICAL tier, about one false page a year
+    # per family at 720 windows a month (see performance/significance.py for the two tests).
+    significance: float = 1e-4
     threshold: float = 0.5  # score cut-off of the positive class
     slices: tuple[str, ...] = ()  # categorical columns whose top values each get their own performance rows
     slice_top_k: int = 10  # values per slice column; the rest are pooled as "__other__"
@@ -424,8 +428,10 @@ def _check(config: MonitorConfig, file: str) -> None:
         if column not in sliceable:
             fail("performance.slices", f"{column!r} is not a categorical feature or the model version column; "
                                        f"valid: {sorted(sliceable)}")
-    if not 0 <= config.performance.min_coverage <= 1 or config.performance.band_k <= 0:
-        fail("performance", "expected 0 <= min_coverage <= 1 and band_k > 0")
+    if not 0 <= config.performance.min_coverage <= 1 or not 0 < config.performance.significance < 1:
+        fail("performance", "expected 0 <= min_coverage <= 1 and 0 < significance < 1")
+    if config.performance.min_labels < 1 or config.performance.min_class_labels < 1:
+        fail("performance", "expected min_labels >= 1 and min_class_labels >= 1")
     if config.labels.horizon_days < 1:
         fail("labels.horizon_days", "expected at least 1 day")
     if not 1 <= config.labels.due_hours < config.labels.horizon_days * 24:

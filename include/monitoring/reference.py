@@ -24,7 +24,7 @@ from include.monitoring.drift import get_method
 from include.monitoring.drift.scoring import calibrate_column
 from include.monitoring.errors import ReferenceMissingError
 from include.monitoring.performance.estimation import fit_calibration
-from include.monitoring.performance.evaluation import evaluate, fit_bands, labelled_rows
+from include.monitoring.performance.evaluation import evaluate, fit_bands, labelled_rows, sufficient_statistics
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
             "slice_profiles": fit_slice_profiles(config, frame, columns)}
 
 
-TABLE_ONLY = ("baseline", "baseline_labels", "performance_bands", "slice_baselines", "slice_bands",
-              "score_calibration", "slice_profiles")
+TABLE_ONLY = ("baseline", "baseline_labels", "baseline_statistics", "performance_bands", "slice_baselines",
+              "slice_bands", "slice_statistics", "score_calibration", "slice_profiles")
 
 
 def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +94,11 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
              for column in slice_columns}
     result: dict[str, Any] = {
         "baseline": evaluate(task, usable, perf.threshold, names), "baseline_labels": int(len(usable)),
+        # Counts behind the exact tests of proportions (performance/significance.py), whole and per slice value.
+        "baseline_statistics": sufficient_statistics(task, usable, perf.threshold),
+        "slice_statistics": {column: {value: sufficient_statistics(task, part, perf.threshold)
+                                      for value, part in by_value.items()}
+                             for column, by_value in parts.items()},
         "performance_bands": fit_bands(task, usable, perf.threshold, names, np.random.default_rng(0)),
         "slice_baselines": {column: {value: evaluate(task, part, perf.threshold, names) for value, part in by_value.items()}
                             for column, by_value in parts.items()},

@@ -68,8 +68,7 @@ def describe(model: str, row: MetricRow) -> str:
                 f"{_fmt(d.get('baseline'))} (relative change {_fmt(d.get('relative_drop'))}, allowed {_fmt(allowed)}) on "
                 + (f"{row.n} predictions, from their reference-calibrated scores (no labels yet)" if estimated else
                    f"{row.n} labelled predictions ({_pct(d.get('coverage'))} of the window labelled)")
-                + f"; outside the reference's band {_fmt(d.get('band_mean'))} +- {_fmt(d.get('band_k'))} x "
-                  f"{_fmt(d.get('band_std'))} for that many rows")
+                + f"; {_evidence(d)}")
     elif row.metric == "row_count":
         latest = d.get("latest_prediction")
         what = ("no predictions arrived in the window (data delay or an outage upstream); expected at least 1; "
@@ -94,6 +93,16 @@ def describe(model: str, row: MetricRow) -> str:
     else:
         what = f"{row.metric}{where} = {_fmt(row.value)}"
     return f"[{row.severity.name}] {model}: {what}; window {row.window}"
+
+
+def _evidence(d: dict) -> str:
+    """Why a performance change is not noise: the test that gave its p-value (performance/significance.py)."""
+    if d.get("test") == "fisher_exact":
+        test = (f"{d['successes']} of {d['trials']} against the reference's {d['reference_successes']} of "
+                f"{d['reference_trials']}, Fisher's exact test")
+    else:
+        test = f"the reference's band at that many rows is {_fmt(d.get('band_mean'))} +- {_fmt(d.get('band_std'))}"
+    return f"{test}: p = {_fmt(d.get('p_value_corrected'))} after correction <= {_fmt(d.get('significance'))}"
 
 
 def resolved_text(model: str, row: MetricRow) -> str:

@@ -18,12 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from scipy import stats
 
 from include.monitoring import store, warehouse
 from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig
-from include.monitoring.performance import metrics
+from include.monitoring.performance import metrics, significance
 from include.monitoring.performance.estimation import ESTIMABLE, calibrate, estimate_binary
 from include.monitoring.performance.evaluation import band_at, evaluate, labelled_rows, sufficient_statistics
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
@@ -92,11 +91,12 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
     whole: list[tuple[MetricRow, float | None]] = []
     slices: list[tuple[MetricRow, float | None]] = []
     for slice_key, slice_value, part in _groups(config, usable):
+        statistics = sufficient_statistics(config.task, part, perf.threshold)
         rows.append(MetricRow(MetricKind.PERFORMANCE, "sufficient_statistics", float(len(part)), window,
                               slice_key=slice_key, slice_value=slice_value, n=len(part),
-                              details={**stamp, **sufficient_statistics(config.task, part, perf.threshold)}))
-        (slices if slice_key else whole).extend(_metric_rows(config, reference, window, part, slice_key, slice_value,
-                                                             stamp))
+                              details={**stamp, **statistics}))
+        (slices if slice_key else whole).extend(_metric_rows(config, reference, window, part, statistics, slice_key,
+                                                             slice_value, stamp))
     awaiting = "" if eligible else f"coverage {coverage or 0:.0%} < {perf.min_coverage:.0%}"
     # Two families: the slices' many tests must not dilute the whole window's power (as for slice drift).
     return [*rows, *_severities(config, whole, eligible, awaiting), *_severities(config, slices, eligible, awaiting)]
@@ -122,8 +122,9 @@ def _slice_columns(config: MonitorConfig) -> list[str]:
 
 
 def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, part: pd.DataFrame,
-                 slice_key: str, slice_value: str, stamp: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
-    """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference's band."""
+                 statistics: dict[str, Any], slice_key: str, slice_value: str,
+                 stamp: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
+    """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference."""
     perf, n = config.performance, len(part)
     names = config.performance_metrics
     if n < perf.min_labels:
@@ -131,45 +132,65 @@ def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Windo
                            n=n, details={**stamp, "insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"}),
                  None) for name in names]
     values = evaluate(config.task, part, perf.threshold, names)
-    return [_judged(MetricKind.PERFORMANCE, reference, name, value, window, n, slice_key, slice_value, stamp)
+    return [_judged(MetricKind.PERFORMANCE, config, reference, name, value, window, n, slice_key, slice_value, stamp,
+                    statistics)
             for name, value in values.items()]
 
 
-def _judged(kind: MetricKind, reference: dict[str, Any], name: str, value: float | None, window: Window, n: int,
-            slice_key: str, slice_value: str, stamp: dict[str, Any]) -> tuple[MetricRow, float | None]:
-    """A metric's row with its drop from the baseline, and the p-value of lying beyond the reference's band at n."""
+def _judged(kind: MetricKind, config: MonitorConfig, reference: dict[str, Any], name: str, value: float | None,
+            window: Window, n: int, slice_key: str, slice_value: str, stamp: dict[str, Any],
+            statistics: dict[str, Any] | None = None) -> tuple[MetricRow, float | None]:
+    """A metric's row with its drop from the baseline, and the one-sided p-value of lying that far below the
+    reference (see performance/significance.py): exact for a proportion whose counts both sides have, else from
+    the band at n. Realized rows pass their window's `statistics`; estimates have none."""
     baseline = _baseline(reference, name, slice_key, slice_value)
-    band = band_at(_band(reference, slice_key, slice_value), name, n)
     higher = metrics.higher_is_better(name)
     signed = name in metrics.SIGNED_METRICS  # closer to 0 is better: recorded, never alerted on
     drop = None if signed else policy.relative_drop(*((baseline, value) if higher else (value, baseline)))
-    p = None
-    if band is not None and value is not None and not signed and band[1] > 0:
-        z = (band[0] - value) / band[1] if higher else (value - band[0]) / band[1]
-        p = float(stats.norm.sf(z))
-    details = {**stamp, "baseline": baseline, "relative_drop": drop, "band_mean": band[0] if band else None,
-               "band_std": band[1] if band else None, "raw_p_value": p}
-    if band is None and not signed:
-        details["no_band"] = "the reference profile has no band for this metric (rebuild it with cli build-reference)"
+    details: dict[str, Any] = {**stamp, "baseline": baseline, "relative_drop": drop}
+    p = None if signed or value is None else _p_value(config, reference, name, value, n, slice_key, slice_value,
+                                                      statistics, details)
+    details["raw_p_value"] = p
     return MetricRow(kind, name, value, window, slice_key=slice_key, slice_value=slice_value, n=n, details=details), p
+
+
+def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value: float, n: int, slice_key: str,
+             slice_value: str, statistics: dict[str, Any] | None, details: dict[str, Any]) -> float | None:
+    """The one-sided p-value of `value` against the reference; records in `details` which test gave it, or why
+    none did."""
+    counts = significance.proportion(config.task, name, statistics)
+    reference_counts = significance.proportion(config.task, name,
+                                               _reference_statistics(reference, slice_key, slice_value))
+    if counts and reference_counts:
+        details.update(test="fisher_exact", successes=counts[0], trials=sum(counts),
+                       reference_successes=reference_counts[0], reference_trials=sum(reference_counts))
+        return significance.exact_p_value(counts, reference_counts)
+    not_judged = significance.too_few_per_class(config.task, statistics, config.performance.min_class_labels)
+    if not_judged:
+        details["not_judged"] = not_judged
+        return None
+    band = band_at(_band(reference, slice_key, slice_value), name, n)
+    details.update(test="band", band_mean=band[0] if band else None, band_std=band[1] if band else None)
+    if band is None:
+        details["no_band"] = "the reference profile has no band for this metric (rebuild it with cli build-reference)"
+    return significance.band_p_value(band, value, metrics.higher_is_better(name))
 
 
 def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | None]], eligible: bool,
                 awaiting: str) -> list[MetricRow]:
     """Correct the p-values together (Benjamini-Hochberg); a metric alerts at its drop tier when its corrected
-    p-value lies beyond k standard deviations and the window is eligible."""
+    p-value is at most performance.significance and the window is eligible."""
     perf = config.performance
     corrected = iter(policy.benjamini_hochberg([p for _, p in scored if p is not None]))
-    limit = float(stats.norm.sf(perf.band_k))  # the one-sided tail beyond k standard deviations
     rows = []
     for row, p in scored:
         details = dict(row.details)
         severity = Severity.OK
         if p is not None:
-            details["band_k"] = perf.band_k
             details["p_value_corrected"] = adjusted = next(corrected)
-            details["outside_band"] = adjusted <= limit
-            if eligible and adjusted <= limit:
+            details["significance"] = perf.significance
+            details["significant"] = adjusted <= perf.significance
+            if eligible and adjusted <= perf.significance:
                 severity = policy.drop_severity(details["relative_drop"], perf.warning_drop, perf.critical_drop)
         if awaiting:
             details["awaiting_labels"] = awaiting
@@ -195,7 +216,8 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
         return []
     estimates = estimate_binary(calibrate(calibration, values), values, config.performance.threshold, names)
     stamp = {"method": "confidence-based, isotonic calibration on the reference"}
-    scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, reference, name, value, window, int(values.size), "", "", stamp)
+    scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, config, reference, name, value, window, int(values.size), "", "",
+                      stamp)
               for name, value in estimates.items()]
     return _severities(config, scored, eligible=True, awaiting="")
 
@@ -204,6 +226,12 @@ def _band(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[s
     """The slice value's own band when the reference had enough of its rows to fit one; else the whole reference's."""
     by_slice = reference.get("slice_bands", {}).get(slice_key, {}).get(slice_value)
     return by_slice if by_slice and by_slice.get("sizes") else reference.get("performance_bands")
+
+
+def _reference_statistics(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
+    """The sufficient statistics of the reference's same slice when it had enough labels there; else the whole's."""
+    by_slice = reference.get("slice_statistics", {}).get(slice_key, {}).get(slice_value)
+    return by_slice or reference.get("baseline_statistics")
 
 
 def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value: str) -> float | None:
