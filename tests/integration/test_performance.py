@@ -153,12 +153,52 @@ def test_alerts_wait_for_label_coverage():
     rows = {r.metric: r for r in window_performance(config, reference, window, frame, window.end) if not r.slice_key}
     accuracy = rows["accuracy"]
     assert accuracy.value == pytest.approx(0.5, abs=0.1) and accuracy.severity.name == "OK"
-    assert "awaiting_labels" in accuracy.details and accuracy.details["outside_band"] is True
+    assert "awaiting_labels" in accuracy.details and accuracy.details["significant"] is True
     assert alerting_rows(config, [accuracy]) == []
     eligible = window_performance(_config(min_labels=10, metrics=("accuracy",), min_coverage=0.2), reference, window,
                                   frame, window.end)
     [judged] = [r for r in eligible if r.metric == "accuracy" and not r.slice_key]
     assert judged.severity.name == "CRITICAL" and alerting_rows(config, [judged]) == [judged]
+
+
+def test_a_small_slice_is_judged_exactly_on_accuracy_and_not_on_auc_from_few_positives():
+    """A slice of 60 labels with 10 positives: its accuracy, a proportion, is judged by Fisher's exact test against
+    the same slice of the reference; its ROC AUC and F1, judged from the band, wait for min_class_labels of each
+    class and are recorded with the reason instead of paging on noise."""
+    from include.monitoring.performance.rescoring import window_performance
+    from include.monitoring.reference import fit_performance
+    from include.monitoring.types import Window
+
+    config = _config()
+    rng = np.random.default_rng(5)
+
+    def rows(n: int, slice_accuracy: float, positives_share: float) -> pd.DataFrame:
+        label = (rng.random(n) < positives_share).astype(int)
+        right = rng.random(n) < slice_accuracy
+        score = np.where(right == (label == 1), 0.5 + rng.random(n) / 2, rng.random(n) / 2)
+        return pd.DataFrame({"label": label, "score": score, "predicted_class": (score >= 0.5).astype(int),
+                             "model_version": "v1"})
+
+    reference_frame = pd.concat([rows(8000, 0.8, 0.3).assign(employment_type="salaried"),
+                                 rows(2000, 0.8, 0.3).assign(employment_type="self_employed")], ignore_index=True)
+    reference = fit_performance(config, reference_frame)
+    window_frame = pd.concat([rows(400, 0.8, 0.3).assign(employment_type="salaried"),
+                              rows(60, 0.4, 1 / 6).assign(employment_type="self_employed")], ignore_index=True)
+    window_frame = window_frame.rename(columns={"predicted_class": "predicted"})
+    window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
+    judged = {(r.metric, r.slice_value): r for r in window_performance(config, reference, window, window_frame,
+                                                                     window.end)}
+    accuracy = judged["accuracy", "self_employed"]
+    assert accuracy.details["test"] == "fisher_exact" and accuracy.severity.name == "CRITICAL"
+    statistics = reference["slice_statistics"]["employment_type"]["self_employed"]
+    assert accuracy.details["reference_trials"] == statistics["n"] == 2000
+    assert accuracy.details["trials"] == 60 and accuracy.details["successes"] == round(accuracy.value * 60)
+    for metric in ("roc_auc", "f1"):
+        row = judged[metric, "self_employed"]
+        assert row.value is not None and row.p_value is None and row.severity.name == "OK"
+        assert row.details["not_judged"].startswith(f"{int(window_frame.label[400:].sum())} positive and ")
+    assert judged["roc_auc", "salaried"].details["test"] == "band"  # 120 positives: judged from the band
+    assert judged["accuracy", "salaried"].severity.name == "OK"
 
 
 def _task_warehouse(tmp_path, task: str):
@@ -278,6 +318,10 @@ def test_the_concept_change_pages_at_the_first_run_with_enough_labels(tmp_path):
     assert first_page == expected_hours
     keys = {t.alert_key for t in pages[first_page]}
     assert "credit_default:performance:accuracy::" in keys  # the whole window's accuracy
+    # The slice that changed pages on its own accuracy, from a few dozen labels, by Fisher's exact test.
+    [slice_page] = [t for t in pages[first_page] if t.alert_key.endswith(":accuracy::employment_type=self_employed")]
+    assert "Fisher's exact test" in slice_page.message
+    assert not any(key.endswith("employment_type=salaried") for key in keys)  # its neighbours did not change
     assert not any("model_version" in key for key in keys)  # all traffic is on v2: that slice is the window again
     for page in pages[first_page]:
         assert f"window {first}" in page.message
