@@ -1,6 +1,6 @@
 """Detection scorecard of the demo model: which documented incidents alert, how soon, and what alerts on clean traffic.
 
-    .venv/bin/python bench/detection_scorecard.py [--only incidents|clean]
+    .venv/bin/python bench/detection_scorecard.py [--only incidents|clean] [--seed N]
 
 Two replays, hour by hour through `pipeline.run_window` (no Airflow), each on its own demo warehouse (SQLite in a
 temporary directory) and its own metric store, with the table reference fitted once by `ensure_reference`:
@@ -139,13 +139,14 @@ def main() -> None:
     from include.monitoring.demo.generator import INCIDENTS
 
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""  # incidents | clean: one replay
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else SEED  # another draw of the demo
     config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
-    print(f"code at commit {code_commit()} (uncommitted edits, if any, included); peak {PEAK_ROWS} rows an hour, seed {SEED}")
+    print(f"code at commit {code_commit()} (uncommitted edits, if any, included); peak {PEAK_ROWS} rows an hour, seed {seed}")
     earliest_onset = min(incident.window(END)[0] for incident in INCIDENTS)
     # The two replays share nothing (each has its own warehouse and store): one process each, one per core.
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=2) as pool:
-        incidents = pool.submit(incident_replay, config, Path(tmp), earliest_onset) if only != "clean" else None
-        clean = pool.submit(clean_replay, config, Path(tmp), earliest_onset) if only != "incidents" else None
+        incidents = pool.submit(incident_replay, config, Path(tmp), earliest_onset, seed) if only != "clean" else None
+        clean = pool.submit(clean_replay, config, Path(tmp), earliest_onset, seed) if only != "incidents" else None
         detections, unexplained = incidents.result() if incidents else ([], [])
         false_alerts = clean.result() if clean else []
     print_detections(detections)
@@ -171,11 +172,12 @@ def code_commit() -> str:
         return "unknown"
 
 
-def incident_replay(config, directory: Path, earliest_onset: datetime) -> tuple[list[Detection], list[Opening]]:
+def incident_replay(config, directory: Path, earliest_onset: datetime,
+                    seed: int) -> tuple[list[Detection], list[Opening]]:
     """Replay the incident period; returns each incident's detection and the openings no incident explains."""
     from include.monitoring.demo.generator import INCIDENTS
 
-    warehouse, store = prepared_engines(config, directory / "incidents", INCIDENT_DAYS, earliest_onset - WARM_UP)
+    warehouse, store = prepared_engines(config, directory / "incidents", INCIDENT_DAYS, earliest_onset - WARM_UP, seed)
     replay = replay_hours(config, warehouse, store, earliest_onset - WARM_UP, END, "incident replay")
     due = {"concept_change": concept_change_expected_run(config, warehouse),
            "gradual_shift": gradual_shift_expected_run(config, warehouse)}
@@ -188,14 +190,14 @@ def incident_replay(config, directory: Path, earliest_onset: datetime) -> tuple[
     return detections, unexplained
 
 
-def clean_replay(config, directory: Path, earliest_onset: datetime) -> list[Opening]:
+def clean_replay(config, directory: Path, earliest_onset: datetime, seed: int) -> list[Opening]:
     """Replay the 30 clean days before the earliest onset of a longer warehouse; every opening is false."""
     start = earliest_onset - timedelta(days=CLEAN_DAYS_REPLAYED)
-    warehouse, store = prepared_engines(config, directory / "clean", CLEAN_DAYS_GENERATED, start)
+    warehouse, store = prepared_engines(config, directory / "clean", CLEAN_DAYS_GENERATED, start, seed)
     return replay_hours(config, warehouse, store, start, earliest_onset, "clean replay").openings
 
 
-def prepared_engines(config, directory: Path, days: int, now: datetime):
+def prepared_engines(config, directory: Path, days: int, now: datetime, seed: int):
     """A demo warehouse of `days` days ending at END, and a metric store holding its fitted table reference."""
     from include.monitoring.airflow_adapters import engine_from_url
     from include.monitoring.demo.generator import write_demo_warehouse
@@ -205,7 +207,7 @@ def prepared_engines(config, directory: Path, days: int, now: datetime):
     warehouse = engine_from_url(f"sqlite:///{directory}/warehouse.db")
     store = engine_from_url(f"sqlite:///{directory}/store.db")
     t = time.perf_counter()
-    counts = write_demo_warehouse(warehouse, end=END, days=days, peak_rows=PEAK_ROWS, seed=SEED)
+    counts = write_demo_warehouse(warehouse, end=END, days=days, peak_rows=PEAK_ROWS, seed=seed)
     print(f"{days}-day demo warehouse: {counts['predictions']:,} predictions, {counts['labels']:,} labels, "
           f"written in {time.perf_counter() - t:.0f} s")
     t = time.perf_counter()
