@@ -276,6 +276,11 @@ def test_multiclass_and_regression_windows_match_scikit_learn(tmp_path, task):
     for name, value in expected.items():
         assert rows[(name, "")] == pytest.approx(value, abs=1e-9), name
     assert {value for (metric, value) in rows if metric == "sufficient_statistics"} == {"", "a", "b"}
+    tests = {r["metric"]: json.loads(r["details"]).get("test") for r in _rows(
+        store, "select * from metric_values where kind = 'performance' and window_start = :w and slice_key = ''",
+        w=start) if r["metric"] in expected}
+    exact = {"accuracy"} if task == "multiclass_classification" else set()  # a proportion: Fisher's exact test
+    assert {name for name, test in tests.items() if test == "fisher_exact"} == exact
 
 
 def test_the_concept_change_pages_at_the_first_run_with_enough_labels(tmp_path):
