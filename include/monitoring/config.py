@@ -167,8 +167,10 @@ class ApplicationConfig:
 class PerformanceConfig:
     metrics: tuple[str, ...] = ()  # () = the task's defaults (see the README); names checked per task
     min_labels: int = 50  # fewer labelled rows: recorded as insufficient, not as a value
-    # Binary metrics judged from the band (all but accuracy, precision and recall, which have an exact test) need
-    # this many labels of each class: AUC or F1 on a few dozen positives has tails far heavier than the normal.
+    # Metrics without an exact test (all but the proportions: accuracy, precision, recall) are judged from the
+    # band from this many labels, binary ones once each class has min_class_labels: AUC or F1 on a few dozen
+    # positives, or an RMSE on 50 skewed residuals, has tails far heavier than the normal.
+    min_band_labels: int = 100
     min_class_labels: int = 50
     min_coverage: float = 0.5  # performance alerts wait until this share of a window's predictions is labelled
     warning_drop: float = 0.02  # relative drop from the reference baseline (a rise, for errors such as log_loss)
@@ -430,8 +432,8 @@ def _check(config: MonitorConfig, file: str) -> None:
                                        f"valid: {sorted(sliceable)}")
     if not 0 <= config.performance.min_coverage <= 1 or not 0 < config.performance.significance < 1:
         fail("performance", "expected 0 <= min_coverage <= 1 and 0 < significance < 1")
-    if config.performance.min_labels < 1 or config.performance.min_class_labels < 1:
-        fail("performance", "expected min_labels >= 1 and min_class_labels >= 1")
+    if min(config.performance.min_labels, config.performance.min_band_labels, config.performance.min_class_labels) < 1:
+        fail("performance", "expected min_labels, min_band_labels and min_class_labels >= 1")
     if config.labels.horizon_days < 1:
         fail("labels.horizon_days", "expected at least 1 day")
     if not 1 <= config.labels.due_hours < config.labels.horizon_days * 24:

@@ -24,7 +24,13 @@ from include.monitoring.drift import get_method
 from include.monitoring.drift.scoring import calibrate_column
 from include.monitoring.errors import ReferenceMissingError
 from include.monitoring.performance.estimation import fit_calibration
-from include.monitoring.performance.evaluation import evaluate, fit_bands, labelled_rows, sufficient_statistics
+from include.monitoring.performance.evaluation import (
+    BAND_SIZES,
+    evaluate,
+    fit_bands,
+    labelled_rows,
+    sufficient_statistics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +80,13 @@ def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict
 
 
 SLICE_MIN_ROWS = 500  # fewer reference rows of a slice value give too rough a distribution to test against
+# A slice value's own baseline, counts and band need this many labelled reference rows (the band's smallest window
+# is half of it); fewer: the slice is compared with the whole reference, so baseline and band never disagree.
+SLICE_MIN_LABELS = 2 * BAND_SIZES[0]
 
 
 def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
-    """The reference's performance: its baseline (whole and per slice value with at least min_labels labels),
+    """The reference's performance: its baseline (whole and per slice value with at least SLICE_MIN_LABELS labels),
     the band of each metric by label count, and, for binary models, the score calibration behind estimates."""
     w, perf, task = config.warehouse, config.performance, config.task
     rows = pd.DataFrame({"label": frame[config.reference.label_column]})
@@ -90,7 +99,7 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
     usable = labelled_rows(task, rows)
     names = config.performance_metrics
     parts = {column: {str(value): part for value, part in usable.groupby(usable[column].astype("string"), sort=True)
-                      if len(part) >= perf.min_labels}
+                      if len(part) >= SLICE_MIN_LABELS}
              for column in slice_columns}
     result: dict[str, Any] = {
         "baseline": evaluate(task, usable, perf.threshold, names), "baseline_labels": int(len(usable)),

@@ -161,30 +161,35 @@ def test_alerts_wait_for_label_coverage():
     assert judged.severity.name == "CRITICAL" and alerting_rows(config, [judged]) == [judged]
 
 
-def test_a_small_slice_is_judged_exactly_on_accuracy_and_not_on_auc_from_few_positives():
-    """A slice of 60 labels with 10 positives: its accuracy, a proportion, is judged by Fisher's exact test against
-    the same slice of the reference; its ROC AUC and F1, judged from the band, wait for min_class_labels of each
-    class and are recorded with the reason instead of paging on noise."""
-    from include.monitoring.performance.rescoring import window_performance
-    from include.monitoring.reference import fit_performance
-    from include.monitoring.types import Window
-
-    config = _config()
-    rng = np.random.default_rng(5)
-
-    def rows(n: int, slice_accuracy: float, positives_share: float) -> pd.DataFrame:
+def _two_slice_frames(rng, window_rows: int, window_accuracy: float, window_positives: float):
+    """A reference of two employment types (80 % right, 30 % positives) and a window whose self-employed rows are
+    `window_accuracy` right with `window_positives` positives; salaried rows as in the reference."""
+    def rows(n: int, accuracy: float, positives_share: float) -> pd.DataFrame:
         label = (rng.random(n) < positives_share).astype(int)
-        right = rng.random(n) < slice_accuracy
+        right = rng.random(n) < accuracy
         score = np.where(right == (label == 1), 0.5 + rng.random(n) / 2, rng.random(n) / 2)
         return pd.DataFrame({"label": label, "score": score, "predicted_class": (score >= 0.5).astype(int),
                              "model_version": "v1"})
 
-    reference_frame = pd.concat([rows(8000, 0.8, 0.3).assign(employment_type="salaried"),
-                                 rows(2000, 0.8, 0.3).assign(employment_type="self_employed")], ignore_index=True)
+    reference = pd.concat([rows(8000, 0.8, 0.3).assign(employment_type="salaried"),
+                           rows(2000, 0.8, 0.3).assign(employment_type="self_employed")], ignore_index=True)
+    window = pd.concat([rows(400, 0.8, 0.3).assign(employment_type="salaried"),
+                        rows(window_rows, window_accuracy, window_positives).assign(employment_type="self_employed")],
+                       ignore_index=True)
+    return reference, window.rename(columns={"predicted_class": "predicted"})
+
+
+def test_a_small_slice_is_judged_exactly_on_proportions_and_not_on_auc_from_few_positives():
+    """A slice of 120 labels with 15 positives: its accuracy, precision and recall, proportions, are judged by
+    Fisher's exact test against the same slice of the reference; its ROC AUC and F1, judged from the band, wait
+    for min_class_labels of each class and are recorded with the reason instead of paging on noise."""
+    from include.monitoring.performance.rescoring import window_performance
+    from include.monitoring.reference import fit_performance
+    from include.monitoring.types import Window
+
+    config = _config(metrics=("accuracy", "precision", "recall", "roc_auc", "f1"))
+    reference_frame, window_frame = _two_slice_frames(np.random.default_rng(5), 120, 0.4, 1 / 8)
     reference = fit_performance(config, reference_frame)
-    window_frame = pd.concat([rows(400, 0.8, 0.3).assign(employment_type="salaried"),
-                              rows(60, 0.4, 1 / 6).assign(employment_type="self_employed")], ignore_index=True)
-    window_frame = window_frame.rename(columns={"predicted_class": "predicted"})
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
     judged = {(r.metric, r.slice_value): r for r in window_performance(config, reference, window, window_frame,
                                                                      window.end)}
@@ -192,13 +197,54 @@ def test_a_small_slice_is_judged_exactly_on_accuracy_and_not_on_auc_from_few_pos
     assert accuracy.details["test"] == "fisher_exact" and accuracy.severity.name == "CRITICAL"
     statistics = reference["slice_statistics"]["employment_type"]["self_employed"]
     assert accuracy.details["reference_trials"] == statistics["n"] == 2000
-    assert accuracy.details["trials"] == 60 and accuracy.details["successes"] == round(accuracy.value * 60)
+    assert accuracy.details["trials"] == 120 and accuracy.details["successes"] == round(accuracy.value * 120)
+    assert judged["precision", "self_employed"].details["reference_trials"] == statistics["tp"] + statistics["fp"]
+    assert judged["recall", "self_employed"].details["reference_trials"] == statistics["tp"] + statistics["fn"]
+    positives = int(window_frame.label[400:].sum())
     for metric in ("roc_auc", "f1"):
         row = judged[metric, "self_employed"]
         assert row.value is not None and row.p_value is None and row.severity.name == "OK"
-        assert row.details["not_judged"].startswith(f"{int(window_frame.label[400:].sum())} positive and ")
+        assert row.details["not_judged"].startswith(f"{positives} positive and {120 - positives} negative labels")
     assert judged["roc_auc", "salaried"].details["test"] == "band"  # 120 positives: judged from the band
     assert judged["accuracy", "salaried"].severity.name == "OK"
+
+
+def test_a_profile_without_counts_judges_proportions_from_the_band_and_says_so():
+    """A reference profile stored before the exact test has no counts: accuracy falls back to the band, and the
+    row says why; a window of fewer than min_band_labels labels is then not judged at all."""
+    from include.monitoring.performance.rescoring import window_performance
+    from include.monitoring.reference import fit_performance
+    from include.monitoring.types import Window
+
+    config = _config(metrics=("accuracy",))
+    reference_frame, window_frame = _two_slice_frames(np.random.default_rng(6), 300, 0.5, 0.5)
+    reference = {key: value for key, value in fit_performance(config, reference_frame).items()
+                 if key not in ("baseline_statistics", "slice_statistics")}
+    window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
+    judged = {r.slice_value: r for r in window_performance(config, reference, window, window_frame, window.end)
+              if r.metric == "accuracy"}
+    assert judged["self_employed"].details["test"] == "band" and "cli build-reference" in judged[
+        "self_employed"].details["no_counts"]
+    assert judged["self_employed"].severity.name == "CRITICAL"  # 0.5 right against 0.8: beyond the band too
+
+
+def test_estimates_are_judged_from_the_band_on_the_windows_scores():
+    """Estimated performance has no labels, hence no counts and no classes: the band judges it at the window's
+    row count, and a score distribution moved towards the threshold lowers the estimate below it."""
+    from include.monitoring.performance.rescoring import estimated_performance
+    from include.monitoring.reference import fit_performance
+    from include.monitoring.types import Window
+
+    config = _config(metrics=("accuracy", "roc_auc"))
+    reference_frame, _ = _two_slice_frames(np.random.default_rng(7), 10, 0.8, 0.3)
+    reference = fit_performance(config, reference_frame)
+    window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
+    scores = pd.Series(np.random.default_rng(8).uniform(0.4, 0.6, 2000))  # every score near the cut-off
+    rows = {r.metric: r for r in estimated_performance(config, reference, scores, window)}
+    assert set(rows) == {"accuracy", "roc_auc"}
+    for row in rows.values():
+        assert row.details["test"] == "band" and row.n == 2000 and "not_judged" not in row.details
+    assert rows["accuracy"].value < reference["baseline"]["accuracy"] and rows["accuracy"].severity.name == "CRITICAL"
 
 
 def _task_warehouse(tmp_path, task: str):

@@ -158,6 +158,7 @@ def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value:
              slice_value: str, statistics: dict[str, Any] | None, details: dict[str, Any]) -> float | None:
     """The one-sided p-value of `value` against the reference; records in `details` which test gave it, or why
     none did."""
+    perf = config.performance
     counts = significance.proportion(config.task, name, statistics)
     reference_counts = significance.proportion(config.task, name,
                                                _reference_statistics(reference, slice_key, slice_value))
@@ -165,7 +166,10 @@ def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value:
         details.update(test="fisher_exact", successes=counts[0], trials=sum(counts),
                        reference_successes=reference_counts[0], reference_trials=sum(reference_counts))
         return significance.exact_p_value(counts, reference_counts)
-    not_judged = significance.too_few_per_class(config.task, statistics, config.performance.min_class_labels)
+    if counts and "baseline_statistics" not in reference:
+        details["no_counts"] = ("the reference profile predates the exact test: judged from the band "
+                                "(rebuild it with cli build-reference)")
+    not_judged = significance.too_few_for_band(config.task, n, statistics, perf.min_band_labels, perf.min_class_labels)
     if not_judged:
         details["not_judged"] = not_judged
         return None

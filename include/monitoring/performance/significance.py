@@ -2,15 +2,17 @@
 
 Two ways, by metric:
 
-- **Proportions** (accuracy, precision, recall): the metric is successes out of trials (correct predictions out of
-  labelled rows, true positives out of predicted positives, true positives out of positives). The window's counts
-  and the reference's counts in the same slice make a 2x2 table, and Fisher's exact test gives the p-value that the
+- **Proportions** (accuracy, precision, recall; multiclass accuracy and per-class recall): the metric is successes
+  out of trials (correct predictions out of labelled rows, true positives out of predicted positives, true
+  positives out of positives). The window's counts and the reference's counts in the same slice (the whole
+  reference's for a slice value it lacks) make a 2x2 table, and Fisher's exact test gives the p-value that the
   window's rate is lower. It is exact at any label count, so a slice of 50 labels can be judged at a tail of 1e-4
   without the normal approximation's error, and it counts the reference's own finite size.
 - **Everything else** (ROC AUC, PR AUC, F1, log loss, ...): the reference's band, the mean and standard deviation of
-  the metric over random reference windows of the same label count, read as a normal tail. For binary models these
-  are judged only once each class has `performance.min_class_labels` labels: with a few dozen positives an AUC or
-  F1 has tails far heavier than the normal, and a 1e-4 tail read from the normal would page on noise.
+  the metric over random reference windows of the same label count, read as a normal tail. These are judged only
+  from `performance.min_band_labels` labels, and for binary models once each class has
+  `performance.min_class_labels`: with a few dozen positives an AUC or F1 has tails far heavier than the normal,
+  and a 1e-4 tail read from the normal would page on noise.
 """
 
 from __future__ import annotations
@@ -27,16 +29,25 @@ BINARY_PROPORTIONS = {  # metric -> (successes, failures) from the confusion cou
 
 
 def proportion(task: str, name: str, statistics: dict[str, Any] | None) -> tuple[int, int] | None:
-    """(successes, failures) of metric `name` in a window's sufficient statistics; None when it is no proportion."""
-    if not statistics:
-        return None
+    """(successes, failures) of metric `name` in sufficient statistics; None when it is no proportion or has no
+    trials there (no predicted positives for precision, a class the statistics never saw for its recall)."""
+    counts = _counts(task, name, statistics) if statistics else None
+    return counts if counts and sum(counts) > 0 else None
+
+
+def _counts(task: str, name: str, statistics: dict[str, Any]) -> tuple[int, int] | None:
     if task == "binary_classification" and name in BINARY_PROPORTIONS:
         successes, failures = BINARY_PROPORTIONS[name]
         return sum(int(statistics[key]) for key in successes), sum(int(statistics[key]) for key in failures)
-    if task == "multiclass_classification" and name == "accuracy":
-        matrix = statistics["confusion"]
+    if task != "multiclass_classification":
+        return None
+    classes, matrix = statistics["classes"], statistics["confusion"]
+    if name == "accuracy":
         correct = sum(matrix[i][i] for i in range(len(matrix)))
         return int(correct), int(sum(map(sum, matrix)) - correct)
+    if name.startswith("recall[") and name[len("recall["):-1] in classes:  # recall[<class>]: right of that class
+        i = classes.index(name[len("recall["):-1])
+        return int(matrix[i][i]), int(sum(matrix[i]) - matrix[i][i])
     return None
 
 
@@ -57,8 +68,12 @@ def band_p_value(band: tuple[float, float] | None, value: float | None, higher_i
     return float(stats.norm.sf(z))
 
 
-def too_few_per_class(task: str, statistics: dict[str, Any] | None, min_class_labels: int) -> str:
-    """Why a band-judged binary metric is not judged in this window ("" when it is): a class below the floor."""
+def too_few_for_band(task: str, n: int, statistics: dict[str, Any] | None, min_band_labels: int,
+                     min_class_labels: int) -> str:
+    """Why a metric without an exact test is not judged from the band in this window ("" when it is): fewer than
+    `min_band_labels` labels, or, for a binary model's realized metrics, a class below `min_class_labels`."""
+    if n < min_band_labels:
+        return f"{n} labels; metrics without an exact test are judged from min_band_labels={min_band_labels}"
     if task != "binary_classification" or not statistics:
         return ""
     positives, negatives = int(statistics["positives"]), int(statistics["n"]) - int(statistics["positives"])

@@ -4,8 +4,6 @@ against scikit-learn's metrics, and for calibration under no change."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -18,7 +16,7 @@ from include.monitoring.performance.significance import (
     band_p_value,
     exact_p_value,
     proportion,
-    too_few_per_class,
+    too_few_for_band,
 )
 
 
@@ -53,22 +51,26 @@ def test_exact_p_value_falls_as_the_window_gets_worse(trials, successes):
     assert worse <= better
 
 
-def test_exact_test_holds_its_level_when_nothing_changed():
-    """Windows drawn at the reference's own rate: the share with p <= alpha stays at most alpha (Fisher's test is
-    exact, so conservative), at every window size from 50 labels up."""
-    rng = np.random.default_rng(11)
+@pytest.mark.parametrize("n", [50, 150, 1000])
+@pytest.mark.parametrize("alpha", [1e-4, 1e-3, 0.05])
+def test_exact_test_holds_its_level_when_nothing_changed(n, alpha):
+    """The test's size, computed exactly rather than by simulation: a window of n labels drawn at the reference's
+    own rate has p <= alpha with probability at most alpha (Fisher's test is exact, so conservative), also at the
+    1e-4 that pages."""
     reference = (7_900, 2_100)
     rate = reference[0] / sum(reference)
-    for n in (50, 150, 1000):
-        correct = rng.binomial(n, rate, 20_000)
-        p_values = np.array([exact_p_value((int(k), n - int(k)), reference) for k in correct])
-        for alpha in (0.01, 0.05):
-            assert np.mean(p_values <= alpha) <= alpha * 1.1  # 1.1: Monte Carlo slack on 20,000 draws
+    correct = np.arange(n + 1)
+    p_values = np.array([exact_p_value((int(k), n - int(k)), reference) for k in correct])
+    size = stats.binom.pmf(correct[p_values <= alpha], n, rate).sum()
+    assert 0 < size <= alpha
+    assert size > alpha / 20  # and not so conservative that it cannot see a real drop
 
 
 def test_empty_window_or_reference_gives_no_p_value():
     assert exact_p_value((0, 0), (10, 5)) is None
     assert exact_p_value((3, 2), (0, 0)) is None
+    # No predicted positives: precision has no trials, so no proportion to test (the band or nothing judges it).
+    assert proportion("binary_classification", "precision", {"tp": 0, "fp": 0, "tn": 8, "fn": 2}) is None
 
 
 def test_proportions_are_the_counts_behind_scikit_learns_metrics():
@@ -89,6 +91,10 @@ def test_multiclass_accuracy_is_a_proportion_and_other_metrics_are_not():
     predicted = ["a", "b", "a", "a", "c", "c", "b"]
     statistics = multiclass_statistics(labels, predicted)
     assert proportion("multiclass_classification", "accuracy", statistics) == (4, 3)
+    # recall[c]: of the rows whose label is c, those predicted c (a: 2 of 3, b: 1 of 2, c: 1 of 2)
+    assert proportion("multiclass_classification", "recall[a]", statistics) == (2, 1)
+    assert proportion("multiclass_classification", "recall[c]", statistics) == (1, 1)
+    assert proportion("multiclass_classification", "recall[z]", statistics) is None  # a class never seen
     assert proportion("multiclass_classification", "macro_f1", statistics) is None
     assert proportion("binary_classification", "roc_auc", {"tp": 1, "fp": 1, "tn": 1, "fn": 1}) is None
     assert proportion("regression", "mae", {"n": 3}) is None
@@ -103,23 +109,23 @@ def test_band_p_value_is_the_normal_tail_in_the_worse_direction():
     assert band_p_value(None, 0.5, True) is None and band_p_value((0.85, 0.04), None, True) is None
 
 
-def test_band_judged_binary_metrics_wait_for_enough_of_each_class():
-    statistics = {"n": 120, "positives": 17}
-    reason = too_few_per_class("binary_classification", statistics, 50)
-    assert reason == "17 positive and 103 negative labels; judged from min_class_labels=50 of each class"
-    assert too_few_per_class("binary_classification", {"n": 120, "positives": 60}, 50) == ""
-    assert too_few_per_class("binary_classification", {"n": 120, "positives": 70}, 50) == ""
-    assert "50 negative" not in too_few_per_class("binary_classification", {"n": 100, "positives": 51}, 50)
-    assert too_few_per_class("binary_classification", {"n": 100, "positives": 51}, 50).startswith("51 positive and 49")
-    assert too_few_per_class("binary_classification", None, 50) == ""  # estimates: judged on the window's rows
-    assert too_few_per_class("regression", {"n": 10}, 50) == ""
+def test_band_judged_metrics_wait_for_enough_labels_and_of_each_class():
+    def why(task, n, statistics):
+        return too_few_for_band(task, n, statistics, min_band_labels=100, min_class_labels=50)
+
+    assert why("regression", 99, {"n": 99}) == "99 labels; metrics without an exact test are judged from min_band_labels=100"
+    assert why("regression", 100, {"n": 100}) == ""
+    assert why("binary_classification", 120, {"n": 120, "positives": 17}) == (
+        "17 positive and 103 negative labels; judged from min_class_labels=50 of each class")
+    assert why("binary_classification", 120, {"n": 120, "positives": 60}) == ""
+    assert why("binary_classification", 120, {"n": 120, "positives": 70}) == ""
+    assert why("binary_classification", 100, {"n": 100, "positives": 51}).startswith("51 positive and 49 negative")
+    assert why("binary_classification", 500, None) == ""  # estimates: judged on the window's scores
+    assert why("binary_classification", 60, None).startswith("60 labels")
 
 
-def test_a_collapsed_small_slice_is_far_beyond_one_in_ten_thousand():
-    """The demo's concept change in its first labelled hour: 29 of 56 self-employed predictions right where the
-    reference has 3,178 of 4,043 (0.786). The normal band would need 56 labels to be trusted to 1e-4; the exact
-    test gives its p-value directly."""
-    p = exact_p_value((29, 27), (3_178, 4_043 - 3_178))
-    assert p < 1e-4
-    z = (3_178 / 4_043 - 29 / 56) / math.sqrt(0.786 * 0.214 / 56)
-    assert z > 4  # the same evidence on the normal scale
+def test_the_concept_changes_first_hour_in_its_slice_is_beyond_one_in_ten_thousand():
+    """The demo's concept change in its first labelled hour (the scorecard's page): 29 of 56 self-employed
+    predictions right where the reference has 3,177 of 4,042, far below the 1e-4 that pages even after a
+    correction over a handful of tests."""
+    assert exact_p_value((29, 27), (3_177, 4_042 - 3_177)) < 1e-4 / 4
