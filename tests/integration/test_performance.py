@@ -325,7 +325,8 @@ def test_multiclass_and_regression_windows_match_scikit_learn(tmp_path, task):
     tests = {r["metric"]: json.loads(r["details"]).get("test") for r in _rows(
         store, "select * from metric_values where kind = 'performance' and window_start = :w and slice_key = ''",
         w=start) if r["metric"] in expected}
-    exact = {"accuracy"} if task == "multiclass_classification" else set()  # a proportion: Fisher's exact test
+    # proportions get Fisher's exact test: multiclass accuracy and each class's recall; no regression metric
+    exact = {"accuracy", "recall[high]", "recall[low]", "recall[mid]"} if task == "multiclass_classification" else set()
     assert {name for name, test in tests.items() if test == "fisher_exact"} == exact
 
 
