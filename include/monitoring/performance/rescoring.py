@@ -226,21 +226,26 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
     return _severities(config, scored, eligible=True, awaiting="")
 
 
+def _of_slice(reference: dict[str, Any], section: str, slice_key: str, slice_value: str) -> Any:
+    """The reference's own entry in `section` (slice_bands, slice_statistics, slice_baselines) for the slice value,
+    or None when the reference had too few of its labelled rows (or none: a new model version, `__other__`)."""
+    return reference.get(section, {}).get(slice_key, {}).get(slice_value)
+
+
 def _band(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
     """The slice value's own band when the reference had enough of its rows to fit one; else the whole reference's."""
-    by_slice = reference.get("slice_bands", {}).get(slice_key, {}).get(slice_value)
+    by_slice = _of_slice(reference, "slice_bands", slice_key, slice_value)
     return by_slice if by_slice and by_slice.get("sizes") else reference.get("performance_bands")
 
 
 def _reference_statistics(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
     """The sufficient statistics of the reference's same slice when it had enough labels there; else the whole's."""
-    by_slice = reference.get("slice_statistics", {}).get(slice_key, {}).get(slice_value)
-    return by_slice or reference.get("baseline_statistics")
+    return _of_slice(reference, "slice_statistics", slice_key, slice_value) or reference.get("baseline_statistics")
 
 
 def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value: str) -> float | None:
     """The reference's own value in the same slice when it had enough labels there; else the whole reference's."""
-    by_slice = reference.get("slice_baselines", {}).get(slice_key, {}).get(slice_value, {})
+    by_slice = _of_slice(reference, "slice_baselines", slice_key, slice_value) or {}
     return by_slice.get(name, reference.get("baseline", {}).get(name))
 
 

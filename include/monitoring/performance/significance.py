@@ -45,8 +45,9 @@ def _counts(task: str, name: str, statistics: dict[str, Any]) -> tuple[int, int]
     if name == "accuracy":
         correct = sum(matrix[i][i] for i in range(len(matrix)))
         return int(correct), int(sum(map(sum, matrix)) - correct)
-    if name.startswith("recall[") and name[len("recall["):-1] in classes:  # recall[<class>]: right of that class
-        i = classes.index(name[len("recall["):-1])
+    label = name.removeprefix("recall[").removesuffix("]")  # recall[<class>]: the rows of that class predicted right
+    if name.startswith("recall[") and label in classes:
+        i = classes.index(label)
         return int(matrix[i][i]), int(sum(matrix[i]) - matrix[i][i])
     return None
 
