@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
@@ -54,6 +55,9 @@ def build_monitor_dag(config: MonitorConfig):
         tags=[*TAGS, f"model:{config.model}"],
         description=config.description or f"Monitoring of {config.model}",
         doc_md=f"Monitor of model `{config.model}`, configured in `{config.source_file}`.",
+        # Airflow finds the DAGs in this module's globals (build_all_dags). Auto-registration would also hand it a
+        # DAG whose body raised half-way, beside the broken DAG that reports the error.
+        auto_register=False,
     )
     def monitor():
         @task(on_failure_callback=record_failure)
@@ -115,15 +119,16 @@ def build_monitor_dag(config: MonitorConfig):
     return monitor()
 
 
-def build_broken_dag(model: str, error: ConfigError):
-    message = str(error)
+def build_broken_dag(dag_id: str, message: str):
+    """A DAG that shows a file's error where users look (description, docs, tag config-error) and fails with it."""
 
     @dag(
-        dag_id=f"monitor_{model}",
+        dag_id=dag_id,
         schedule=None,
         tags=[*TAGS, "config-error"],
         description=f"CONFIG ERROR: {message}"[:1000],
         doc_md=f"**This monitor's configuration is invalid.**\n\n```\n{message}\n```\n\nFix the file and the DAG reloads.",
+        auto_register=False,
     )
     def broken():
         @task
@@ -135,9 +140,34 @@ def build_broken_dag(model: str, error: ConfigError):
     return broken()
 
 
-_configs, _errors = load_all_monitors()
-for _config in _configs:
-    globals()[_config.dag_id] = build_monitor_dag(_config)
-for _stem, _error in _errors.items():
-    _model = re.sub(r"[^A-Za-z0-9_]", "_", _stem)
-    globals()[f"monitor_{_model}"] = build_broken_dag(_model, _error)
+def broken_dag_id(file_name: str, taken: set[str]) -> str:
+    """monitor_<file stem> as a valid, unused DAG id: a broken file never replaces a working DAG or another
+    broken file's DAG (a.yaml beside a.yml, a-b.yaml beside a_b.yaml)."""
+    stem = Path(file_name).stem
+    base = "monitor_" + re.sub(r"[^A-Za-z0-9_]", "_", stem)[:200]  # DAG ids are limited to 250 characters
+    dag_id, copy = base, 1
+    while dag_id in taken:
+        copy += 1
+        dag_id = f"{base}_{copy}"
+    return dag_id
+
+
+def build_all_dags(directory: Path | None = None) -> dict[str, object]:
+    """One DAG per monitor file, by DAG id. A file whose config is invalid, or whose DAG cannot be built for any
+    other reason, becomes a broken DAG showing why; nothing in one file can stop the others from loading."""
+    configs, errors = load_all_monitors(directory)
+    messages = {file_name: str(error) for file_name, error in errors.items()}
+    dags: dict[str, object] = {}
+    for config in configs:
+        try:
+            dags[config.dag_id] = build_monitor_dag(config)
+        except Exception as exc:  # noqa: BLE001 (one model's DAG must not cost the others theirs)
+            file_name = Path(config.source_file).name
+            messages[file_name] = f"{file_name}: the DAG could not be built: {type(exc).__name__}: {exc}"
+    for file_name, message in sorted(messages.items()):
+        dag_id = broken_dag_id(file_name, set(dags))
+        dags[dag_id] = build_broken_dag(dag_id, message)
+    return dags
+
+
+globals().update(build_all_dags())

@@ -349,6 +349,105 @@ class MonitorConfig:
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# The shorter of the two places a model name must fit: the store's `model` columns (128 characters) and the DAG's
+# "model:<name>" tag, which Airflow caps at 100 characters.
+MAX_MODEL_NAME_LENGTH = 100 - len("model:")
+# start_date bounds: far enough apart for any real backfill, and safe from the overflow that an offset at the
+# calendar's ends (0001-01-01T00:00+05:00) causes when the DAG converts it to UTC.
+EARLIEST_START, LATEST_START = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values a numeric key accepts, written as an interval: [low, high], an open end in round brackets."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below  # NaN is neither, so it is outside every range
+
+    def __str__(self) -> str:
+        return (f"{'(' if self.low_open else '['}{_readable(self.low)}, "
+                f"{_readable(self.high)}{')' if self.high_open else ']'}")
+
+
+def _readable(number: float) -> str:
+    return f"{number:_}" if isinstance(number, int) else f"{number:g}"
+
+
+SHARE = Range(0, 1)
+P_VALUE = Range(0, 1)
+OPEN_SHARE = Range(0, 1, low_open=True, high_open=True)
+ROWS = Range(1, 10_000_000)  # row and label counts: far beyond what one window can hold in memory
+LOOKBACK = Range(1, MAX_LOOKBACK_WINDOWS)
+# Every numeric key of a monitor file and the values it accepts: the one place `_check_ranges` and the README read.
+# Keys are paths as written in the file; "*" stands for a name the file chooses (a feature, a rule pattern), and a
+# Tiers key ({warning, critical}) covers both tiers. Bounds keep values sensible and far from what breaks Python
+# or the store: a huge timeout overflows timedelta at parse time, a billion bins allocates gigabytes.
+NUMERIC_RANGES: dict[str, Range] = {
+    "retries": Range(0, 10),
+    "retry_delay_minutes": Range(0, 1440),
+    "timeout_minutes": Range(1, 1440),  # per task: a task running longer than a day is stuck
+    "min_rows": ROWS,
+    "warehouse.max_rows_per_window": ROWS,
+    "labels.horizon_days": Range(1, 365),
+    "labels.max_unmatched_share": SHARE,
+    "labels.due_hours": Range(1, 365 * 24),  # and below labels.horizon_days, checked in _check
+    "labels.due_coverage": SHARE,
+    "reference.rolling_days": Range(1, 365),
+    "reference.seasonal_weeks": Range(1, 52),
+    "reference.bins": Range(2, 1000),
+    "reference.top_k_categories": Range(1, 1000),
+    "drift.auto_switch_rows": ROWS,
+    "drift.psi": Range(0, 10),
+    "drift.chi2": P_VALUE,
+    "drift.ks": P_VALUE,
+    "drift.wasserstein": Range(0, 100),  # reference standard deviations
+    "drift.jensen_shannon": SHARE,
+    "drift.hellinger": SHARE,
+    "drift.l_infinity": SHARE,
+    "drift.new_category": SHARE,
+    "drift.noise_quantile": Range(0.5, 1, low_open=True, high_open=True),
+    "drift.min_slice_rows": ROWS,
+    # The widest of the methods' ranges; the method the feature uses narrows it (_check_feature_tiers).
+    "drift.features.*.warning": Range(0, 100),
+    "drift.features.*.critical": Range(0, 100),
+    "validation.max_null_rate": SHARE,
+    "validation.critical_null_rate": SHARE,
+    "validation.range_tolerance": Range(0, 10),  # a share of the reference's span
+    "validation.mostly": Range(0, 1, low_open=True),  # 0 would let every row fail
+    "validation.volume_weeks": Range(1, 52),
+    "validation.volume_k": Range(0, 100, low_open=True),
+    "performance.min_labels": ROWS,
+    "performance.min_band_labels": ROWS,
+    "performance.min_class_labels": ROWS,
+    "performance.min_coverage": SHARE,
+    "performance.warning_drop": OPEN_SHARE,
+    "performance.critical_drop": OPEN_SHARE,
+    "performance.significance": OPEN_SHARE,
+    "performance.threshold": OPEN_SHARE,  # a cut-off at 0 or 1 puts every prediction in one class
+    "performance.slice_top_k": Range(1, 1000),
+    "application.latency_p50": Range(0, 3_600_000),  # milliseconds: up to an hour
+    "application.latency_p95": Range(0, 3_600_000),
+    "application.latency_p99": Range(0, 3_600_000),
+    "application.error_rate": SHARE,
+    "alerts.warning_persistence": LOOKBACK,  # each of N and M
+    "alerts.critical_persistence": LOOKBACK,
+    "alerts.persistence.*.warning": LOOKBACK,
+    "alerts.persistence.*.critical": LOOKBACK,
+    "alerts.resolve_after": LOOKBACK,
+    "alerts.remind_hours": Range(0, 365 * 24),  # 0 = never
+    "alerts.page_within_hours": Range(1, 365 * 24),  # every run starts after its window ended: 0 would never page
+    "alerts.dynamic.*.windows": Range(2, 365 * 24),
+    "alerts.dynamic.*.min_windows": Range(2, 365 * 24),
+    "alerts.dynamic.*.k_warning": Range(0, 100, low_open=True),
+    "alerts.dynamic.*.k_critical": Range(0, 100, low_open=True),
+}
 
 
 class _TextDatesLoader(yaml.SafeLoader):
@@ -387,8 +486,8 @@ def monitors_dir() -> Path:
 
 
 def load_all_monitors(directory: Path | None = None) -> tuple[list[MonitorConfig], dict[str, ConfigError]]:
-    """Every monitor file in `directory` (default: `monitors_dir()`): the valid configs and,
-    per broken file, its error."""
+    """Every monitor file in `directory` (default: `monitors_dir()`): the valid configs and, per broken file
+    (by file name), its error. No file's content can stop the others from loading."""
     directory = directory or monitors_dir()
     configs: list[MonitorConfig] = []
     errors: dict[str, ConfigError] = {}
@@ -396,8 +495,36 @@ def load_all_monitors(directory: Path | None = None) -> tuple[list[MonitorConfig
         try:
             configs.append(load_monitor_config(path))
         except ConfigError as exc:
-            errors[path.stem] = exc
-    return configs, errors
+            errors[path.name] = exc
+        except Exception as exc:  # noqa: BLE001 (a bug or a YAML oddity in one file must not cost the other models)
+            errors[path.name] = ConfigError(f"{path.name}: could not be loaded: {type(exc).__name__}: {exc}")
+    duplicates = _duplicate_models(configs)
+    errors |= duplicates
+    return [config for config in configs if Path(config.source_file).name not in duplicates], errors
+
+
+def _duplicate_models(configs: list[MonitorConfig]) -> dict[str, ConfigError]:
+    """Files naming a model that another file names too, by file name. The file named <model>.yaml keeps the
+    model (a copy that forgot to change `model:` cannot take over or stop its DAG); when no file is named after
+    the model, file order would decide, so every file naming it is an error."""
+    files_by_model: dict[str, list[str]] = {}
+    for config in configs:
+        files_by_model.setdefault(config.model, []).append(Path(config.source_file).name)
+    errors: dict[str, ConfigError] = {}
+    for model, files in files_by_model.items():
+        if len(files) < 2:
+            continue
+        owners = [name for name in files if Path(name).stem == model]
+        for name in files:
+            others = ", ".join(other for other in files if other != name)
+            if len(owners) == 1 and name != owners[0]:
+                errors[name] = ConfigError(f"{name}: model: {model!r} is already the model of {others}; "
+                                           f"{owners[0]} is named after it and keeps the DAG: give this file its own "
+                                           f"model name")
+            elif len(owners) != 1:
+                errors[name] = ConfigError(f"{name}: model: {model!r} is also the model of {others}; no single file "
+                                           f"is named {model}.yaml, so none of them gets the DAG until each model has one file")
+    return errors
 
 
 def _check(config: MonitorConfig, file: str) -> None:
@@ -408,6 +535,10 @@ def _check(config: MonitorConfig, file: str) -> None:
 
     if not _NAME.match(config.model):
         fail("model", f"{config.model!r} must be lower_snake_case (letters, digits, underscores)")
+    if len(config.model) > MAX_MODEL_NAME_LENGTH:
+        fail("model", f"{len(config.model)} characters, expected at most {MAX_MODEL_NAME_LENGTH} (the DAG's "
+                      f"model:<name> tag must fit Airflow's 100 characters)")
+    _check_ranges(config, file)
     if not config.features.numeric and not config.features.categorical:
         fail("features", "list at least one feature under features.numeric or features.categorical")
     overlap = set(config.features.numeric) & set(config.features.categorical)
@@ -430,16 +561,8 @@ def _check(config: MonitorConfig, file: str) -> None:
         if column not in sliceable:
             fail("performance.slices", f"{column!r} is not a categorical feature or the model version column; "
                                        f"valid: {sorted(sliceable)}")
-    if not 0 <= config.performance.min_coverage <= 1 or not 0 < config.performance.significance < 1:
-        fail("performance", "expected 0 <= min_coverage <= 1 and 0 < significance < 1")
-    if min(config.performance.min_labels, config.performance.min_band_labels, config.performance.min_class_labels) < 1:
-        fail("performance", "expected min_labels, min_band_labels and min_class_labels >= 1")
-    if config.labels.horizon_days < 1:
-        fail("labels.horizon_days", "expected at least 1 day")
     if not 1 <= config.labels.due_hours < config.labels.horizon_days * 24:
         fail("labels.due_hours", f"expected 1 to {config.labels.horizon_days * 24 - 1} hours (within labels.horizon_days)")
-    if config.drift.min_slice_rows < 1:
-        fail("drift.min_slice_rows", "expected at least 1 row")
     persistences = [(f"alerts.{name}", getattr(config.alerts, name))
                     for name in ("warning_persistence", "critical_persistence")]
     for pattern, rule in config.alerts.persistence.items():
@@ -458,8 +581,6 @@ def _check(config: MonitorConfig, file: str) -> None:
     digest = config.alerts.info_digest
     if digest and digest not in ("log", "slack") and not digest.startswith("slack:#"):
         fail("alerts.info_digest", f"unknown route {digest!r}; valid: log, slack or slack:#<channel>")
-    if not 1 <= config.alerts.resolve_after <= MAX_LOOKBACK_WINDOWS:
-        fail("alerts.resolve_after", f"expected 1 to {MAX_LOOKBACK_WINDOWS} clean windows")
     for i, silence in enumerate(config.alerts.silences):
         if silence.until:
             try:
@@ -473,26 +594,66 @@ def _check(config: MonitorConfig, file: str) -> None:
                                            "for a team's own Slack channel")
     for key, value in (("reference.start", config.reference.start), ("reference.end", config.reference.end),
                        ("start_date", config.start_date)):
-        if value:
+        if value or key == "start_date":  # the reference bounds are optional, the DAG's start is not
             try:
                 datetime.fromisoformat(value)
             except ValueError:
                 fail(key, f"{value!r} is not an ISO date or datetime (for example 2026-11-01)")
+    try:
+        start_in_range = EARLIEST_START <= config.start_datetime < LATEST_START
+    except OverflowError:
+        start_in_range = False
+    if not start_in_range:
+        fail("start_date", f"{config.start_date!r} is outside [{EARLIEST_START.date()}, {LATEST_START.date()})")
+    _check_feature_tiers(config, file)
     if not 0 < config.performance.warning_drop <= config.performance.critical_drop < 1:
         fail("performance", "expected 0 < warning_drop <= critical_drop < 1")
-    if config.reference.bins < 2:
-        fail("reference.bins", "expected at least 2 bins")
-    if config.reference.rolling_days < 1 or config.reference.seasonal_weeks < 1:
-        fail("reference", "expected rolling_days and seasonal_weeks of at least 1")
     v = config.validation
     if not 0 <= v.max_null_rate <= v.critical_null_rate <= 1:
         fail("validation", "expected 0 <= max_null_rate <= critical_null_rate <= 1")
-    if v.volume_weeks < 1 or v.volume_k <= 0:
-        fail("validation", "expected volume_weeks >= 1 and volume_k > 0")
-    if not 0 <= config.labels.max_unmatched_share <= 1:
-        fail("labels.max_unmatched_share", "expected a share between 0 and 1")
-    if not 0.5 < config.drift.noise_quantile < 1:
-        fail("drift.noise_quantile", f"expected a quantile between 0.5 and 1, got {config.drift.noise_quantile}")
+
+
+def _check_ranges(config: MonitorConfig, file: str) -> None:
+    """Every number of the file inside its key's range in NUMERIC_RANGES."""
+    for key, pattern, value in _numbers(config, "", ""):
+        allowed = NUMERIC_RANGES[pattern]
+        if value not in allowed:
+            raise ConfigError(f"{file}: {key}: expected a value in {allowed}, got {value!r}")
+
+
+def _numbers(value: Any, key: str, pattern: str) -> typing.Iterator[tuple[str, str, int | float]]:
+    """(key as written in the file, its NUMERIC_RANGES pattern, value) for every number inside `value`."""
+    def inside(path: str, name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield key, pattern, value
+    elif isinstance(value, Tiers):  # one range covers both tiers
+        for tier in ("warning", "critical"):
+            yield from _numbers(getattr(value, tier), inside(key, tier), pattern)
+    elif dataclasses.is_dataclass(value):
+        for item in dataclasses.fields(value):
+            yield from _numbers(getattr(value, item.name), inside(key, item.name), inside(pattern, item.name))
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _numbers(item, inside(key, name), inside(pattern, "*"))
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from _numbers(item, f"{key}[{i}]", pattern)
+
+
+def _check_feature_tiers(config: MonitorConfig, file: str) -> None:
+    """A feature's own tiers lie in the range of each method that may score it: a p-value tier of 5 never fires."""
+    for column, override in config.drift.features.items():
+        for method in config.possible_drift_methods(column):
+            allowed = NUMERIC_RANGES[f"drift.{method}"]
+            for tier in ("warning", "critical"):
+                value = getattr(override, tier)
+                if value is not None and value not in allowed:
+                    raise ConfigError(f"{file}: drift.features.{column}.{tier}: expected a value in {allowed} for "
+                                      f"method {method}, got {value!r}")
 
 
 def _check_suite(config: MonitorConfig, file: str) -> None:
@@ -513,7 +674,7 @@ def _build(cls: type[Any], raw: Any, file: str, prefix: str, default: Any = None
         raise ConfigError(f"{file}: {prefix.rstrip('.') or 'top level'}: expected a mapping, got {raw!r}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.name != "source_file"]
-    unknown = sorted(set(raw) - set(names))
+    unknown = sorted(set(raw) - set(names), key=str)  # YAML keys may be numbers: `1: x` beside `owner: me`
     if unknown:
         raise ConfigError(f"{file}: unknown key {prefix}{unknown[0]}; valid keys here: {sorted(names)}")
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
@@ -562,7 +723,10 @@ def _coerce(hint: Any, value: Any, file: str, key: str, default: Any = None) -> 
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             fail("a number")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            fail("a number of at most 1e308")
     if hint is str:
         if not isinstance(value, str):
             fail("a string")

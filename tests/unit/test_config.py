@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
+import types
 import typing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from include.monitoring import config as config_module
 from include.monitoring.config import (
     CATEGORICAL_DRIFT_METHODS,
     DEFAULT_PERFORMANCE_METRICS,
+    MAX_MODEL_NAME_LENGTH,
     MONITORS_DIR,
     NUMERIC_DRIFT_METHODS,
+    NUMERIC_RANGES,
     PERFORMANCE_METRICS,
     DriftConfig,
     MonitorConfig,
@@ -181,12 +184,12 @@ ERROR_CASES = [
     ("feature_both_kinds", "features:\n  numeric: [age]\n  categorical: [age]\n", "features", ["both"]),
     ("drops_inverted", MINIMAL + "performance:\n  warning_drop: 0.1\n  critical_drop: 0.05\n", "performance",
      ["warning_drop <= critical_drop"]),
-    ("significance_not_a_probability", MINIMAL + "performance:\n  significance: 4\n", "performance",
-     ["0 < significance < 1"]),
+    ("significance_not_a_probability", MINIMAL + "performance:\n  significance: 4\n", "performance.significance",
+     ["expected a value in (0, 1)", "got 4.0"]),
     ("band_k_is_gone", MINIMAL + "performance:\n  band_k: 4\n", "performance.band_k", ["'significance'"]),
-    ("no_class_floor", MINIMAL + "performance:\n  min_class_labels: 0\n", "performance",
-     ["min_band_labels and min_class_labels >= 1"]),
-    ("one_bin", MINIMAL + "reference:\n  bins: 1\n", "reference.bins", ["at least 2"]),
+    ("no_class_floor", MINIMAL + "performance:\n  min_class_labels: 0\n", "performance.min_class_labels",
+     ["expected a value in [1, 10_000_000]", "got 0"]),
+    ("one_bin", MINIMAL + "reference:\n  bins: 1\n", "reference.bins", ["[2, 1_000]"]),
     ("persistence_pattern_without_kind", MINIMAL + "alerts:\n  persistence:\n    volume: {warning: [2, 3]}\n",
      "alerts.persistence.volume", ["'<kind>:<rule>'", "drift:feature_drift"]),
     ("persistence_n_above_m", MINIMAL + "alerts:\n  persistence:\n    'quality:*': {critical: [3, 2]}\n",
@@ -194,7 +197,7 @@ ERROR_CASES = [
     ("persistence_unknown_tier", MINIMAL + "alerts:\n  persistence:\n    'quality:*': {info: [1, 1]}\n",
      "alerts.persistence.quality:*.info", ["'critical'", "'warning'"]),
     ("persistence_beyond_history", MINIMAL + "alerts:\n  warning_persistence: [2, 48]\n", "alerts.warning_persistence",
-     ["M <= 24"]),
+     ["alerts.warning_persistence[1]", "expected a value in [1, 24]", "got 48"]),
     ("due_hours_beyond_horizon", MINIMAL + "labels:\n  horizon_days: 2\n  due_hours: 72\n", "labels.due_hours",
      ["1 to 47 hours"]),
     ("non_mapping_top_level", "- age\n- income\n", "top level", ["mapping"]),
@@ -242,9 +245,9 @@ def test_load_all_monitors_broken_files_reported_valid_kept(tmp_path):
     write(tmp_path, "notes.txt", "not a monitor")
     configs, errors = load_all_monitors(tmp_path)
     assert [c.model for c in configs] == ["alpha", "beta"]
-    assert set(errors) == {"gamma", "delta", "epsilon"}
+    assert set(errors) == {"gamma.yaml", "delta.yaml", "epsilon.yaml"}
     assert all(isinstance(e, ConfigError) for e in errors.values())
-    assert "colour" in str(errors["gamma"])
+    assert "colour" in str(errors["gamma.yaml"])
 
 
 def test_load_all_monitors_unquoted_bad_date_reported_valid_kept(tmp_path):
@@ -254,7 +257,7 @@ def test_load_all_monitors_unquoted_bad_date_reported_valid_kept(tmp_path):
     write(tmp_path, "gamma.yaml", MINIMAL + "start_date: 2026-02-30\n")
     configs, errors = load_all_monitors(tmp_path)
     assert [c.model for c in configs] == ["alpha"]
-    assert set(errors) == {"gamma"}
+    assert set(errors) == {"gamma.yaml"}
 
 
 def test_load_all_monitors_empty_directory_nothing(tmp_path):
@@ -313,3 +316,153 @@ def test_load_monitor_config_partial_tiers_keep_the_other_default_tier(tmp_path)
     path.write_text("model: m\nfeatures: {numeric: [x]}\ndrift: {psi: {warning: 0.15}}\n")
     config = load_monitor_config(path)
     assert (config.drift.psi.warning, config.drift.psi.critical) == (0.15, 0.2)
+
+
+# --- numeric ranges, model names, start dates -------------------------------------------------------------------------
+
+
+def _numeric_keys(cls: type = MonitorConfig, prefix: str = "") -> set[str]:
+    """Every numeric key the schema declares, as NUMERIC_RANGES spells it ("*" for a name the file chooses; a
+    Tiers key for both its tiers)."""
+    keys = set()
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        hint, key = hints[field.name], f"{prefix}{field.name}"
+        while typing.get_origin(hint) in (tuple, dict, typing.Union, types.UnionType):
+            args = [arg for arg in typing.get_args(hint) if arg is not type(None) and arg is not Ellipsis]
+            key += ".*" if typing.get_origin(hint) is dict else ""
+            hint = args[-1]
+        if hint is Tiers:
+            keys.add(key)
+        elif dataclasses.is_dataclass(hint):
+            keys |= _numeric_keys(hint, f"{key}.")
+        elif hint in (int, float):
+            keys.add(key)
+    return keys
+
+
+def test_numeric_ranges_name_every_numeric_key_and_nothing_else():
+    assert _numeric_keys() == set(NUMERIC_RANGES)
+
+
+def test_numeric_ranges_hold_every_default(tmp_path):
+    """The defaults, including those of the per-name sections (dynamic thresholds, persistence rules), load."""
+    path = write(tmp_path, "m.yaml", MINIMAL + "alerts:\n  dynamic: {'operational:latency_p95': {}}\n"
+                                             "  persistence: {'quality:*': {warning: [1, 1]}}\n")
+    config = load_monitor_config(path)
+    assert config.alerts.dynamic["operational:latency_p95"] == config_module.DynamicThreshold()
+    assert config.timeout_minutes in NUMERIC_RANGES["timeout_minutes"]
+
+
+RANGE_CASES = [
+    # (id, file text, key the message must name, fragments: the allowed range and the value)
+    ("timeout_overflows_timedelta", MINIMAL + "timeout_minutes: 10000000000000\n", "timeout_minutes",
+     ["expected a value in [1, 1_440]", "got 10000000000000"]),
+    ("timeout_just_above", MINIMAL + "timeout_minutes: 1441\n", "timeout_minutes", ["[1, 1_440]", "got 1441"]),
+    ("horizon_overflows", MINIMAL + "labels: {horizon_days: 1000000000}\n", "labels.horizon_days",
+     ["[1, 365]", "got 1000000000"]),
+    ("max_rows_negative", MINIMAL + "warehouse: {max_rows_per_window: -1}\n", "warehouse.max_rows_per_window",
+     ["[1, 10_000_000]", "got -1"]),
+    ("max_rows_zero", MINIMAL + "warehouse: {max_rows_per_window: 0}\n", "warehouse.max_rows_per_window",
+     ["[1, 10_000_000]", "got 0"]),
+    ("bins_allocate_gigabytes", MINIMAL + "reference: {bins: 1000000000}\n", "reference.bins",
+     ["[2, 1_000]", "got 1000000000"]),
+    ("mostly_above_one", MINIMAL + "validation: {mostly: 7.5}\n", "validation.mostly", ["(0, 1]", "got 7.5"]),
+    ("mostly_zero", MINIMAL + "validation: {mostly: 0}\n", "validation.mostly", ["(0, 1]", "got 0.0"]),
+    ("share_nan", MINIMAL + "labels: {max_unmatched_share: .nan}\n", "labels.max_unmatched_share", ["[0, 1]", "nan"]),
+    ("tier_infinite", MINIMAL + "drift: {psi: {critical: .inf}}\n", "drift.psi.critical", ["[0, 10]", "got inf"]),
+    ("p_value_tier_above_one", MINIMAL + "drift: {ks: {warning: 5}}\n", "drift.ks.warning", ["[0, 1]", "got 5.0"]),
+    ("latency_tier_negative", MINIMAL + "application: {latency_p95: {warning: -5}}\n",
+     "application.latency_p95.warning", ["[0, 3_600_000]", "got -5.0"]),
+    ("dynamic_windows_huge", MINIMAL + "alerts: {dynamic: {'operational:latency_p95': {windows: 100000000}}}\n",
+     "alerts.dynamic.operational:latency_p95.windows", ["[2, 8_760]", "got 100000000"]),
+    ("persistence_rule_zero", MINIMAL + "alerts: {persistence: {'quality:*': {warning: [0, 3]}}}\n",
+     "alerts.persistence.quality:*.warning[0]", ["[1, 24]", "got 0"]),
+    ("remind_hours_overflows_timedelta", MINIMAL + "alerts: {remind_hours: 1.0e+300}\n", "alerts.remind_hours",
+     ["[0, 8_760]", "got 1e+300"]),
+    ("page_within_zero_never_pages", MINIMAL + "alerts: {page_within_hours: 0}\n", "alerts.page_within_hours",
+     ["[1, 8_760]", "got 0.0"]),
+    ("retries_many", MINIMAL + "retries: 11\n", "retries", ["[0, 10]", "got 11"]),
+    ("threshold_one", MINIMAL + "performance: {threshold: 1}\n", "performance.threshold", ["(0, 1)", "got 1.0"]),
+    ("feature_tier_beyond_every_method", MINIMAL + "drift: {features: {age: {warning: 1000}}}\n",
+     "drift.features.age.warning", ["[0, 100]", "got 1000.0"]),
+    ("feature_tier_beyond_its_method", MINIMAL + "drift: {features: {age: {method: ks, warning: 5}}}\n",
+     "drift.features.age.warning", ["[0, 1] for method ks", "got 5.0"]),
+    ("integer_too_large_for_a_float", MINIMAL + "alerts: {remind_hours: 1" + "0" * 400 + "}\n", "alerts.remind_hours",
+     ["a number of at most 1e308"]),
+    ("model_name_too_long", MINIMAL + f"model: {'m' * 95}\n", "model", ["95 characters", "at most 94", "tag"]),
+    ("start_date_empty", MINIMAL + "start_date: ''\n", "start_date", ["'' is not an ISO date"]),
+    ("start_date_offset_overflows", MINIMAL + "start_date: '0001-01-01T00:00+05:00'\n", "start_date",
+     ["outside [1970-01-01, 2100-01-01)"]),
+    ("start_date_before_1970", MINIMAL + "start_date: 1900-01-01\n", "start_date", ["outside [1970-01-01, 2100-01-01)"]),
+    ("number_key_beside_text_keys", MINIMAL + "1: one\ncolour: red\n", "unknown key 1", ["valid keys here"]),
+]
+
+
+@pytest.mark.parametrize("text, key, fragments", [case[1:] for case in RANGE_CASES], ids=[case[0] for case in RANGE_CASES])
+def test_load_monitor_config_value_out_of_range_names_file_key_value_and_range(tmp_path, text, key, fragments):
+    path = tmp_path / "broken_model.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_monitor_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"broken_model.yaml: {key}"), message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("inside, outside", [
+    (f"model: {'m' * MAX_MODEL_NAME_LENGTH}\n", f"model: {'m' * (MAX_MODEL_NAME_LENGTH + 1)}\n"),
+    ("timeout_minutes: 1440\n", "timeout_minutes: 1441\n"),
+    ("validation: {mostly: 1}\n", "validation: {mostly: 0}\n"),
+    ("start_date: 2099-12-31T23:00\n", "start_date: 2100-01-01\n"),
+    ("drift: {features: {age: {method: wasserstein, warning: 50}}}\n",
+     "drift: {features: {age: {method: ks, warning: 1.5}}}\n"),
+], ids=["model_name", "timeout_minutes", "mostly", "start_date", "feature_tier_per_method"])
+def test_load_monitor_config_value_at_the_edge_of_its_range_loads_and_just_beyond_fails(tmp_path, inside, outside):
+    load_monitor_config(write(tmp_path, "edge.yaml", MINIMAL + inside))
+    with pytest.raises(ConfigError):
+        load_monitor_config(write(tmp_path, "edge.yaml", MINIMAL + outside))
+
+
+def test_model_name_limit_fits_the_store_and_the_airflow_tag():
+    from airflow.sdk.definitions.dag import TAG_MAX_LEN
+
+    from include.monitoring.store import metadata
+
+    widths = {table.c.model.type.length for table in metadata.tables.values() if "model" in table.c}
+    assert len(f"model:{'m' * MAX_MODEL_NAME_LENGTH}") == TAG_MAX_LEN
+    assert MAX_MODEL_NAME_LENGTH <= min(widths)
+
+
+# --- duplicate models and files that crash the loader -----------------------------------------------------------------
+
+
+def test_load_all_monitors_same_model_in_two_files_reports_both_naming_each_other(tmp_path):
+    write(tmp_path, "alpha.yaml", MINIMAL)
+    write(tmp_path, "twin_a.yaml", MINIMAL + "model: twin\n")
+    write(tmp_path, "twin_b.yml", MINIMAL + "model: twin\n")
+    configs, errors = load_all_monitors(tmp_path)
+    assert [c.model for c in configs] == ["alpha"]
+    assert set(errors) == {"twin_a.yaml", "twin_b.yml"}
+    assert str(errors["twin_a.yaml"]).startswith("twin_a.yaml: model: 'twin' is also the model of twin_b.yml")
+    assert str(errors["twin_b.yml"]).startswith("twin_b.yml: model: 'twin' is also the model of twin_a.yaml")
+
+
+def test_load_all_monitors_copy_naming_anothers_model_is_reported_and_the_file_named_after_it_keeps_it(tmp_path):
+    write(tmp_path, "credit.yaml", MINIMAL)
+    write(tmp_path, "a_copy.yaml", MINIMAL + "model: credit\nowner: someone-else\n")
+    configs, errors = load_all_monitors(tmp_path)
+    assert [(c.model, Path(c.source_file).name, c.owner) for c in configs] == [("credit", "credit.yaml", "ml-platform")]
+    assert set(errors) == {"a_copy.yaml"}
+    message = str(errors["a_copy.yaml"])
+    assert "'credit' is already the model of credit.yaml" in message and "own model name" in message
+
+
+def test_load_all_monitors_file_that_crashes_the_yaml_parser_is_reported_others_kept(tmp_path):
+    """PyYAML composes nested lists recursively: thousands of levels raise RecursionError, not a YAMLError."""
+    write(tmp_path, "alpha.yaml", MINIMAL)
+    write(tmp_path, "deep.yaml", "features: " + "[" * 3000 + "]" * 3000 + "\n")
+    configs, errors = load_all_monitors(tmp_path)
+    assert [c.model for c in configs] == ["alpha"]
+    assert str(errors["deep.yaml"]).startswith("deep.yaml: could not be loaded: RecursionError")
