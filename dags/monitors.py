@@ -1,8 +1,9 @@
 """One monitoring DAG per file in include/monitors/: wiring only.
 
 Parsing stays cheap: this file imports Airflow, the stdlib-only config loader and nothing heavy.
-Everything else is imported inside the task bodies. A broken monitor file becomes a DAG that shows
-the error (in its description and docs) and fails with it, so the other models keep loading.
+Everything else is imported inside the task bodies. A broken monitor file (invalid, or one whose DAG cannot be
+built for any reason) becomes a DAG that shows the error (in its description and docs) and fails with it, so the
+other models keep loading.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Monitor files (`include/monitors/<model>.yaml`) -> validated, frozen config objects.
 
-Every key has a default documented next to its field; an unknown key, a wrong type or an unknown
-choice raises `ConfigError` naming the file, the key path and the valid options. Stdlib + PyYAML only,
+Every key has a default documented next to its field, and every numeric key a range in NUMERIC_RANGES; an
+unknown key, a wrong type, an unknown choice or a number outside its range raises `ConfigError` naming the file,
+the key path and the valid options. Stdlib + PyYAML only,
 because DAG files load these at parse time.
 """
 
