@@ -6,6 +6,7 @@ metadata database), inside tasks and in the CLI alike.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +63,45 @@ def engine_from_url(url: sa.URL | str) -> sa.Engine:
 
 
 def engine_for(conn_id: str) -> sa.Engine:
+    """An engine for a database this package writes (the metric store): a SQLite file is created when missing."""
     return engine_from_url(sqlalchemy_url(get_connection(conn_id)))
+
+
+def warehouse_engine_for(conn_id: str) -> sa.Engine:
+    """An engine for the prediction warehouse, which is read and never created: a SQLite file that does not exist
+    is an error. Opening it would create an empty database, and every window would then be `no_data`."""
+    url = sqlalchemy_url(get_connection(conn_id))
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise ConnectionConfigError(f"no such SQLite file: {path} (Airflow connection {conn_id!r}, the prediction "
+                                    "warehouse, which is read and never created); check the connection's host")
+    return engine_from_url(url)
+
+
+def sqlite_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL, absolute; None for other databases and in-memory SQLite."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).resolve()
+
+
+def check_connects(engine: sa.Engine, conn_id: str, role: str) -> None:
+    """Open one connection now, so that a database that is down, dropped or unreachable is one error naming the
+    connection and its URL (without the password), rather than a failure deep inside a step."""
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        raise ConnectionConfigError(f"cannot connect to the {role} (Airflow connection {conn_id!r}, {url}): "
+                                    f"{driver_message(exc)}") from exc
+
+
+def driver_message(exc: sa.exc.DBAPIError) -> str:
+    """The database driver's own first line ("connection refused", "database ... does not exist"), without the
+    SQL statement and parameters SQLAlchemy appends to its text."""
+    lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+    return lines[0].strip()
 
 
 def notifiers_for(config: MonitorConfig, retry: RetryPolicy | None = None) -> tuple[dict[str, Notifier], dict[str, str]]:

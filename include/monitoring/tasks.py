@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from include.monitoring import pipeline, reference, store
-from include.monitoring.airflow_adapters import engine_for, notifiers_for, variable_silences
+from include.monitoring.airflow_adapters import engine_for, notifiers_for, variable_silences, warehouse_engine_for
 from include.monitoring.alerting.delivery import deliver_pending
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
@@ -26,13 +26,13 @@ def _now() -> datetime:
 
 def load_reference(config: MonitorConfig) -> str:
     """The id of the model's stored reference profile; fitted from the reference rows the first time only."""
-    return reference.ensure_reference(config, engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
+    return reference.ensure_reference(config, warehouse_engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
                                       now=_now())
 
 
 def observe_window(config: MonitorConfig, window: Window) -> dict[str, Any]:
     reference_id, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
-    observation = pipeline.observe_window(config, reference_id, profile, engine_for(config.warehouse.conn_id), window)
+    observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id), window)
     log.info("%s %s: %s, %d rows (%d sampled) %s", config.model, window, observation.status.value,
              observation.row_count, observation.sampled_rows, observation.reason)
     return observation.to_record()
@@ -46,7 +46,7 @@ def compute_drift(config: MonitorConfig, observation: dict[str, Any]) -> list[di
 
 def compute_performance(config: MonitorConfig, window: Window) -> list[dict[str, Any]]:
     _, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
-    rows = pipeline.compute_performance(config, profile, engine_for(config.warehouse.conn_id),
+    rows = pipeline.compute_performance(config, profile, warehouse_engine_for(config.warehouse.conn_id),
                                         engine_for(config.store_conn_id), window)
     return [row.to_record() for row in rows]
 

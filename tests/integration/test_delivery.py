@@ -5,6 +5,7 @@ refusals. Every HTTP request goes to a 127.0.0.1 server the test starts; retries
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 from collections import Counter
@@ -472,3 +473,122 @@ def test_one_incidents_lifecycle_yields_exactly_its_notifications_on_each_channe
     with engine.connect() as conn:
         alert = conn.execute(sa.select(store.alerts).where(store.alerts.c.alert_key == key)).one()
     assert (alert.status, alert.severity, alert.clean_windows) == ("resolved", "CRITICAL", 2)
+
+
+# --- Slack's Block Kit limits, data shown literally, and no connection secret in any output ------------------------
+
+MARKUP = "*bold* _it_ ~s~ `code` <!channel> & co"  # a category value that mrkdwn would format, mention and escape
+SECTION_LIMIT, CONTEXT_LIMIT, FALLBACK_LIMIT, PAGERDUTY_SUMMARY_LIMIT = 3000, 2000, 3000, 1024
+ZWSP = "\u200b"
+
+
+def shown_by_slack(mrkdwn: str) -> str:
+    """The characters Slack displays for mrkdwn without formatting: entities decoded, zero-width spaces invisible."""
+    return mrkdwn.replace(ZWSP, "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def assert_nothing_formats(mrkdwn: str) -> None:
+    """No mention or link can start (no raw `<`), and every formatting character sits either between two letters
+    (where it cannot open or close a span) or between zero-width spaces."""
+    assert "<" not in mrkdwn
+    for i, char in enumerate(mrkdwn):
+        if char in "*_~`":
+            before, after = mrkdwn[i - 1:i], mrkdwn[i + 1:i + 2]
+            inside_word = before.isalnum() and after.isalnum() and char != "`"
+            assert inside_word or before == after == ZWSP, f"{char!r} at {i} may format: {mrkdwn[i - 5:i + 5]!r}"
+
+
+def assert_within_block_kit_limits(message: dict) -> None:
+    blocks = message["blocks"]
+    assert len(blocks) <= 50
+    assert len(message["text"]) <= FALLBACK_LIMIT
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= SECTION_LIMIT and len(block.get("fields", [])) <= 10
+        if block["type"] == "context":
+            assert len(block["elements"]) <= 10
+            assert all(len(element["text"]) <= CONTEXT_LIMIT for element in block["elements"])
+
+
+def assert_cut_with_marker(shown: str, original: str) -> None:
+    """`shown` is the start of `original`, then a marker that counts exactly the characters left out."""
+    kept, marker, left_out = shown.rpartition("… (")
+    assert original.startswith(kept) and left_out == f"{len(original) - len(kept)} more characters; see the metric store)"
+    assert marker
+
+
+@pytest.mark.parametrize("kind", ["slack_api", "slack_webhook"])
+def test_a_10000_character_alert_arrives_in_slack_within_every_block_kit_limit_with_its_data_shown_literally(
+        kind, engine, slack, pagerduty, retry):
+    channel, notifier, _ = channel_under_test(kind, slack, pagerduty, retry)
+    message = (f"[CRITICAL] {MODEL}: data quality check out_of_range of `channel` failed: observed 5 of 5 rows "
+               f"unexpected; examples: {MARKUP}, {'v' * 10_000}; window [2026-11-23 03:00, 2026-11-23 04:00) UTC")
+    add_pending(engine, channel, message=message)
+    assert deliver(engine, {channel: notifier}).sent == 1
+
+    [posted] = slack.messages
+    assert_within_block_kit_limits(posted)
+    header, section, _links = (block["text"]["text"] if "text" in block else block["elements"][0]["text"]
+                               for block in posted["blocks"])
+    assert header == ":red_circle: *Critical alert: credit_default*"  # our own formatting is kept
+    for text in (section, posted["text"]):
+        assert_nothing_formats(text)
+        assert_cut_with_marker(shown_by_slack(text), message)
+        assert MARKUP in shown_by_slack(text)
+
+
+def test_a_10000_character_alert_is_cut_with_a_marker_in_the_pagerduty_summary_and_bounded_in_its_details(
+        engine, notifiers, pagerduty):
+    message = f"[CRITICAL] {MODEL}: data quality check failed; examples: {MARKUP}, {'v' * 20_000}"
+    add_pending(engine, "pagerduty", message=message)
+    assert deliver(engine, notifiers).sent == 1
+    payload = pagerduty.events[0]["payload"]
+    assert len(payload["summary"]) <= PAGERDUTY_SUMMARY_LIMIT and len(payload["custom_details"]["message"]) <= 16_000
+    assert_cut_with_marker(payload["summary"], message)
+    assert_cut_with_marker(payload["custom_details"]["message"], message)
+    assert len(json.dumps(pagerduty.events[0]).encode()) < 512 * 1024
+
+
+SECRET_PATH = "/services/T0SECRETTEAM/B0SECRETHOOK/s3cr3tWebhookToken"
+SECRET_ROUTING_KEY = "R0UTINGKEYs3cr3t0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:  # nothing listens on it once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("outage", ["http_500", "nothing_listens"])
+def test_a_failing_delivery_leaves_the_webhook_url_and_routing_key_in_no_log_output_error_or_outbox_row(
+        outage, engine, slack, pagerduty, monkeypatch, caplog, capsys):
+    """tasks.deliver with both channels down and every logger at DEBUG: slack_sdk logs the request URL on each
+    request and retry, which for a webhook is the secret."""
+    from include.monitoring import tasks
+    from include.monitoring.config import MonitorConfig
+    from include.monitoring.errors import MonitoringError
+
+    origin = slack.origin if outage == "http_500" else f"http://127.0.0.1:{free_port()}"
+    events_url = pagerduty.events_url if outage == "http_500" else f"http://127.0.0.1:{free_port()}/v2/enqueue"
+    slack.fail_next(100, 500)
+    pagerduty.fail_next(100, 500)
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({"conn_type": "slackwebhook",
+                                                                "password": f"{origin}{SECRET_PATH}"}))
+    monkeypatch.setenv("AIRFLOW_CONN_PAGERDUTY_ALERTS", json.dumps(
+        {"conn_type": "pagerduty_events", "password": SECRET_ROUTING_KEY, "extra": {"events_url": events_url}}))
+    monkeypatch.setenv("AIRFLOW_CONN_MONITORING_STORE", json.dumps({"conn_type": "sqlite",
+                                                                    "host": engine.url.database}))
+    caplog.set_level(logging.DEBUG)  # the root logger: every logger without a level of its own
+    for channel in ("slack", "pagerduty"):
+        add_pending(engine, channel)
+
+    with pytest.raises(MonitoringError) as raised:
+        tasks.deliver(MonitorConfig(model=MODEL))
+
+    assert "2 notification(s) failed" in str(raised.value)
+    assert any(record.name.startswith("slack_sdk") for record in caplog.records)  # slack_sdk did log the requests
+    captured = capsys.readouterr()
+    outputs = {"log": caplog.text, "stdout": captured.out, "stderr": captured.err, "error": str(raised.value),
+               "outbox": json.dumps(outbox(engine), default=str)}
+    for secret in (SECRET_PATH, SECRET_PATH.rsplit("/", 1)[1], SECRET_ROUTING_KEY):
+        assert {name: secret in text for name, text in outputs.items()} == dict.fromkeys(outputs, False)

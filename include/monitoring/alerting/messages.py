@@ -20,6 +20,38 @@ def alert_rule(row: MetricRow) -> str:
     return f"{row.kind.value}:{row.details.get('alert_rule', row.metric)}"
 
 
+# A data value quoted in a message (an example, a category, a slice value, a GX observation) is cut to this many
+# characters: five examples of a long text column once made a 10,000-character alert. The metric store keeps them whole.
+SHOWN_VALUE_LIMIT = 200
+SHOWN_ERROR_LIMIT = 1000  # a failed run's error, which may quote a long SQL statement
+
+
+def cut_marker(left_out: int) -> str:
+    """Ends a text cut to a limit: says how much is missing and where the whole text is."""
+    return f"… ({left_out} more characters; see the metric store)"
+
+
+def within_limit(pieces: list[str], limit: int) -> str:
+    """The pieces (each stands for one character of the original text) joined, or, when that exceeds `limit`
+    characters, as many leading pieces as fit before a cut marker. A piece is never split, so an escape sequence
+    (Slack's `&amp;`) is kept whole or left out whole."""
+    if sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    budget = limit - len(cut_marker(len(pieces)))  # the longest marker this text can need
+    kept = used = 0
+    for piece in pieces:
+        if used + len(piece) > budget:
+            break
+        used += len(piece)
+        kept += 1
+    return "".join(pieces[:kept]) + cut_marker(len(pieces) - kept)
+
+
+def cut_to_limit(text: object, limit: int = SHOWN_VALUE_LIMIT) -> str:
+    """Plain text within `limit` characters, cut with a visible marker."""
+    return within_limit(list(str(text)), limit)
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
@@ -32,7 +64,7 @@ def describe(model: str, row: MetricRow) -> str:
     """One line naming the model, the window, the column and the breach."""
     where = f" of `{row.column}`" if row.column else ""
     if row.slice_key:
-        where += f" for {row.slice_key}={row.slice_value}"
+        where += f" for {row.slice_key}={cut_to_limit(row.slice_value)}"
     d = row.details
     if row.metric == "positive_share":
         evidence = (f"chi-squared p = {_fmt(row.p_value)} after {d.get('correction')}" if row.p_value is not None else
@@ -41,7 +73,7 @@ def describe(model: str, row: MetricRow) -> str:
         what = (f"the share of predicted positives moved to {_fmt(row.value)} from the reference "
                 f"{_fmt(d.get('reference'))} ({evidence})")
     elif row.metric == "new_category_share":
-        examples = ", ".join(f"{name!r} ({count})" for name, count in d.get("examples", {}).items())
+        examples = ", ".join(f"{cut_to_limit(repr(name))} ({count})" for name, count in d.get("examples", {}).items())
         what = (f"{_fmt(row.value)} of `{row.column}` values are categories the reference never saw "
                 f"({d.get('unseen_rows')} of {row.n} rows: {examples}); expected none")
     elif row.kind is MetricKind.DRIFT and row.p_value is not None:
@@ -55,9 +87,10 @@ def describe(model: str, row: MetricRow) -> str:
     elif row.kind is MetricKind.QUALITY:
         examples = d.get("examples") or []
         what = (f"data quality check {row.metric}{where} failed ({d.get('expectation', '')}): "
-                f"observed {d.get('observed', '')}; expected {d.get('expected') or 'the reference profile'}")
+                f"observed {cut_to_limit(d.get('observed', ''))}; "
+                f"expected {cut_to_limit(d.get('expected') or 'the reference profile')}")
         if examples:
-            what += f"; examples: {', '.join(map(str, examples))}"
+            what += f"; examples: {', '.join(map(cut_to_limit, examples))}"
     elif row.kind in (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE):
         estimated = row.kind is MetricKind.ESTIMATED_PERFORMANCE
         allowed = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
@@ -79,7 +112,8 @@ def describe(model: str, row: MetricRow) -> str:
                 f"mean {_fmt(dyn['mean'])} (std {_fmt(dyn['std'])}, last {dyn['windows']} windows; alerts from "
                 f"{_fmt(dyn['k_warning'])})")
     elif row.metric == "run_failed":
-        what = (f"the monitoring run failed after its retries, so this window is not monitored: {d.get('error', '')}; "
+        what = (f"the monitoring run failed after its retries, so this window is not monitored: "
+                f"{cut_to_limit(d.get('error', ''), SHOWN_ERROR_LIMIT)}; "
                 "see the task log in Airflow")
     elif row.metric == "volume":
         what = (f"{row.n} predictions in the window, outside the expected {_fmt(d.get('low'))} to {_fmt(d.get('high'))} "
@@ -89,7 +123,7 @@ def describe(model: str, row: MetricRow) -> str:
         threshold = row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical
         what = f"{row.metric}{where} = {_fmt(row.value)} on {row.n} rows, at or above {_fmt(threshold)}"
         if d.get("statuses"):
-            what += f" (statuses that are not ok: {d['statuses']})"
+            what += f" (statuses that are not ok: {cut_to_limit(d['statuses'])})"
     else:
         what = f"{row.metric}{where} = {_fmt(row.value)}"
     return f"[{row.severity.name}] {model}: {what}; window {row.window}"

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from include.monitoring.alerting.messages import cut_to_limit, within_limit
 from include.monitoring.errors import MonitoringError
 
 log = logging.getLogger("monitoring.alerts")
@@ -58,21 +60,128 @@ class LogNotifier:
         log.log(level, "%s (%s, alert %s)", notification.message, notification.action, notification.alert_key)
 
 
+# --- secrets ---------------------------------------------------------------------------------------------------
+
+REDACTED = "<redacted>"
+MIN_SECRET_LENGTH = 8  # a webhook's last path part is redacted on its own only when it is long enough to be a key
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """A channel's secrets (a webhook URL, a token, a routing key), to be rewritten out of any text it emits."""
+
+    values: tuple[str, ...]
+
+    @classmethod
+    def of_webhook(cls, url: str) -> Secrets:
+        """A webhook URL is a secret as a whole, and so are its path (`/services/T.../B.../xyz`) and its last
+        part, the token, which a message may quote without the rest."""
+        parts = urllib.parse.urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        token = path.rstrip("/").rsplit("/", 1)[-1]
+        return cls.of(url, path if len(path) > 1 else "", token if len(token) >= MIN_SECRET_LENGTH else "")
+
+    @classmethod
+    def of(cls, *values: str) -> Secrets:
+        # The longest first, so that a URL is replaced whole rather than around its path.
+        return cls(tuple(sorted({v for v in values if v}, key=len, reverse=True)))
+
+    def scrub(self, text: str) -> str:
+        for secret in self.values:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a channel's secrets out of a log record's final text (and out of its traceback, if any)."""
+
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self._secrets.scrub(record.getMessage()), ()
+        if record.exc_info:
+            record.exc_text = self._secrets.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def redacting_logger(name: str, secrets: Secrets) -> logging.Logger:
+    """A logger for one slack_sdk client. slack_sdk logs the request URL (for a webhook, the secret itself) on
+    retries at INFO and with each request at DEBUG; this logger rewrites the secrets out, then hands the record to
+    slack_sdk's own logger `name`, whose level and handlers apply as before. It is not registered with
+    logging.getLogger, so that each notifier's filter lives and dies with it."""
+    logger = logging.Logger(name)
+    logger.parent = logging.getLogger(name)
+    logger.addFilter(RedactingFilter(secrets))
+    return logger
+
+
+# --- Slack text: literal data within Block Kit's limits ------------------------------------------------------------
+
+# Block Kit's limits (docs.slack.dev/reference/block-kit/blocks): a section's text 3,000 characters, a context
+# element's text 2,000. Slack accepts a top-level `text` (the notification fallback) up to 40,000 and truncates
+# it beyond; it carries the same words as the message's section, so it gets the section's limit.
+SLACK_SECTION_LIMIT = 3000
+SLACK_CONTEXT_LIMIT = 2000
+SLACK_FALLBACK_LIMIT = 3000
+ZERO_WIDTH_SPACE = "\u200b"
+MRKDWN_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}  # the only escaping Slack documents
+MRKDWN_FORMATTING = "*_~`"
+
+
+def _mrkdwn_literal_char(text: str, i: int) -> str:
+    """Character `i` of `text` as mrkdwn that shows it as itself.
+
+    A formatting character opens or closes bold, italics, strike-through or code only at the edge of a word, so a
+    zero-width space on each side keeps it literal whichever way Slack classes that space (a letter: the character
+    is inside a word; a space: the character is followed by one, which cannot open a span). Between two letters or
+    digits (`credit_default`) it cannot format, and it is left alone so that names copied from Slack still match.
+    Backticks are always neutralised."""
+    char = text[i]
+    if char in MRKDWN_ENTITIES:
+        return MRKDWN_ENTITIES[char]
+    if char not in MRKDWN_FORMATTING:
+        return char
+    inside_word = 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum()
+    return char if inside_word and char != "`" else f"{ZERO_WIDTH_SPACE}{char}{ZERO_WIDTH_SPACE}"
+
+
+def mrkdwn_literal(text: str, limit: int | None = None) -> str:
+    """`text` (data: model, column and category names, examples) as mrkdwn that Slack shows literally, cut with a
+    visible marker to `limit` characters when given."""
+    pieces = [_mrkdwn_literal_char(text, i) for i in range(len(text))]
+    return "".join(pieces) if limit is None else within_limit(pieces, limit)
+
+
 def escape_mrkdwn(text: str) -> str:
-    """Slack needs &, < and > escaped; data values (category names, columns) may contain them."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """The Slack fallback text of a message: shown literally, within its limit."""
+    return mrkdwn_literal(text, SLACK_FALLBACK_LIMIT)
+
+
+def _links_text(n: Notification) -> str:
+    """The run and runbook links, each kept only when it fits the context element whole (a cut link is broken)."""
+    text = ""
+    for url, label in ((n.run_url, "Airflow run"), (n.runbook_url, "Runbook")):
+        link = f"<{url}|{label}>"
+        candidate = f"{text} · {link}" if text else link
+        if url and len(candidate) <= SLACK_CONTEXT_LIMIT:
+            text = candidate
+    return text
 
 
 def slack_blocks(n: Notification) -> list[dict[str, Any]]:
+    """A header line, the message, and the links: three blocks, each within Block Kit's limits, data shown literally."""
     header = "Resolved" if n.action == "resolve" else f"{n.severity.title()} alert"
-    links = [f"<{url}|{label}>" for url, label in ((n.run_url, "Airflow run"), (n.runbook_url, "Runbook")) if url]
+    opening = f"{EMOJI.get(n.severity, '')} *{header}: "
+    model = mrkdwn_literal(n.model, SLACK_SECTION_LIMIT - len(opening) - 1)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn",
-                                      "text": f"{EMOJI.get(n.severity, '')} *{header}: {escape_mrkdwn(n.model)}*"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(n.message)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{opening}{model}*"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_literal(n.message, SLACK_SECTION_LIMIT)}},
     ]
-    if links:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
+    if links := _links_text(n):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": links}]})
     return blocks
 
 
@@ -218,7 +327,8 @@ def _slack_webhook_error(response: Any, policy: RetryPolicy) -> NotificationErro
 
 class SlackNotifier:
     """Posts through slack_sdk: `chat.postMessage` with a bot token, or an incoming webhook. An `{"ok": false}`
-    reply (channel_not_found, invalid_auth, ...) raises at once; rate limits and server errors are retried."""
+    reply (channel_not_found, invalid_auth, ...) raises at once; rate limits and server errors are retried.
+    Neither the webhook URL nor the token appears in what it logs or raises."""
 
     def __init__(self, *, token: str = "", base_url: str = "", channel: str = "", webhook_url: str = "",
                  timeout: int = 10, retry: RetryPolicy | None = None) -> None:
@@ -227,30 +337,47 @@ class SlackNotifier:
         self._retry = retry or RetryPolicy()
         handlers = [SlackRetryHandler(self._retry, "Slack")]
         self._channel = channel
-        self._webhook = WebhookClient(url=webhook_url, timeout=timeout, retry_handlers=handlers) if webhook_url else None
-        self._client = None if webhook_url else WebClient(token=token, base_url=base_url or WebClient.BASE_URL,
-                                                          timeout=timeout, retry_handlers=handlers)
+        self._secrets = Secrets.of_webhook(webhook_url) if webhook_url else Secrets.of(token)
+        self._webhook = WebhookClient(url=webhook_url, timeout=timeout, retry_handlers=handlers,
+                                      logger=redacting_logger("slack_sdk.webhook.client", self._secrets)) \
+            if webhook_url else None
+        self._client = None if webhook_url else WebClient(
+            token=token, base_url=base_url or WebClient.BASE_URL, timeout=timeout, retry_handlers=handlers,
+            logger=redacting_logger("slack_sdk.web.base_client", self._secrets))
 
     def send(self, notification: Notification) -> str | None:
         """Post; through the Web API the resolve goes into the alert's thread (and to the channel). Returns the ts."""
-        from slack_sdk.errors import SlackApiError
+        try:
+            return self._post(notification)
+        except Exception as exc:  # slack_sdk's and urllib's errors may quote the URL: ours carry their text scrubbed
+            raise self._as_notification_error(exc) from None
 
+    def _post(self, notification: Notification) -> str | None:
         text = escape_mrkdwn(notification.message)
         blocks = slack_blocks(notification)
-        try:
-            if self._webhook is not None:
-                response = self._webhook.send(text=text, blocks=blocks)
-                if response.status_code != 200:
-                    raise _slack_webhook_error(response, self._retry)
-            else:
-                assert self._client is not None
-                thread = {"thread_ts": notification.thread, "reply_broadcast": True} if notification.thread else {}
-                response = self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks, **thread)
-                return str(response.get("ts") or "") or None
-        except SlackApiError as exc:
-            raise _slack_api_error(exc, self._retry) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise ChannelUnavailableError(f"Slack did not answer: {exc}") from exc
+        if self._webhook is not None:
+            response = self._webhook.send(text=text, blocks=blocks)
+            if response.status_code != 200:
+                raise _slack_webhook_error(response, self._retry)
+            return None
+        assert self._client is not None
+        thread = {"thread_ts": notification.thread, "reply_broadcast": True} if notification.thread else {}
+        response = self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks, **thread)
+        return str(response.get("ts") or "") or None
+
+    def _as_notification_error(self, exc: Exception) -> NotificationError:
+        """Raised `from None`: a chained cause would print its own text, secret included, under a traceback."""
+        from slack_sdk.errors import SlackApiError
+
+        if isinstance(exc, NotificationError):
+            error = exc
+        elif isinstance(exc, SlackApiError):
+            error = _slack_api_error(exc, self._retry)
+        elif isinstance(exc, urllib.error.URLError | TimeoutError | ConnectionError):
+            error = ChannelUnavailableError(f"Slack did not answer: {exc}")
+        else:
+            error = NotificationError(f"Slack: {type(exc).__name__}: {exc}")
+        return type(error)(self._secrets.scrub(str(error)))
 
 
 # --- PagerDuty -------------------------------------------------------------------------------------------------
@@ -260,6 +387,9 @@ PAGERDUTY_SEVERITY = {"CRITICAL": "critical", "WARNING": "warning", "INFO": "inf
 PAGERDUTY_SOURCE = "airflow-model-monitoring"  # when a notification names no model
 DEDUP_KEY_LIMIT = 255  # the Events API's limit; alert keys may be longer (a long slice value)
 SUMMARY_LIMIT = 1024
+# The Events API takes 512 KB per event; the message is repeated whole in custom_details up to this many characters
+# (at most 4 bytes each in UTF-8, 64 KB), so that a long one cannot get the event refused.
+DETAILS_MESSAGE_LIMIT = 16_000
 
 
 def pagerduty_dedup_key(alert_key: str) -> str:
@@ -284,11 +414,11 @@ def pagerduty_event(n: Notification, routing_key: str) -> dict[str, Any]:
     if event["event_action"] == "resolve":
         return event
     event["payload"] = {
-        "summary": n.message[:SUMMARY_LIMIT], "source": n.model or PAGERDUTY_SOURCE,
+        "summary": cut_to_limit(n.message, SUMMARY_LIMIT), "source": n.model or PAGERDUTY_SOURCE,
         "severity": PAGERDUTY_SEVERITY.get(n.severity, "error"),  # error: PagerDuty's tier between warning and critical
         "component": n.model, "group": "model-monitoring", "class": alert_rule(n),
-        "custom_details": {"message": n.message, "alert_key": n.alert_key, "action": n.action, "run_url": n.run_url,
-                           "runbook_url": n.runbook_url},
+        "custom_details": {"message": cut_to_limit(n.message, DETAILS_MESSAGE_LIMIT), "alert_key": n.alert_key,
+                           "action": n.action, "run_url": n.run_url, "runbook_url": n.runbook_url},
     }
     links = [{"href": href, "text": text} for href, text in ((n.run_url, "Airflow run"), (n.runbook_url, "Runbook")) if href]
     if links:
@@ -359,7 +489,9 @@ class PagerDutyNotifier:
         answer, attempts = post_json_with_retries(self._events_url, event, self._timeout, self._retry, "PagerDuty")
         if answer.status == 202:
             return
-        text = f"PagerDuty Events API answered HTTP {answer.status} after {attempts} attempt(s): {answer.body[:500]}"
+        # A proxy in front of the Events API may echo the event, routing key included.
+        body = Secrets.of(self._routing_key).scrub(answer.body[:500])
+        text = f"PagerDuty Events API answered HTTP {answer.status} after {attempts} attempt(s): {body}"
         if is_retryable_status(answer.status):
             raise unavailable(text, answer.retry_after, self._retry)
         raise NotificationError(text)
