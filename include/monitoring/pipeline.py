@@ -452,6 +452,8 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
                           started_at=started_at, finished_at=now)
     store.create_tables(store_engine)
     with store_engine.begin() as conn:
+        # First: runs of other windows re-score the same older windows and update the same alerts.
+        store.lock_model(conn, config.model)
         all_rows = apply_dynamic(conn, config, [*observation.metrics, *metrics, run_failed_row(observation.window)])
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
                              observation.profiles)
@@ -481,6 +483,7 @@ def record_failure(config: MonitorConfig, store_engine: sa.Engine, window: Windo
     row = run_failed_row(window, error)
     store.create_tables(store_engine)
     with store_engine.begin() as conn:
+        store.lock_model(conn, config.model)  # the window's run record and its alert are shared with running writes
         store.record_failed_run(conn, config.model, window, row, dag_run_id, now)
         return apply_alerts(conn, config, [row], now, run_window=window)
 

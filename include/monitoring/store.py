@@ -3,11 +3,22 @@
 Tables are long and narrow so that Grafana, SQL alerts and our own views can read them. Every write
 for a window first deletes that window's rows of the same kinds and then inserts, inside one
 transaction: re-runs and backfills rewrite, never duplicate, and a failure leaves nothing half-written.
+
+Concurrent runs of one model (max_active_runs, backfills) share rows: each re-scores the same older windows and
+updates the same alerts. Their write transactions are serialised per model (`lock_model`): on PostgreSQL by a
+transaction-scoped advisory lock taken first, on SQLite by the database's single writer lock (the engine waits
+for it). The expensive computing before the write stays parallel.
+
+Every bounded string column has the same limit on both stores: PostgreSQL rejects a longer value where SQLite
+keeps it. A longer value is stored shortened to the limit with a marker and a digest of the whole value
+(`bounded`), in writes and lookups alike, so two long values that share a head stay two keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,62 +28,99 @@ import sqlalchemy as sa
 
 from include.monitoring.types import MetricRow, RunStatus, Window
 
+log = logging.getLogger(__name__)
+
 metadata = sa.MetaData()
+
+TRUNCATION_MARKER = "...#"  # then the first characters of the whole value's SHA-256
+_DIGEST_CHARS = 10
+
+
+def bounded(value: str, length: int) -> str:
+    """`value` when it has at most `length` characters; otherwise its head, TRUNCATION_MARKER and a digest of the
+    whole value, `length` characters in all."""
+    if len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:_DIGEST_CHARS]
+    head = max(length - len(TRUNCATION_MARKER) - _DIGEST_CHARS, 0)
+    return (value[:head] + TRUNCATION_MARKER + digest)[:length]
+
+
+class BoundedString(sa.types.TypeDecorator):
+    """VARCHAR(length) that shortens longer values with `bounded` before they reach the database, in inserts,
+    updates and WHERE clauses alike (a lookup by the whole value finds the shortened row)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    @property
+    def length(self) -> int:
+        return self.impl.length
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return bounded(value, self.length) if isinstance(value, str) else value
+
+
+def overlong(table: sa.Table, record: dict[str, Any]) -> dict[str, str]:
+    """The values of `record` longer than their column of `table` holds (stored shortened), by column."""
+    return {name: value for name, value in record.items()
+            if isinstance(value, str) and name in table.c and isinstance(table.c[name].type, BoundedString)
+            and len(value) > table.c[name].type.length}
 
 _Time = sa.DateTime(timezone=True)
 
 monitor_runs = sa.Table(
     "monitor_runs", metadata,
-    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("model", BoundedString(128), primary_key=True),
     sa.Column("window_start", _Time, primary_key=True),
     sa.Column("window_end", _Time, nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status", BoundedString(32), nullable=False),
     sa.Column("status_reason", sa.Text, nullable=False, default=""),
     sa.Column("row_count", sa.Integer, nullable=False),
     sa.Column("sampled_rows", sa.Integer, nullable=False),
-    sa.Column("reference_id", sa.String(64), nullable=False),
-    sa.Column("dag_run_id", sa.String(256), nullable=False, default=""),
+    sa.Column("reference_id", BoundedString(64), nullable=False),
+    sa.Column("dag_run_id", BoundedString(256), nullable=False, default=""),
     sa.Column("started_at", _Time, nullable=False),
     sa.Column("finished_at", _Time, nullable=False),
 )
 
 window_profiles = sa.Table(
     "window_profiles", metadata,
-    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("model", BoundedString(128), primary_key=True),
     sa.Column("window_start", _Time, primary_key=True),
-    sa.Column("column_name", sa.String(256), primary_key=True),
-    sa.Column("reference_id", sa.String(64), nullable=False),
+    sa.Column("column_name", BoundedString(256), primary_key=True),
+    sa.Column("reference_id", BoundedString(64), nullable=False),
     sa.Column("profile", sa.Text, nullable=False),  # JSON: counts per reference bin or category, nulls, moments
 )
 
 metric_values = sa.Table(
     "metric_values", metadata,
-    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("model", BoundedString(128), primary_key=True),
     sa.Column("window_start", _Time, primary_key=True),
-    sa.Column("kind", sa.String(32), primary_key=True),
-    sa.Column("column_name", sa.String(256), primary_key=True),
-    sa.Column("slice_key", sa.String(256), primary_key=True),
-    sa.Column("slice_value", sa.String(256), primary_key=True),
-    sa.Column("metric", sa.String(128), primary_key=True),
+    sa.Column("kind", BoundedString(32), primary_key=True),
+    sa.Column("column_name", BoundedString(256), primary_key=True),
+    sa.Column("slice_key", BoundedString(256), primary_key=True),
+    sa.Column("slice_value", BoundedString(256), primary_key=True),
+    sa.Column("metric", BoundedString(128), primary_key=True),
     sa.Column("window_end", _Time, nullable=False),
     sa.Column("value", sa.Float),
     sa.Column("p_value", sa.Float),
     sa.Column("n", sa.Integer),
     sa.Column("threshold_warning", sa.Float),
     sa.Column("threshold_critical", sa.Float),
-    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("severity", BoundedString(16), nullable=False),
     sa.Column("details", sa.Text, nullable=False),  # JSON
     sa.Column("computed_at", _Time, nullable=False),
 )
 
 validation_results = sa.Table(
     "validation_results", metadata,
-    sa.Column("model", sa.String(128), primary_key=True),
+    sa.Column("model", BoundedString(128), primary_key=True),
     sa.Column("window_start", _Time, primary_key=True),
-    sa.Column("check_name", sa.String(128), primary_key=True),
-    sa.Column("column_name", sa.String(256), primary_key=True),
-    sa.Column("expectation", sa.String(128), nullable=False),
-    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("check_name", BoundedString(128), primary_key=True),
+    sa.Column("column_name", BoundedString(256), primary_key=True),
+    sa.Column("expectation", BoundedString(128), nullable=False),
+    sa.Column("severity", BoundedString(16), nullable=False),
     sa.Column("success", sa.Boolean, nullable=False),
     sa.Column("observed", sa.Text, nullable=False),
     sa.Column("unexpected_pct", sa.Float),
@@ -82,8 +130,8 @@ validation_results = sa.Table(
 
 reference_profiles = sa.Table(
     "reference_profiles", metadata,
-    sa.Column("reference_id", sa.String(64), primary_key=True),  # content hash: rebuilding the same data is a no-op
-    sa.Column("model", sa.String(128), nullable=False, index=True),
+    sa.Column("reference_id", BoundedString(64), primary_key=True),  # content hash: rebuilding the same data is a no-op
+    sa.Column("model", BoundedString(128), nullable=False, index=True),
     sa.Column("created_at", _Time, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("profile", sa.Text, nullable=False),  # JSON
@@ -91,13 +139,13 @@ reference_profiles = sa.Table(
 
 alerts = sa.Table(
     "alerts", metadata,
-    sa.Column("alert_key", sa.String(512), primary_key=True),  # model:rule:column:slice
-    sa.Column("model", sa.String(128), nullable=False, index=True),
-    sa.Column("rule", sa.String(128), nullable=False),
-    sa.Column("column_name", sa.String(256), nullable=False),
-    sa.Column("slice", sa.String(256), nullable=False),
-    sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # watching (breached, not yet persistent) | open | resolved
+    sa.Column("alert_key", BoundedString(512), primary_key=True),  # model:rule:column:slice
+    sa.Column("model", BoundedString(128), nullable=False, index=True),
+    sa.Column("rule", BoundedString(128), nullable=False),
+    sa.Column("column_name", BoundedString(256), nullable=False),
+    sa.Column("slice", BoundedString(256), nullable=False),
+    sa.Column("severity", BoundedString(16), nullable=False),
+    sa.Column("status", BoundedString(16), nullable=False),  # watching (breached, not yet persistent) | open | resolved
     sa.Column("opened_at", _Time, nullable=False),  # window start of the breach that opened it
     sa.Column("last_seen_at", _Time, nullable=False),  # latest window start evaluated for this key
     sa.Column("resolved_at", _Time),
@@ -112,19 +160,19 @@ alerts = sa.Table(
 notifications = sa.Table(
     "notifications", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("alert_key", sa.String(512), nullable=False, index=True),
-    sa.Column("model", sa.String(128), nullable=False),
+    sa.Column("alert_key", BoundedString(512), nullable=False, index=True),
+    sa.Column("model", BoundedString(128), nullable=False),
     sa.Column("window_start", _Time, nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),  # trigger | escalate | remind | resolve
-    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("channel", BoundedString(32), nullable=False),
+    sa.Column("action", BoundedString(16), nullable=False),  # trigger | escalate | remind | resolve
+    sa.Column("severity", BoundedString(16), nullable=False),
     sa.Column("message", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | skipped | suppressed (silenced, backfill)
+    sa.Column("status", BoundedString(16), nullable=False),  # pending | sent | skipped | suppressed (silenced, backfill)
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=False, default=""),
     sa.Column("created_at", _Time, nullable=False),
     sa.Column("sent_at", _Time),
-    sa.Column("reference", sa.String(128), nullable=False, default=""),  # the channel's id of the message (Slack ts)
+    sa.Column("reference", BoundedString(128), nullable=False, default=""),  # the channel's id of the message (Slack ts)
     sa.UniqueConstraint("alert_key", "window_start", "channel", "action", name="uq_notification_once"),
 )
 
@@ -157,14 +205,42 @@ class RunRecord:
 
 
 def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[str, Any]:
-    return {
+    """The row's record; its details keep the whole value of every field stored shortened, under `truncated`."""
+    record = {
         "model": model, "window_start": row.window.start, "window_end": row.window.end, "kind": row.kind.value,
         "column_name": row.column, "slice_key": row.slice_key, "slice_value": row.slice_value,
         "metric": row.metric, "value": row.value, "p_value": row.p_value, "n": row.n,
         "threshold_warning": row.threshold_warning, "threshold_critical": row.threshold_critical,
-        "severity": row.severity.name, "details": json.dumps(row.details, sort_keys=True, default=str),
-        "computed_at": computed_at,
+        "severity": row.severity.name, "computed_at": computed_at,
     }
+    shortened = overlong(metric_values, record)
+    details = {**row.details, "truncated": shortened} if shortened else row.details
+    return {**record, "details": json.dumps(details, sort_keys=True, default=str)}
+
+
+def _log_shortened(model: str, window: Window, records: Iterable[tuple[sa.Table, Sequence[dict[str, Any]]]]) -> None:
+    """One line per write that stored values shortened: how many, and in which columns."""
+    columns = [f"{table.name}.{name}" for table, rows in records for record in rows for name in overlong(table, record)]
+    if columns:
+        log.warning("%s %s: %d value(s) longer than their column stored shortened with %r and a digest: %s",
+                    model, window, len(columns), TRUNCATION_MARKER, ", ".join(sorted(set(columns))))
+
+
+def lock_model(conn: sa.Connection, model: str) -> None:
+    """Make the caller's transaction the only writer of `model` until it ends; call it first in the transaction.
+
+    Runs of different windows of one model re-score the same older windows and update the same alerts, so a lock
+    per window would not do. On PostgreSQL a transaction-scoped advisory lock on the model queues the others (it
+    is released by commit or rollback, also when the process dies). SQLite has a single writer already: the first
+    write takes the database lock and a concurrent writer waits for it (the engine's busy timeout).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id(model))))
+
+
+def _lock_id(model: str) -> int:
+    """A stable signed 64-bit advisory lock id for the model (Python's hash() changes between processes)."""
+    return int.from_bytes(hashlib.sha256(f"monitoring-store:{model}".encode()).digest()[:8], "big", signed=True)
 
 
 def _without_stale_performance(conn: sa.Connection, model: str, metrics: Sequence[MetricRow]) -> list[MetricRow]:
@@ -182,19 +258,20 @@ def _without_stale_performance(conn: sa.Connection, model: str, metrics: Sequenc
 
 def replace_window(conn: sa.Connection, model: str, window: Window, run: RunRecord, metrics: Sequence[MetricRow],
                    validations: Iterable[dict[str, Any]], profiles: dict[str, Any]) -> None:
-    """Rewrite everything one run produced, inside the caller's transaction.
+    """Rewrite everything one run produced, inside the caller's transaction (which holds `lock_model`).
 
     Metric rows may belong to older windows (performance is computed once labels have matured); each
     (window, kind) they touch is replaced as a whole.
     """
     for table in (monitor_runs, window_profiles, validation_results):
         conn.execute(sa.delete(table).where(table.c.model == model, table.c.window_start == window.start))
-    conn.execute(sa.insert(monitor_runs), [{
+    run_record = {
         "model": model, "window_start": window.start, "window_end": window.end, "status": run.status.value,
         "status_reason": run.status_reason, "row_count": run.row_count, "sampled_rows": run.sampled_rows,
         "reference_id": run.reference_id, "dag_run_id": run.dag_run_id,
         "started_at": run.started_at, "finished_at": run.finished_at,
-    }])
+    }
+    conn.execute(sa.insert(monitor_runs), [run_record])
     metrics = _without_stale_performance(conn, model, metrics)
     touched = {(row.window.start, row.kind.value) for row in metrics} | {
         (window.start, kind) for kind in ("drift", "quality", "operational", "estimated_performance")
@@ -202,16 +279,17 @@ def replace_window(conn: sa.Connection, model: str, window: Window, run: RunReco
     for start, kind in sorted(touched):
         conn.execute(sa.delete(metric_values).where(
             metric_values.c.model == model, metric_values.c.window_start == start, metric_values.c.kind == kind))
-    if metrics:
-        conn.execute(sa.insert(metric_values), [_metric_record(model, row, run.finished_at) for row in metrics])
-    validations = list(validations)
-    if validations:
-        conn.execute(sa.insert(validation_results), [
-            {**record, "model": model, "window_start": window.start} for record in validations])
-    if profiles:
-        conn.execute(sa.insert(window_profiles), [
-            {"model": model, "window_start": window.start, "column_name": column, "reference_id": run.reference_id,
-             "profile": json.dumps(profile, sort_keys=True)} for column, profile in profiles.items()])
+    metric_records = [_metric_record(model, row, run.finished_at) for row in metrics]
+    validation_records = [{**record, "model": model, "window_start": window.start} for record in validations]
+    profile_records = [{"model": model, "window_start": window.start, "column_name": column,
+                        "reference_id": run.reference_id, "profile": json.dumps(profile, sort_keys=True)}
+                       for column, profile in profiles.items()]
+    for table, records in ((metric_values, metric_records), (validation_results, validation_records),
+                           (window_profiles, profile_records)):
+        if records:
+            conn.execute(sa.insert(table), records)
+    _log_shortened(model, window, [(monitor_runs, [run_record]), (metric_values, metric_records),
+                                   (validation_results, validation_records), (window_profiles, profile_records)])
 
 
 def record_failed_run(conn: sa.Connection, model: str, window: Window, row: MetricRow, dag_run_id: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from include.monitoring import store
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
 METHOD_LABELS = {"psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein", "chi2": "chi-squared",
@@ -12,7 +13,8 @@ def alert_key(model: str, row: MetricRow) -> str:
     """One key per (model, rule, column, slice). A row's rule is its metric, unless it names another
     (a feature's drift keeps one key whichever method scored the window)."""
     slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
-    return f"{model}:{alert_rule(row)}:{row.column}:{slice_part}"
+    # Shortened as the store keeps it, so that looking up the stored alert by this key finds it.
+    return store.bounded(f"{model}:{alert_rule(row)}:{row.column}:{slice_part}", store.alerts.c.alert_key.type.length)
 
 
 def alert_rule(row: MetricRow) -> str:
