@@ -54,6 +54,9 @@ class WarehouseConfig:
     predictions_table: str = "predictions"
     id_column: str = "prediction_id"
     timestamp_column: str = "ts"  # UTC timestamps; windows are [start, end)
+    # "" = the column holds timestamps (a timestamp type, or ISO-8601 text); "s" or "ms" = numbers, epoch seconds or
+    # milliseconds (UTC), compared as numbers in the query so an index on them still serves
+    timestamp_unit: Literal["", "s", "ms"] = ""
     score_column: str = "score"  # probability of the positive class
     prediction_column: str = "predicted_class"
     model_version_column: str = ""  # "" when the log has none
@@ -80,6 +83,11 @@ class LabelsConfig:
     # performance would have been judged on too few labels.
     due_hours: int = 72
     due_coverage: Tiers = Tiers(warning=0.5)
+    # Binary labels read 1/0, true/false and yes/no (any case, as numbers, booleans or text), plus these two
+    # values when the label column names its classes ("default" / "repaid"); any other value is left out of
+    # scoring and reported by the label_values check.
+    positive_label: str = ""
+    negative_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
 from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.errors import MissingColumnsError, MissingTableError
-from include.monitoring.performance import rescoring
+from include.monitoring.performance import labels, rescoring
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, custom_suite_path, expectation_specs, load_custom_suite
@@ -87,7 +87,8 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
     rows = warehouse.fetch_window(warehouse_engine, config, window)
     frame, outside = split_by_window(config, rows.frame, window)
     row_count = rows.row_count - len(outside)
-    timestamps = pd.to_datetime(frame[config.warehouse.timestamp_column], utc=True) if len(frame) else None
+    timestamps = warehouse.instants(frame[config.warehouse.timestamp_column], config.warehouse.timestamp_unit) \
+        if len(frame) else None
     operational_rows = operational.freshness_rows(config, warehouse_engine, window, row_count,
                                                   timestamps.max().to_pydatetime() if timestamps is not None else None)
     checks = pipeline_checks(config, rows, outside, window)
@@ -122,7 +123,7 @@ def split_by_window(config: MonitorConfig, frame: pd.DataFrame, window: Window) 
     column = config.warehouse.timestamp_column
     if frame.empty:
         return frame, frame
-    moments = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
+    moments = warehouse.instants(frame[column], config.warehouse.timestamp_unit)
     inside = (moments >= pd.Timestamp(window.start)) & (moments < pd.Timestamp(window.end))
     return frame[inside].reset_index(drop=True), frame[~inside]
 
@@ -138,6 +139,14 @@ def pipeline_checks(config: MonitorConfig, rows: warehouse.WindowRows, outside: 
             f"{len(outside)} of {len(rows.frame)} rows have timestamps outside {window} (or none that parses); "
             "they were left out of this window. Store UTC instants (timestamptz) or naive UTC",
             100 * len(outside) / len(rows.frame), outside[ts].head(5).tolist()))
+    if rows.unplaced:
+        ts = config.warehouse.timestamp_column
+        records.append(_pipeline_record(
+            "timestamp_unparseable", "every timestamp a time (ISO-8601, or epoch numbers with warehouse.timestamp_unit)",
+            ts, "critical",
+            f"{rows.unplaced} rows of {config.warehouse.predictions_table!r} have a timestamp that is null or not a "
+            "time, so no window holds them (they are in no window's counts, drift or performance)",
+            None, list(rows.unplaced_examples)))
     if rows.extra_columns:
         records.append(_pipeline_record(
             "extra_columns", "no columns beyond those the monitor file names", "", "info",
@@ -422,8 +431,12 @@ def compute_performance(config: MonitorConfig, reference: dict[str, Any], wareho
     """Realized performance of every recent window whose labels changed, as known at this window's end
     (performance/rescoring.py), and the labels of this window that match no prediction."""
     try:
-        unmatched = unmatched_labels_row(config, warehouse_engine, window)
-        return [unmatched, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window)]
+        label_checks = [unmatched_labels_row(config, warehouse_engine, window),
+                        labels.label_values_row(config, warehouse.arrived_label_values(warehouse_engine, config, window),
+                                                window),
+                        labels.duplicate_labels_row(config, warehouse.repeated_labels(warehouse_engine, config, window),
+                                                    window)]
+        return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window)]
     except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
         return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, window, details={"skipped": str(exc)})]
 

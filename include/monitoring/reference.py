@@ -96,7 +96,7 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
     slice_columns = [c for c in dict.fromkeys([w.model_version_column, *perf.slices]) if c and c in frame.columns]
     for column in slice_columns:
         rows[column] = frame[column]
-    usable = labelled_rows(task, rows)
+    usable = labelled_rows(task, rows, config.labels)
     names = config.performance_metrics
     parts = {column: {str(value): part for value, part in usable.groupby(usable[column].astype("string"), sort=True)
                       if len(part) >= SLICE_MIN_LABELS}

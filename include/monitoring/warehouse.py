@@ -26,6 +26,8 @@ class WindowRows:
     row_count: int  # rows in the window before sampling
     missing_columns: tuple[str, ...]  # configured columns the table does not have
     extra_columns: tuple[str, ...]  # table columns the config does not mention
+    unplaced: int = 0  # rows of the whole table whose timestamp is null or does not parse: no window can hold them
+    unplaced_examples: tuple[str, ...] = ()
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -33,27 +35,68 @@ def naive_utc(moment: datetime) -> datetime:
 
 
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%f"
+EPOCH_SCALE = {"s": 1, "ms": 1000}
+# ISO-8601 as PostgreSQL reads it into timestamptz; text that does not look like this is not cast (a failed cast
+# would fail the whole query, so one bad row would stop every window).
+PG_ISO_PATTERN = r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?\s*$"
 
 
-def _instant(engine: sa.Engine, column: sa.ColumnElement) -> tuple[sa.ColumnElement, Callable[[datetime], Any]]:
-    """`column` as something that compares as UTC instants, and how to write a bound for it. Timestamp columns
-    compare as they are. Text timestamps would compare as text, where "2026-11-21T17:30+02:00" sorts after
-    "2026-11-21 16:00": they are normalised to UTC first (slower: no index helps, so store real timestamps)."""
+@dataclass(frozen=True, slots=True)
+class TimeColumn:
+    """A time column as the warehouse compares it: `value` compares as UTC instants against `bound(moment)`;
+    `moment` is the value as a timestamp (for bucketing and max); `parsed` is False for text that is parsed in
+    the query (where a value may not parse, and so cannot be placed in any window)."""
+
+    value: sa.ColumnElement
+    bound: Callable[[datetime], Any]
+    moment: sa.ColumnElement
+    parsed: bool
+
+
+def _is_number(column: sa.ColumnElement) -> bool:
+    return isinstance(column.type, sa.Integer | sa.Numeric | sa.Float)
+
+
+def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
+    """How `column` compares as UTC instants. Timestamp columns compare as they are. Numbers are epoch seconds or
+    milliseconds (warehouse.timestamp_unit) and compare as numbers. Text timestamps would compare as text, where
+    "2026-11-21T17:30+02:00" sorts after "2026-11-21 16:00": they are normalised to UTC first (slower: no index
+    helps, so store real timestamps)."""
+    sqlite = engine.dialect.name == "sqlite"
+    if _is_number(column):
+        if not unit:
+            raise WarehouseError(f"time column {column.name!r} holds numbers ({column.type}): set warehouse.timestamp_unit "
+                                 "to s (epoch seconds) or ms (epoch milliseconds) in the monitor file")
+        scale = EPOCH_SCALE[unit]
+        seconds = column / float(scale)
+        moment = sa.func.strftime(SQLITE_INSTANT, seconds, "unixepoch") if sqlite else sa.func.to_timestamp(seconds)
+        return TimeColumn(column, lambda at: at.timestamp() * scale, moment, parsed=False)
     if isinstance(column.type, sa.DateTime | sa.Date):
-        return column, naive_utc
-    if engine.dialect.name == "sqlite":
-        return (sa.func.strftime(SQLITE_INSTANT, column),
-                lambda moment: sa.func.strftime(SQLITE_INSTANT, naive_utc(moment).isoformat(sep=" ")))
-    return sa.cast(column, sa.DateTime(timezone=True)), naive_utc
+        return TimeColumn(column, naive_utc, column, parsed=True)
+    if sqlite:
+        instant = sa.func.strftime(SQLITE_INSTANT, column)
+        return TimeColumn(instant, lambda at: sa.func.strftime(SQLITE_INSTANT, naive_utc(at).isoformat(sep=" ")),
+                          instant, parsed=False)
+    instant = sa.case((column.regexp_match(PG_ISO_PATTERN), sa.cast(column, sa.DateTime(timezone=True))), else_=None)
+    return TimeColumn(instant, naive_utc, instant, parsed=False)
 
 
-def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end: datetime | None) -> sa.ColumnElement:
+def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end: datetime | None,
+        unit: str = "") -> sa.ColumnElement:
     """start <= column < end, as UTC instants; a None bound is open."""
-    value, bound = _instant(engine, column)
-    conditions = [value >= bound(start)] if start else []
+    time = _time(engine, column, unit)
+    conditions = [time.value >= time.bound(start)] if start else []
     if end:
-        conditions.append(value < bound(end))
+        conditions.append(time.value < time.bound(end))
     return sa.and_(sa.true(), *conditions)
+
+
+def instants(values: pd.Series, unit: str = "") -> pd.Series:
+    """Timestamps as read from the warehouse, as UTC instants (NaT where a value is not a time): every ISO-8601
+    form (with or without fractions, naive as UTC, "Z" or an offset, mixed in one column), or epoch numbers."""
+    if unit:
+        return pd.to_datetime(pd.to_numeric(values, errors="coerce"), unit=unit, utc=True)
+    return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
 
 
 def _reflect(engine: sa.Engine, table_name: str) -> sa.Table:
@@ -96,8 +139,9 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     table, ts = _timestamp_column(engine, config)
     wanted = monitored_columns(config)
     present = [c for c in wanted if c in table.c]
-    query = sa.select(*(table.c[c] for c in present)).where(_in(engine, ts, window.start, window.end))
+    query = sa.select(*(table.c[c] for c in present)).where(_in(engine, ts, window.start, window.end, w.timestamp_unit))
     frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
+    unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
         rng = np.random.default_rng(int(window.start.timestamp()))  # same window, same sample
@@ -107,7 +151,28 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
         row_count=row_count,
         missing_columns=tuple(c for c in wanted if c not in table.c),
         extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))),
+        unplaced=unplaced,
+        unplaced_examples=unplaced_examples,
     )
+
+
+MAX_EXAMPLES = 5
+
+
+def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column) -> tuple[int, tuple[str, ...]]:
+    """Rows whose timestamp the window query parses and cannot (text that is not a time, or null), with a few of
+    their values: the window filter drops them without a trace. Only where the query parses text (SQLite keeps any
+    text in any column; text columns elsewhere), where every window's query already reads the whole column."""
+    time = _time(engine, ts, config.warehouse.timestamp_unit)
+    if time.parsed or _is_number(ts):
+        return 0, ()
+    lost = time.value.is_(None)
+    count = int(_read(engine, sa.select(sa.func.count()).select_from(ts.table).where(lost),
+                      f"{config.model} rows whose timestamp does not parse").iloc[0, 0])
+    if not count:
+        return 0, ()
+    examples = _read(engine, sa.select(ts).where(lost).limit(MAX_EXAMPLES), f"{config.model} unparseable timestamps")
+    return count, tuple("null" if pd.isna(value) else str(value) for value in examples.iloc[:, 0])
 
 
 def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table, sa.Column]:
@@ -125,7 +190,7 @@ def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Wi
     if not windows:
         return []
     _, ts = _timestamp_column(engine, config)
-    inside = [_in(engine, ts, w.start, w.end) for w in windows]
+    inside = [_in(engine, ts, w.start, w.end, config.warehouse.timestamp_unit) for w in windows]
     query = sa.select(*(sa.func.sum(sa.case((condition, 1), else_=0)) for condition in inside)).where(sa.or_(*inside))
     counts = _read(engine, query, f"{config.model} row counts of earlier weeks").iloc[0].tolist()
     return [int(count) if count is not None and count == count else 0 for count in counts]
@@ -134,12 +199,12 @@ def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Wi
 def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime) -> datetime | None:
     """The newest prediction's timestamp before `before` (UTC), None for an empty log."""
     _, ts = _timestamp_column(engine, config)
-    value = _read(engine, sa.select(sa.func.max(_instant(engine, ts)[0])).where(_in(engine, ts, None, before)),
+    unit = config.warehouse.timestamp_unit
+    time = _time(engine, ts, unit)
+    value = _read(engine, sa.select(sa.func.max(time.value)).where(_in(engine, ts, None, before, unit)),
                   f"{config.model} latest prediction").iloc[0, 0]
-    if value is None or value != value:
-        return None
-    moment = pd.Timestamp(value)
-    return (moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")).to_pydatetime()
+    latest = instants(pd.Series([value]), unit if _is_number(ts) else "").iloc[0]
+    return None if pd.isna(latest) else latest.to_pydatetime()
 
 
 def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
@@ -148,7 +213,7 @@ def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) 
     predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
     _require(predictions, (w.id_column,), config.model)
-    in_window = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end)
+    in_window = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)
     known = sa.exists().where(predictions.c[w.id_column] == labels.c[lab.id_column])
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window), "labels").iloc[0, 0]
     orphans = _read(engine, sa.select(labels.c[lab.id_column]).where(in_window, ~known),
@@ -157,8 +222,50 @@ def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) 
     return int(total), len(ids), [str(i) for i in ids[:5]]
 
 
-def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime) -> tuple[sa.Table, sa.Table, Any]:
-    """Predictions outer-joined with the labels that had arrived before `known_by`."""
+def arrived_label_values(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> list[tuple[Any, int]]:
+    """The distinct values of the labels that arrived in `arrived`, with how many labels hold each."""
+    lab = config.labels
+    labels = _reflect(engine, lab.table)
+    _require(labels, (lab.label_column, lab.arrived_at_column), config.model)
+    value = labels.c[lab.label_column]
+    query = (sa.select(value, sa.func.count().label("labels"))
+             .where(_in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, config.warehouse.timestamp_unit))
+             .group_by(value))
+    frame = _read(engine, query, f"{config.model} values of the labels that arrived in {arrived}")
+    return [(row[0], int(row[1])) for row in frame.itertuples(index=False)]
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatedLabels:
+    """Predictions given a label in a window that already had one (or got two in it)."""
+
+    arrived: int  # labels that arrived in the window
+    ids: int  # prediction ids with more than one label known by the window's end
+    conflicting: int  # of those, ids whose labels disagree
+    examples: tuple[str, ...]
+
+
+def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> RepeatedLabels:
+    """The ids among the labels that arrived in `arrived` that have more than one label by its end."""
+    lab, unit = config.labels, config.warehouse.timestamp_unit
+    labels = _reflect(engine, lab.table)
+    _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
+    label_id, value, arrived_at = labels.c[lab.id_column], labels.c[lab.label_column], labels.c[lab.arrived_at_column]
+    in_window = _in(engine, arrived_at, arrived.start, arrived.end, unit)
+    total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window),
+                  f"{config.model} labels that arrived in {arrived}").iloc[0, 0]
+    query = (sa.select(label_id, sa.func.count(sa.distinct(value)).label("values"))
+             .where(_in(engine, arrived_at, None, arrived.end, unit), label_id.in_(sa.select(label_id).where(in_window)))
+             .group_by(label_id).having(sa.func.count() > 1).order_by(label_id))
+    found = _read(engine, query, f"{config.model} predictions labelled more than once")
+    return RepeatedLabels(arrived=int(total), ids=len(found), conflicting=int((found["values"] > 1).sum()),
+                          examples=tuple(str(i) for i in found.iloc[:MAX_EXAMPLES, 0]))
+
+
+def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
+                   predicted_in: Window) -> tuple[sa.Table, sa.Subquery, Any]:
+    """Predictions outer-joined with one label per prediction of `predicted_in`: of the labels that had arrived
+    before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent twice counts once)."""
     w, lab = config.warehouse, config.labels
     predictions = _reflect(engine, w.predictions_table)
     labels = _reflect(engine, lab.table)
@@ -166,9 +273,18 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime)
               else w.score_column)
     _require(predictions, needed, config.model)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
-    join = predictions.outerjoin(labels, sa.and_(labels.c[lab.id_column] == predictions.c[w.id_column],
-                                                 _in(engine, labels.c[lab.arrived_at_column], None, known_by)))
-    return predictions, labels, join
+    label_id, value = labels.c[lab.id_column], labels.c[lab.label_column]
+    arrived = _time(engine, labels.c[lab.arrived_at_column], w.timestamp_unit).value
+    predicted = sa.select(predictions.c[w.id_column]).where(
+        _in(engine, predictions.c[w.timestamp_column], predicted_in.start, predicted_in.end, w.timestamp_unit))
+    newest_first = sa.func.row_number().over(partition_by=label_id, order_by=(arrived.desc(), value.desc()))
+    ranked = (sa.select(label_id, value, newest_first.label("arrival_rank"))
+              .where(_in(engine, labels.c[lab.arrived_at_column], None, known_by, w.timestamp_unit),
+                     label_id.in_(predicted))
+              .subquery("known_labels"))
+    latest = (sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
+              .subquery("latest_labels"))
+    return predictions, latest, predictions.outerjoin(latest, latest.c[lab.id_column] == predictions.c[w.id_column])
 
 
 def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
@@ -178,7 +294,7 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
     `known_by` makes re-runs and backfills reproducible: a run sees the labels its window end could see.
     """
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by)
+    predictions, labels, join = _labelled_join(engine, config, known_by, window)
     columns = [predictions.c[w.id_column].label("id"), labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
         if source in predictions.c:
@@ -186,7 +302,7 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
     slices = {w.model_version_column, *config.performance.slices} - {""}
     columns += [predictions.c[column] for column in sorted(slices) if column in predictions.c]
     query = sa.select(*columns).select_from(join).where(
-        _in(engine, predictions.c[w.timestamp_column], window.start, window.end))
+        _in(engine, predictions.c[w.timestamp_column], window.start, window.end, w.timestamp_unit))
     return _read(engine, query, f"{config.model} labels for {window}")
 
 
@@ -195,8 +311,8 @@ def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width
     """Per window of `width` in `period`: (predictions, labelled predictions) with the labels known by `known_by`.
     One aggregate query: windows are hours or days, so the bucket is the timestamp truncated to that unit."""
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by)
-    instant = _instant(engine, predictions.c[w.timestamp_column])[0]
+    predictions, labels, join = _labelled_join(engine, config, known_by, period)
+    instant = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
     hourly = width == timedelta(hours=1)
     if engine.dialect.name == "sqlite":
         bucket = sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", instant)
@@ -204,7 +320,8 @@ def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width
         bucket = sa.func.date_trunc("hour" if hourly else "day", instant)
     query = (sa.select(bucket.label("bucket"), sa.func.count().label("predictions"),
                        sa.func.count(labels.c[config.labels.label_column]).label("labelled"))
-             .select_from(join).where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end))
+             .select_from(join)
+             .where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end, w.timestamp_unit))
              .group_by(bucket))
     frame = _read(engine, query, f"{config.model} label counts of {period}")
     return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
@@ -222,7 +339,7 @@ def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[
     ts_name = config.warehouse.timestamp_column
     if (ref.start or ref.end) and ts_name in table.c:
         query = query.where(_in(engine, table.c[ts_name], parse_utc(ref.start) if ref.start else None,
-                                parse_utc(ref.end) if ref.end else None))
+                                parse_utc(ref.end) if ref.end else None, config.warehouse.timestamp_unit))
     frame = _read(engine, query, f"{config.model} reference rows from {table.name!r}")
     if frame.empty:
         raise WarehouseError(f"{config.model}: the reference ({table.name!r}, {ref.start or '-inf'} .. "

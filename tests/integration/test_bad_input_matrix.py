@@ -578,3 +578,226 @@ def test_latency_and_error_rate_are_recorded_from_the_log(clean_run):
     [errors] = _rows(store, "select * from metric_values where metric = 'error_rate'")
     assert errors["column_name"] == "status" and errors["value"] < 0.01 and errors["severity"] == "OK"
     assert {r["column_name"] for r in latency.values()} == {"latency_ms"}
+
+
+# --- labels and timestamps that used to take a window down (issue: one bad value) ---------------------------------
+
+
+def _performance(store: sa.Engine) -> dict[tuple, float | None]:
+    """Every realized performance value by (window, metric, slice) except the coverage, which counts raw labels."""
+    found = _rows(store, "select window_start, metric, slice_key, slice_value, value, n from metric_values "
+                         "where kind = 'performance' and metric not in ('label_coverage', 'sufficient_statistics')")
+    return {(r["window_start"], r["metric"], r["slice_key"], r["slice_value"]): (r["value"], r["n"]) for r in found}
+
+
+def _labels_arrived_in(frames: dict[str, pd.DataFrame], hours_before_end: int) -> pd.Series:
+    return _inside(frames["labels"], hours_before_end, "labeled_at")
+
+
+def test_19_labels_outside_the_binary_domain_are_left_out_counted_and_reported(tmp_path, demo_frames, reference_store):
+    """Labels as yes/no/true/FALSE text parse as 1/0; "maybe" and 2 are left out of scoring: the run succeeds, the
+    label_values check reports them with examples, and every performance value equals the run on a warehouse
+    holding the same labels as 0/1 without the bad ones."""
+    labels = demo_frames["labels"].copy()
+    rescored = labels["labeled_at"] < pd.Timestamp(_window(BUSY).end).tz_localize(None)
+    arrived = _labels_arrived_in(demo_frames, BUSY)
+    bad = np.flatnonzero(rescored.to_numpy())[::7]  # one in seven labels the run can see, some arriving in its window
+    words = labels["label"].map({1: "yes", 0: "no"}).astype(object)
+    words[labels.index % 3 == 1] = labels["label"].map({1: "TRUE", 0: "false"})
+    words[labels.index % 3 == 2] = labels["label"].astype(str)
+    text = words.copy()
+    text.iloc[bad[::2]] = "maybe"
+    text.iloc[bad[1::2]] = "2"
+    broken = _warehouse(tmp_path, demo_frames, labels=labels.assign(label=text))
+    (tmp_path / "clean").mkdir()
+    kept = labels.drop(index=labels.index[bad])
+    clean = _warehouse(tmp_path / "clean", demo_frames, labels=kept)
+
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(broken, store)
+    clean_store = _store(tmp_path / "clean", reference_store)
+    _run(clean, clean_store)
+
+    assert observation.status.value == _monitor_run(store)["status"] == "ok"
+    assert not _rows(store, "select * from metric_values where metric = 'run_failed' and value > 0")
+    row = _metrics(store, "metric = 'label_values'")["label"]
+    invalid_now = int((arrived.to_numpy() & np.isin(np.arange(len(labels)), bad)).sum())
+    assert invalid_now > 0 and row["details"]["invalid"] == invalid_now and row["n"] == int(arrived.sum())
+    assert row["severity"] == "WARNING" and {"maybe", "2"} <= set(row["details"]["examples"])
+    assert "finite" not in row["details"]["expected"] and "yes/no" in row["details"]["expected"]
+    [alert] = [t for t in transitions if "label_values" in t.alert_key]
+    assert alert.severity.name == "WARNING"
+    performance = _performance(store)
+    assert len(performance) > 100 and performance == _performance(clean_store)
+    coverage = _rows(store, "select details from metric_values where metric = 'label_coverage' and kind = 'performance'")
+    assert sum(json.loads(r["details"])["invalid_labels"] for r in coverage) > 0
+
+
+def test_19_a_positive_and_negative_label_named_in_the_config_are_read(tmp_path, demo_frames, reference_store):
+    """labels.positive_label: default, negative_label: repaid: the same performance as 1/0 labels."""
+    from include.monitoring.config import LabelsConfig
+
+    labels = demo_frames["labels"]
+    named = _warehouse(tmp_path, demo_frames,
+                       labels=labels.assign(label=labels["label"].map({1: "default", 0: "repaid"})))
+    config = _config()
+    config = dataclasses.replace(config, labels=dataclasses.replace(config.labels, positive_label="default",
+                                                                    negative_label="repaid"))
+    assert isinstance(config.labels, LabelsConfig)
+    store = _store(tmp_path, reference_store)
+    _run(named, store, config=config)
+    (tmp_path / "numbers").mkdir()
+    numbers_store = _store(tmp_path / "numbers", reference_store)
+    _run(_warehouse(tmp_path / "numbers", demo_frames), numbers_store)
+    assert _metrics(store, "metric = 'label_values'")["label"]["value"] == 0
+    assert len(_performance(store)) > 100 and _performance(store) == _performance(numbers_store)
+
+
+def _iso_variants(frame: pd.DataFrame) -> pd.DataFrame:
+    """`ts` as text in four ISO-8601 forms, one per row in turn: naive with and without fractions, "Z", and +05:30."""
+    moments = frame["ts"].dt.tz_localize("UTC")
+    forms = [lambda m: m.strftime("%Y-%m-%dT%H:%M:%S"), lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+             lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+             lambda m: m.tz_convert("+05:30").isoformat()]
+    text = [forms[i % 4](moment) for i, moment in enumerate(moments)]
+    return frame.assign(ts=pd.Series(text, index=frame.index, dtype=object))
+
+
+@pytest.mark.parametrize("hours_before_end", [BUSY, MIDNIGHT])
+def test_20_text_timestamps_in_mixed_iso_forms_all_parse(tmp_path, demo_frames, reference_store, hours_before_end):
+    """Naive, fractional, Z and +05:30 text mixed in one column: the window holds exactly its instants, status ok."""
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, _iso_variants))
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store, hours_before_end)
+    inside = int(_inside(demo_frames["predictions"], hours_before_end).sum())
+    assert observation.status.value == ("ok" if inside >= _config().min_rows else "insufficient_data")
+    assert observation.row_count == _monitor_run(store, hours_before_end)["row_count"] == inside
+    assert not _failed_validations(store) or all(r["check_name"] not in ("timestamp_outside_window",
+                                                                          "timestamp_unparseable")
+                                                 for r in _failed_validations(store))
+
+
+def test_21_unparseable_text_timestamps_are_counted_and_critical(tmp_path, demo_frames, reference_store):
+    """One row in four with "21/11/2026 15:07" or "soon" as its timestamp: the window holds the others, and
+    timestamp_unparseable CRITICAL counts every such row of the table, with examples."""
+    def garbled(frame):
+        text = _iso_variants(frame)["ts"]
+        text[_every(frame, 8, 0)] = "soon"
+        text[_every(frame, 8, 4)] = frame.loc[_every(frame, 8, 4), "ts"].dt.strftime("%d/%m/%Y %H:%M")
+        return frame.assign(ts=text)
+
+    predictions = demo_frames["predictions"]
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, garbled))
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    unreadable = _every(predictions, 4, 0)
+    assert observation.status.value == "ok"
+    assert observation.row_count == int((_inside(predictions, BUSY) & ~unreadable).sum())
+    check = _validation(store, "timestamp_unparseable", "ts")
+    assert check["severity"] == "critical" and not check["success"]
+    assert f"{int(unreadable.sum())} rows of 'predictions'" in check["observed"]
+    assert "soon" in check["examples"] and any("/" in example for example in check["examples"])
+    assert _transition(transitions, "timestamp_unparseable", "ts").severity.name == "CRITICAL"
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_22_epoch_timestamps_work_with_timestamp_unit(tmp_path, demo_frames, reference_store, unit):
+    """ts as integer epoch seconds or milliseconds with warehouse.timestamp_unit: the window, the freshness lag
+    and the earlier weeks' counts are those of the timestamp column; no data delay."""
+    scale = {"s": 1, "ms": 1000}[unit]
+    predictions = _with_earlier_weeks(demo_frames, 1)
+    epoch = (predictions["ts"] - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1) * scale
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions.assign(ts=epoch.astype("int64")))
+    config = _config()
+    config = dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, timestamp_unit=unit))
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store, config=config)
+    assert observation.status.value == "ok"
+    inside = int(_inside(predictions, BUSY).sum())
+    assert observation.row_count == _monitor_run(store)["row_count"] == inside
+    rows = _metrics(store, "kind = 'operational'")
+    assert rows["volume"]["details"]["history"] == [inside] and rows["row_count"]["severity"] == "OK"
+    assert 0 <= rows["prediction_lag_seconds"]["value"] < 600
+    assert not [t for t in transitions if ":operational:data_delay:" in t.alert_key]
+    assert _validation(store, "timestamp_unparseable", "ts") is None
+
+
+def test_22_epoch_timestamps_without_a_unit_fail_naming_the_key_to_set(tmp_path, demo_frames, reference_store):
+    """Integer timestamps and no warehouse.timestamp_unit: the run fails with a message that says what to set."""
+    from include.monitoring.errors import WarehouseError
+
+    predictions = demo_frames["predictions"]
+    epoch = (predictions["ts"] - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=predictions.assign(ts=epoch.astype("int64")))
+    store = _store(tmp_path, reference_store)
+    with pytest.raises(WarehouseError, match=r"'ts' holds numbers .*set warehouse.timestamp_unit to s .* or ms"):
+        _run(warehouse, store)
+    assert _run_rows(store) == 0
+
+
+@pytest.mark.parametrize("null_share", [0.4, 1.0])
+def test_23_null_scores_are_null_rate_and_mostly_null_on_the_score(tmp_path, demo_frames, reference_store, null_share):
+    """40 % of scores null: null_rate WARNING on score. All null: mostly_null CRITICAL too, and the score's drift
+    row says why it was skipped."""
+    def unscored(frame):
+        score = frame["score"].astype("float64").copy()
+        score[np.arange(len(frame)) % 10 < null_share * 10] = np.nan
+        return frame.assign(score=score)
+
+    warehouse = _warehouse(tmp_path, demo_frames, predictions=_predictions(demo_frames, unscored))
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    assert observation.status.value == "ok"
+    null_rate, mostly_null = (_validation(store, check, "score") for check in ("null_rate", "mostly_null"))
+    assert null_rate["severity"] == "warning" and not null_rate["success"]
+    assert bool(mostly_null["success"]) is (null_share < 0.5)
+    drift = _metrics(store, "kind = 'drift' and column_name = 'score' and metric in ('ks', 'wasserstein')")["score"]
+    if null_share == 1.0:
+        assert _transition(transitions, "mostly_null", "score").severity.name == "CRITICAL"
+        assert drift["value"] is None and "no finite values" in drift["details"]["skipped"]
+    else:
+        assert _transition(transitions, "null_rate", "score").severity.name == "WARNING"
+        assert drift["value"] is not None and drift["n"] == pytest.approx(0.6 * observation.sampled_rows, abs=10)
+
+
+def test_24_labels_sent_twice_count_once(tmp_path, demo_frames, reference_store):
+    """Every label sent twice, the copy a minute later: n and every performance value as with one label each;
+    duplicate_labels INFO counts the window's ids."""
+    labels = demo_frames["labels"]
+    twice = pd.concat([labels, labels.assign(labeled_at=labels["labeled_at"] + pd.Timedelta(minutes=1))],
+                      ignore_index=True)
+    warehouse = _warehouse(tmp_path, demo_frames, labels=twice)
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store)
+    (tmp_path / "once").mkdir()
+    once_store = _store(tmp_path / "once", reference_store)
+    _run(_warehouse(tmp_path / "once", demo_frames), once_store)
+    assert len(_performance(store)) > 100 and _performance(store) == _performance(once_store)
+    row = _metrics(store, "metric = 'duplicate_labels'")["prediction_id"]
+    arrived = int(_inside(twice, BUSY, "labeled_at").sum())
+    assert row["severity"] == "INFO" and row["details"]["conflicting_ids"] == 0
+    assert row["details"]["duplicated_ids"] > arrived / 2 - 5 and row["details"]["examples"]
+
+
+def test_24_a_corrected_label_replaces_the_first_and_warns(tmp_path, demo_frames, reference_store):
+    """A second, flipped label for one prediction in five: the latest label is scored (the same values as a warehouse
+    holding only the corrected labels), and duplicate_labels WARNING counts the conflicting ids."""
+    labels = demo_frames["labels"]
+    end = pd.Timestamp(_window(BUSY).end).tz_localize(None)
+    # not a label whose correction arrives after the run's cut-off: there the two warehouses rightly differ
+    chosen = _every(labels, 5) & ~labels["labeled_at"].between(end - pd.Timedelta(minutes=1), end).to_numpy()
+    flipped = labels[chosen].assign(label=lambda f: 1 - f["label"],
+                                               labeled_at=lambda f: f["labeled_at"] + pd.Timedelta(minutes=1))
+    warehouse = _warehouse(tmp_path, demo_frames, labels=pd.concat([labels, flipped], ignore_index=True))
+    corrected = labels.assign(label=np.where(chosen, 1 - labels["label"], labels["label"]),
+                              labeled_at=np.where(chosen, labels["labeled_at"] + pd.Timedelta(minutes=1),
+                                                  labels["labeled_at"]))
+    store = _store(tmp_path, reference_store)
+    _run(warehouse, store)
+    (tmp_path / "corrected").mkdir()
+    corrected_store = _store(tmp_path / "corrected", reference_store)
+    _run(_warehouse(tmp_path / "corrected", demo_frames, labels=corrected), corrected_store)
+    assert len(_performance(store)) > 100 and _performance(store) == _performance(corrected_store)
+    row = _metrics(store, "metric = 'duplicate_labels'")["prediction_id"]
+    assert row["severity"] == "WARNING" and row["details"]["conflicting_ids"] > 0
+    assert row["details"]["conflicting_ids"] == row["details"]["duplicated_ids"]

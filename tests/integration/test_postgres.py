@@ -80,3 +80,62 @@ def test_timestamps_written_in_another_time_zone_land_in_their_utc_window(postgr
     assert sorted(rows_in_window.frame["prediction_id"]) == ["p1", "p2"]
     assert warehouse.count_windows(postgres_engine, config, [window, window.shifted(-timedelta(weeks=1))]) == [2, 1]
     assert warehouse.latest_timestamp(postgres_engine, config, window.start) == instants[0]
+
+
+def _config_for(table: str, **warehouse):
+    import dataclasses
+
+    from include.monitoring.config import load_monitor_config
+    from tests.conftest import ROOT
+
+    config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+    return dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, predictions_table=table,
+                                                                     **warehouse))
+
+
+def test_text_timestamps_that_do_not_parse_are_counted_not_fatal_on_postgres(postgres_engine):
+    """A text timestamp column with "soon" and "21/11/2026 00:10" among ISO rows: a failed cast would fail every
+    window's query; instead the window holds its ISO rows and the unparseable ones are counted with examples."""
+    from datetime import UTC, datetime
+
+    from include.monitoring import warehouse
+    from include.monitoring.types import Window
+
+    values = ["2026-11-21T00:05:00Z", "2026-11-21 00:10:00.000000", "2026-11-21T05:40:00+05:30", "soon",
+              "21/11/2026 00:10", None, "2026-11-21T01:00:00"]
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text("create table predictions_garbled (prediction_id text, ts text, score float)"))
+        conn.execute(sa.text("insert into predictions_garbled values (:id, :ts, 0.5)"),
+                     [{"id": f"p{i}", "ts": value} for i, value in enumerate(values)])
+    config = _config_for("predictions_garbled")
+    window = Window(datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
+    found = warehouse.fetch_window(postgres_engine, config, window)
+    assert sorted(found.frame["prediction_id"]) == ["p0", "p1", "p2"]
+    assert found.unplaced == 3 and set(found.unplaced_examples) == {"soon", "21/11/2026 00:10", "null"}
+    assert warehouse.latest_timestamp(postgres_engine, config, window.end) == datetime(2026, 11, 21, 0, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_epoch_timestamps_on_postgres_compare_as_numbers(postgres_engine, unit):
+    """A bigint column of epoch seconds or milliseconds with warehouse.timestamp_unit: the window, the earlier
+    week's count and the latest timestamp agree with the instants written."""
+    from datetime import UTC, datetime
+
+    from include.monitoring import warehouse
+    from include.monitoring.types import Window
+
+    instants = [datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC), datetime(2026, 11, 21, 0, tzinfo=UTC),
+                datetime(2026, 11, 21, 0, 30, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC),
+                datetime(2026, 11, 14, 0, 10, tzinfo=UTC)]
+    scale = {"s": 1, "ms": 1000}[unit]
+    table = f"predictions_epoch_{unit}"
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text(f"create table {table} (prediction_id text, ts bigint, score float)"))
+        conn.execute(sa.text(f"insert into {table} values (:id, :ts, 0.5)"),
+                     [{"id": f"p{i}", "ts": int(moment.timestamp()) * scale} for i, moment in enumerate(instants)])
+    config = _config_for(table, timestamp_unit=unit)
+    window = Window(datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
+    found = warehouse.fetch_window(postgres_engine, config, window)
+    assert sorted(found.frame["prediction_id"]) == ["p1", "p2"] and found.unplaced == 0
+    assert warehouse.count_windows(postgres_engine, config, [window, window.shifted(-timedelta(weeks=1))]) == [2, 1]
+    assert warehouse.latest_timestamp(postgres_engine, config, window.start) == instants[0]

@@ -13,14 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.monitoring.config import LabelsConfig
 from include.monitoring.performance import metrics
+from include.monitoring.performance.labels import class_label, parse_labels
 
 BAND_SIZES = (30, 100, 300, 1000, 3000, 10000)  # label counts at which the band is measured
 BAND_REPEATS = 100
 
 
-def labelled_rows(task: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows that can be scored: a label and a usable prediction (a finite score, or a predicted class)."""
+def labelled_rows(task: str, frame: pd.DataFrame, labels: LabelsConfig) -> pd.DataFrame:
+    """The rows that can be scored: a label in the task's domain (parsed as performance/labels.py says) and a
+    usable prediction (a finite score, or a predicted class)."""
+    frame = frame.assign(label=parse_labels(task, frame["label"], labels))
     present = frame["label"].notna()
     if task == "multiclass_classification":
         return frame[present & frame["predicted"].notna()]
@@ -30,7 +34,7 @@ def labelled_rows(task: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _arrays(task: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if task == "multiclass_classification":
-        return rows["label"].astype(str).to_numpy(), rows["predicted"].astype(str).to_numpy()
+        return rows["label"].astype(str).to_numpy(), rows["predicted"].map(class_label).astype(str).to_numpy()
     scores = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype="float64")
     if task == "regression":
         return pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype="float64"), scores

@@ -25,6 +25,7 @@ from include.monitoring.config import MonitorConfig
 from include.monitoring.performance import metrics, significance
 from include.monitoring.performance.estimation import ESTIMABLE, calibrate, estimate_binary
 from include.monitoring.performance.evaluation import band_at, evaluate, labelled_rows, sufficient_statistics
+from include.monitoring.performance.labels import invalid_labels
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
 OTHER = "__other__"  # slice values beyond the top k
@@ -81,13 +82,14 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
     beyond its band) are corrected together, the whole window's and the slices' apart, so that twenty slices do not
     page twenty times as often."""
     perf = config.performance
-    usable = labelled_rows(config.task, frame)
+    usable = labelled_rows(config.task, frame, config.labels)
     labelled = int(frame["label"].notna().sum())
     coverage = labelled / len(frame) if len(frame) else None
     eligible = coverage is not None and coverage >= perf.min_coverage
     stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage}
+    invalid = int(invalid_labels(config.task, frame["label"], config.labels).sum())
     rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=len(frame),
-                      details={**stamp, "labelled": labelled, "usable": len(usable)})]
+                      details={**stamp, "labelled": labelled, "usable": len(usable), "invalid_labels": invalid})]
     whole: list[tuple[MetricRow, float | None]] = []
     slices: list[tuple[MetricRow, float | None]] = []
     for slice_key, slice_value, part in _groups(config, usable):

@@ -9,6 +9,7 @@ and a GX severity (critical, warning, info) that becomes the alert tier.
 | wrong_type       | expect_column_values_to_match_regex (number)  | critical | text in a numeric feature ("n/a")              |
 | wrong_type_score | expect_column_values_to_match_regex (number)  | critical | a score that is not a number                   |
 | null_rate        | expect_column_values_to_not_be_null (mostly)  | warning  | nulls above max(max_null_rate, 1.5 x reference)|
+|                  |                                               |          | in a feature or the score                      |
 | mostly_null      | expect_column_values_to_not_be_null (mostly)  | critical | more than critical_null_rate of rows null      |
 | out_of_range     | expect_column_values_to_be_between (mostly)   | warning  | values outside the reference range +- tol.     |
 | constant_column  | expect_column_stdev_to_be_between (> 0)       | critical | a feature stuck at one value (zeroed pipeline) |
@@ -43,7 +44,7 @@ SEVERITIES = ("critical", "warning", "info")
 GENERATED_CHECKS = ("column_missing", "wrong_type", "wrong_type_score", "null_rate", "mostly_null", "out_of_range",
                     "constant_column", "category_set", "score_range", "duplicate_ids", "unexpected_model_version")
 # Checks the pipeline makes itself (they need the unsampled window or the query, not the rows GX sees).
-PIPELINE_CHECKS = ("timestamp_outside_window", "extra_columns")
+PIPELINE_CHECKS = ("timestamp_outside_window", "timestamp_unparseable", "extra_columns")
 # constant_column is generated only where an undrifted window of this size is all one value with a
 # probability below this (a feature whose reference is 95 % zeros is often constant in a 24-row hour).
 CONSTANT_FALSE_ALARM = 1e-6
@@ -111,8 +112,9 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
             add("expect_column_stdev_to_be_between", "constant_column", finite, "critical",
                 f"values that vary (standard deviation above 0; the reference's is {profile['std']:.6g})",
                 min_value=0.0, strict_min=True)
-    for column in (*config.features.numeric, *config.features.categorical):
-        if column not in present:
+    # The score is checked like a feature: a model that stops scoring (all null) is the plainest failure there is.
+    for column in dict.fromkeys((*config.features.numeric, *config.features.categorical, score_column)):
+        if column not in present or column not in reference["columns"]:
             continue
         profile = reference["columns"][column]
         reference_rate = profile["nulls"] / profile["n"] if profile["n"] else 0.0

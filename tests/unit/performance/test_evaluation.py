@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from include.monitoring.config import LabelsConfig
 from include.monitoring.performance.evaluation import band_at, evaluate, fit_bands, labelled_rows
 
 BAND = {"sizes": [100, 1000], "mean": {"accuracy": [0.80, 0.82]}, "std": {"accuracy": [0.04, 0.0125]}}
@@ -46,7 +47,7 @@ def test_fitted_accuracy_band_matches_the_binomial_spread():
 
 def test_bands_skip_sizes_the_reference_cannot_fill_and_labelled_rows_drop_unusable_ones():
     rows = pd.DataFrame({"label": [1, 0, None, 1] * 50, "score": [0.9, 0.1, 0.5, float("nan")] * 50})
-    usable = labelled_rows("binary_classification", rows)
+    usable = labelled_rows("binary_classification", rows, LabelsConfig())
     assert len(usable) == 100  # no label, or a score that is not a number, cannot be scored
     band = fit_bands("binary_classification", usable, 0.5, ("accuracy",), np.random.default_rng(0))
     assert band["sizes"] == [30]  # at most half the reference: windows must differ from it
