@@ -31,3 +31,14 @@ def test_sqlite_connection_uses_its_host_as_the_file():
 def test_unsupported_connection_type_names_the_supported_ones():
     with pytest.raises(ConnectionConfigError, match=r"type 'mysql'.*\['sqlite', 'postgres'\]"):
         sqlalchemy_url(connection(conn_type="mysql"))
+
+
+def test_sqlite_file_is_the_absolute_path_of_a_sqlite_url_and_none_for_memory_and_postgres(tmp_path, monkeypatch):
+    import sqlalchemy as sa
+
+    from include.monitoring.airflow_adapters import sqlite_file
+
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_file(sa.make_url("sqlite:///data/w.db")) == tmp_path / "data" / "w.db"
+    assert sqlite_file(sa.make_url("sqlite://")) is None and sqlite_file(sa.make_url("sqlite:///:memory:")) is None
+    assert sqlite_file(sqlalchemy_url(connection())) is None
