@@ -66,12 +66,13 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
     assert alerts["credit_default:drift:feature_drift:income:"]["severity"] == "CRITICAL"
 
     new_messages = slack.messages[before:]
-    income = [m for m in new_messages if "drift of `income` (" in m["text"]]  # the whole window's, not a slice's
+    # Slack's text has a zero-width space on each side of a backtick (mrkdwn shows the message literally).
+    income = [m for m in new_messages if "drift of `income` (" in m["text"].replace("\u200b", "")]  # not a slice's
     assert len(income) == 1
     assert income[0]["channel"] == "#ml-alerts"
     assert income[0]["_auth"] == "Bearer xoxb-test-token"
     assert "[CRITICAL] credit_default" in income[0]["text"] and "2026-11-22 19:00" in income[0]["text"]
-    stuck = [m["text"] for m in new_messages if "constant_column of `income`" in m["text"]]
+    stuck = [m["text"] for m in new_messages if "constant_column of `income`" in m["text"].replace("\u200b", "")]
     assert len(stuck) == 1 and stuck[0].startswith("[CRITICAL] credit_default")
     assert "expect_column_stdev_to_be_between" in stuck[0] and "examples: 0.0" in stuck[0]
     sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:feature_drift:income:'")
@@ -131,7 +132,7 @@ def test_a_silence_in_the_airflow_variable_suppresses_the_page_of_a_real_run(dag
     new_messages = slack.messages[before:]
     assert [m["text"] for m in new_messages if "income" in m["text"]] == []
     # The silence is selective: the other zeroed feature of the same window still pages.
-    limit = [m for m in new_messages if "drift of `credit_limit` (" in m["text"]]
+    limit = [m for m in new_messages if "drift of `credit_limit` (" in m["text"].replace("\u200b", "")]
     assert len(limit) == 1 and limit[0]["text"].startswith("[CRITICAL] credit_default")
     sent = rows(store, "select channel, status from notifications "
                        "where alert_key = 'credit_default:drift:feature_drift:credit_limit:'")
