@@ -78,7 +78,7 @@ class Secrets:
         part, the token, which a message may quote without the rest."""
         parts = urllib.parse.urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        token = path.rstrip("/").rsplit("/", 1)[-1]
+        token = parts.path.rstrip("/").rsplit("/", 1)[-1]
         return cls.of(url, path if len(path) > 1 else "", token if len(token) >= MIN_SECRET_LENGTH else "")
 
     @classmethod
