@@ -7,8 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -47,51 +46,26 @@ def _window(hours_before_end: int):
 
 
 @pytest.fixture(scope="module")
-def new_schema(postgres_database) -> Iterator[Callable[[], sa.Engine]]:
-    """A factory of engines, each on its own new schema of the session's database; all dropped at the end."""
-    db = postgres_database
-    url = f"postgresql+psycopg://{db['login']}@{db['host']}:{db['port']}/{db['schema']}"
-    admin = sa.create_engine(url)
-    schemas, engines = [], []
-
-    def make() -> sa.Engine:
-        schema = f"concurrent_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'create schema "{schema}"'))
-        schemas.append(schema)
-        engines.append(sa.create_engine(url, connect_args={"options": f"-c timezone=UTC -c search_path={schema}"}))
-        return engines[-1]
-
-    yield make
-    for engine in engines:
-        engine.dispose()
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def warehouse(new_schema) -> sa.Engine:
+def warehouse(postgres_schema) -> sa.Engine:
     """The demo warehouse on PostgreSQL (its label counts take a tenth of the time they take on SQLite)."""
     from include.monitoring.demo.generator import write_demo_warehouse
 
-    engine = new_schema()
+    engine = postgres_schema()
     write_demo_warehouse(engine, end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
     return engine
 
 
 @pytest.fixture(scope="module")
-def fresh_store(new_schema, warehouse) -> Callable[[], sa.Engine]:
+def fresh_store(postgres_schema, warehouse) -> Callable[[], sa.Engine]:
     """A factory of empty stores holding only the demo's reference profile, fitted once."""
     from include.monitoring import reference
 
-    fitted_in = new_schema()
+    fitted_in = postgres_schema()
     reference.ensure_reference(_config(), warehouse, fitted_in, now=NOW)
     _, profile = reference.load_reference(_config(), fitted_in)
 
     def make() -> sa.Engine:
-        store = new_schema()
+        store = postgres_schema()
         reference.store_profile(store, _config(), profile, reference.source_description(_config()), NOW)
         return store
 
