@@ -4,6 +4,7 @@ refusals. Every HTTP request goes to a 127.0.0.1 server the test starts; retries
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -549,6 +550,26 @@ def test_a_10000_character_alert_is_cut_with_a_marker_in_the_pagerduty_summary_a
     assert len(json.dumps(pagerduty.events[0]).encode()) < 512 * 1024
 
 
+@contextlib.contextmanager
+def recorded_logs():
+    """Every record of every logger, at DEBUG, as (logger name, formatted text with any traceback). Airflow is
+    configured first: its logging set-up replaces the root logger's handlers (pytest's caplog among them)."""
+    from include.monitoring.airflow_adapters import get_connection
+
+    get_connection("monitoring_store")
+    records: list[tuple[str, str]] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: records.append((record.name, handler.format(record)))  # type: ignore[method-assign]
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
 SECRET_PATH = "/services/T0SECRETTEAM/B0SECRETHOOK/s3cr3tWebhookToken"
 SECRET_ROUTING_KEY = "R0UTINGKEYs3cr3t0123456789abcdef"
 
@@ -561,7 +582,7 @@ def free_port() -> int:
 
 @pytest.mark.parametrize("outage", ["http_500", "nothing_listens"])
 def test_a_failing_delivery_leaves_the_webhook_url_and_routing_key_in_no_log_output_error_or_outbox_row(
-        outage, engine, slack, pagerduty, monkeypatch, caplog, capsys):
+        outage, engine, slack, pagerduty, monkeypatch, capsys):
     """tasks.deliver with both channels down and every logger at DEBUG: slack_sdk logs the request URL on each
     request and retry, which for a webhook is the secret."""
     from include.monitoring import tasks
@@ -578,17 +599,16 @@ def test_a_failing_delivery_leaves_the_webhook_url_and_routing_key_in_no_log_out
         {"conn_type": "pagerduty_events", "password": SECRET_ROUTING_KEY, "extra": {"events_url": events_url}}))
     monkeypatch.setenv("AIRFLOW_CONN_MONITORING_STORE", json.dumps({"conn_type": "sqlite",
                                                                     "host": engine.url.database}))
-    caplog.set_level(logging.DEBUG)  # the root logger: every logger without a level of its own
     for channel in ("slack", "pagerduty"):
         add_pending(engine, channel)
 
-    with pytest.raises(MonitoringError) as raised:
+    with recorded_logs() as records, pytest.raises(MonitoringError) as raised:
         tasks.deliver(MonitorConfig(model=MODEL))
 
     assert "2 notification(s) failed" in str(raised.value)
-    assert any(record.name.startswith("slack_sdk") for record in caplog.records)  # slack_sdk did log the requests
+    assert any(name.startswith("slack_sdk") for name, _ in records)  # slack_sdk did log its requests
     captured = capsys.readouterr()
-    outputs = {"log": caplog.text, "stdout": captured.out, "stderr": captured.err, "error": str(raised.value),
-               "outbox": json.dumps(outbox(engine), default=str)}
+    outputs = {"log": "\n".join(text for _, text in records), "stdout": captured.out, "stderr": captured.err,
+               "error": str(raised.value), "outbox": json.dumps(outbox(engine), default=str)}
     for secret in (SECRET_PATH, SECRET_PATH.rsplit("/", 1)[1], SECRET_ROUTING_KEY):
         assert {name: secret in text for name, text in outputs.items()} == dict.fromkeys(outputs, False)
