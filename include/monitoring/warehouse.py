@@ -282,8 +282,13 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
               .where(_in(engine, labels.c[lab.arrived_at_column], None, known_by, w.timestamp_unit),
                      label_id.in_(predicted))
               .subquery("known_labels"))
-    latest = (sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
-              .subquery("latest_labels"))
+    latest = sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
+    if engine.dialect.name == "sqlite":
+        # One row per id already: the GROUP BY (the max of one value) makes SQLite index this derived table; without
+        # it SQLite scans it once per prediction (1.8 s instead of 0.03 s for the demo's 30 days).
+        latest = latest.with_only_columns(ranked.c[lab.id_column], sa.func.max(ranked.c[lab.label_column])
+                                          .label(lab.label_column)).group_by(ranked.c[lab.id_column])
+    latest = latest.subquery("latest_labels")
     return predictions, latest, predictions.outerjoin(latest, latest.c[lab.id_column] == predictions.c[w.id_column])
 
 

@@ -139,3 +139,37 @@ def test_epoch_timestamps_on_postgres_compare_as_numbers(postgres_engine, unit):
     assert sorted(found.frame["prediction_id"]) == ["p1", "p2"] and found.unplaced == 0
     assert warehouse.count_windows(postgres_engine, config, [window, window.shifted(-timedelta(weeks=1))]) == [2, 1]
     assert warehouse.latest_timestamp(postgres_engine, config, window.start) == instants[0]
+
+
+def test_labels_sent_twice_or_corrected_join_once_with_the_latest_on_postgres(postgres_engine):
+    """On PostgreSQL: p0 labelled twice alike, p1 corrected 0 -> 1, p2 labelled "maybe", p3 corrected after the
+    cut-off. One row per prediction with the latest label known by then; counts not doubled; the window's repeated
+    ids and label values as arrived."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from include.monitoring import warehouse
+    from include.monitoring.types import Window
+
+    window = Window(datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
+    arrived = Window(datetime(2026, 11, 23, 0, tzinfo=UTC), datetime(2026, 11, 23, 1, tzinfo=UTC))
+    at = [arrived.start + timedelta(minutes=m) for m in range(10)]
+    labels = [("p0", "1", at[0]), ("p0", "1", at[1]), ("p1", "0", at[2]), ("p1", "1", at[3]), ("p2", "maybe", at[4]),
+              ("p3", "0", at[5]), ("p3", "1", arrived.end + timedelta(minutes=5))]
+    with postgres_engine.begin() as conn:
+        conn.execute(sa.text("create table predictions_relabelled (prediction_id text, ts timestamptz, score float)"))
+        conn.execute(sa.text("insert into predictions_relabelled values (:id, :ts, 0.7)"),
+                     [{"id": f"p{i}", "ts": window.start + timedelta(minutes=i)} for i in range(5)])
+        conn.execute(sa.text("create table labels_relabelled (prediction_id text, label text, labeled_at timestamptz)"))
+        conn.execute(sa.text("insert into labels_relabelled values (:id, :label, :at)"),
+                     [{"id": i, "label": label, "at": moment} for i, label, moment in labels])
+    config = _config_for("predictions_relabelled")
+    config = dataclasses.replace(config, labels=dataclasses.replace(config.labels, table="labels_relabelled"))
+    frame = warehouse.fetch_labelled(postgres_engine, config, window, known_by=arrived.end)
+    assert dict(zip(frame["id"], frame["label"].fillna("unlabelled"), strict=True)) == {
+        "p0": "1", "p1": "1", "p2": "maybe", "p3": "0", "p4": "unlabelled"}
+    assert warehouse.label_counts(postgres_engine, config, window, window.width, arrived.end) == {window.start: (5, 4)}
+    repeated = warehouse.repeated_labels(postgres_engine, config, arrived)
+    assert (repeated.arrived, repeated.ids, repeated.conflicting, repeated.examples) == (6, 2, 1, ("p0", "p1"))
+    assert sorted(warehouse.arrived_label_values(postgres_engine, config, arrived)) == [("0", 2), ("1", 3),
+                                                                                         ("maybe", 1)]

@@ -32,3 +32,15 @@ def test_readme_configuration_table_names_every_key():
         documented |= {name if "." in name or not section else section + name for name in names}
     missing = sorted(config_keys() - documented)
     assert missing == [], f"keys missing from the README's configuration table: {missing}"
+
+
+def test_readme_ranges_table_gives_every_numeric_key_the_range_validate_enforces():
+    from include.monitoring.config import NUMERIC_RANGES
+
+    table = ROOT.joinpath("README.md").read_text().split("| key | allowed values |", 1)[1].split("\n\n", 1)[0]
+    documented = {}
+    for cell, allowed in re.findall(r"^\| ([^|]+) \| `([^`]+)` \|", table, flags=re.M):
+        names = re.findall(r"`([a-z0-9_.*]+)`", cell)
+        section = names[0].rsplit(".", 1)[0] + "." if "." in names[0] else ""
+        documented |= {name if "." in name or not section else section + name: allowed for name in names}
+    assert documented == {key: str(allowed) for key, allowed in NUMERIC_RANGES.items()}
