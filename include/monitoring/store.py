@@ -58,7 +58,8 @@ class BoundedString(sa.types.TypeDecorator):
         return self.impl.length
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
-        return bounded(value, self.length) if isinstance(value, str) else value
+        # PostgreSQL text cannot hold NUL (SQLite can): dropped on both, so both stores keep the same value
+        return bounded(value.replace("\x00", ""), self.length) if isinstance(value, str) else value
 
 
 def overlong(table: sa.Table, record: dict[str, Any]) -> dict[str, str]:

@@ -36,30 +36,53 @@ def naive_utc(moment: datetime) -> datetime:
 
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%f"
 EPOCH_SCALE = {"s": 1, "ms": 1000}
-# ISO-8601 as PostgreSQL reads it into timestamptz; text that does not look like this is not cast (a failed cast
-# would fail the whole query, so one bad row would stop every window).
-PG_ISO_PATTERN = r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)?\s*$"
+# ISO-8601 as PostgreSQL reads it into timestamptz, with fields in their ranges; text that does not look like this
+# is not cast (a failed cast fails the whole query, so one bad row would stop every window).
+PG_ISO_PATTERN = (r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+                  r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?\s*([Zz]|[+-](0\d|1[0-5])(:?[0-5]\d)?)?$")
 
 
 @dataclass(frozen=True, slots=True)
 class TimeColumn:
     """A time column as the warehouse compares it: `value` compares as UTC instants against `bound(moment)`;
-    `moment` is the value as a timestamp (for bucketing and max); `parsed` is False for text that is parsed in
-    the query (where a value may not parse, and so cannot be placed in any window)."""
+    `moment` is the value as a timestamp (for bucketing), `selected` how the window query reads it, and
+    `unplaceable` the condition of rows no window can hold (None where the database guarantees a time)."""
 
     value: sa.ColumnElement
     bound: Callable[[datetime], Any]
     moment: sa.ColumnElement
-    parsed: bool
+    selected: sa.ColumnElement
+    unplaceable: sa.ColumnElement | None
 
 
 def _is_number(column: sa.ColumnElement) -> bool:
     return isinstance(column.type, sa.Integer | sa.Numeric | sa.Float)
 
 
+def _sqlite_text(moment: datetime) -> str:
+    """A bound as SQLite text: whole seconds without a fraction, so that "16:00:00" and "16:00:00.000000" (Python's
+    sqlite3 writes the first when the microseconds are 0) both sort at or after it."""
+    naive = naive_utc(moment)
+    return naive.isoformat(sep=" ", timespec="microseconds" if naive.microsecond else "seconds")
+
+
+def _pg_timestamp(column: sa.ColumnElement) -> sa.ColumnElement:
+    """PostgreSQL text as timestamptz, NULL where it is not an ISO-8601 time with a real date (the nested CASE keeps
+    the order: the date is built only from text that matched, and the cast only when the day exists)."""
+    def part(start: int, length: int) -> sa.ColumnElement:
+        return sa.cast(sa.func.substr(column, start, length), sa.Integer)
+
+    month_days = sa.extract("day", sa.func.make_date(part(1, 4), part(6, 2), 1)
+                            + sa.literal_column("interval '1 month - 1 day'"))
+    return sa.case((column.regexp_match(PG_ISO_PATTERN),
+                    sa.case((part(9, 2) <= month_days, sa.cast(column, sa.DateTime(timezone=True))), else_=None)),
+                   else_=None)
+
+
 def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
-    """How `column` compares as UTC instants. Timestamp columns compare as they are. Numbers are epoch seconds or
-    milliseconds (warehouse.timestamp_unit) and compare as numbers. Text timestamps would compare as text, where
+    """How `column` compares as UTC instants. Timestamp columns compare as they are (on SQLite, where any column
+    holds any text, as text against whole-second bounds). Numbers are epoch seconds or milliseconds
+    (warehouse.timestamp_unit) and compare as numbers. Text timestamps would compare as text, where
     "2026-11-21T17:30+02:00" sorts after "2026-11-21 16:00": they are normalised to UTC first (slower: no index
     helps, so store real timestamps)."""
     sqlite = engine.dialect.name == "sqlite"
@@ -70,15 +93,19 @@ def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
         scale = EPOCH_SCALE[unit]
         seconds = column / float(scale)
         moment = sa.func.strftime(SQLITE_INSTANT, seconds, "unixepoch") if sqlite else sa.func.to_timestamp(seconds)
-        return TimeColumn(column, lambda at: at.timestamp() * scale, moment, parsed=False)
-    if isinstance(column.type, sa.DateTime | sa.Date):
-        return TimeColumn(column, naive_utc, column, parsed=True)
+        return TimeColumn(column, lambda at: at.timestamp() * scale, moment, column, None)
     if sqlite:
         instant = sa.func.strftime(SQLITE_INSTANT, column)
+        if isinstance(column.type, sa.DateTime | sa.Date):
+            # read as text: a value SQLAlchemy cannot parse as a datetime must not fail the query (pandas reads it)
+            text = sa.type_coerce(column, sa.String)
+            return TimeColumn(text, _sqlite_text, instant, text.label(column.name), instant.is_(None))
         return TimeColumn(instant, lambda at: sa.func.strftime(SQLITE_INSTANT, naive_utc(at).isoformat(sep=" ")),
-                          instant, parsed=False)
-    instant = sa.case((column.regexp_match(PG_ISO_PATTERN), sa.cast(column, sa.DateTime(timezone=True))), else_=None)
-    return TimeColumn(instant, naive_utc, instant, parsed=False)
+                          instant, column, instant.is_(None))
+    if isinstance(column.type, sa.DateTime | sa.Date):
+        return TimeColumn(column, naive_utc, column, column, None)
+    instant = _pg_timestamp(column)
+    return TimeColumn(instant, naive_utc, instant, column, instant.is_(None))
 
 
 def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end: datetime | None,
@@ -93,9 +120,10 @@ def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end
 
 def instants(values: pd.Series, unit: str = "") -> pd.Series:
     """Timestamps as read from the warehouse, as UTC instants (NaT where a value is not a time): every ISO-8601
-    form (with or without fractions, naive as UTC, "Z" or an offset, mixed in one column), or epoch numbers."""
-    if unit:
-        return pd.to_datetime(pd.to_numeric(values, errors="coerce"), unit=unit, utc=True)
+    form (with or without fractions, naive as UTC, "Z" or an offset, mixed in one column), or epoch numbers in
+    `unit` (which applies to number columns only, as in the queries)."""
+    if unit and pd.api.types.is_numeric_dtype(values):
+        return pd.to_datetime(values, unit=unit, utc=True)
     return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
 
 
@@ -139,7 +167,9 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     table, ts = _timestamp_column(engine, config)
     wanted = monitored_columns(config)
     present = [c for c in wanted if c in table.c]
-    query = sa.select(*(table.c[c] for c in present)).where(_in(engine, ts, window.start, window.end, w.timestamp_unit))
+    read = {ts.name: _time(engine, ts, w.timestamp_unit).selected}
+    query = sa.select(*(read.get(c, table.c[c]) for c in present)).where(
+        _in(engine, ts, window.start, window.end, w.timestamp_unit))
     frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
     unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
@@ -160,18 +190,18 @@ MAX_EXAMPLES = 5
 
 
 def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column) -> tuple[int, tuple[str, ...]]:
-    """Rows whose timestamp the window query parses and cannot (text that is not a time, or null), with a few of
-    their values: the window filter drops them without a trace. Only where the query parses text (SQLite keeps any
-    text in any column; text columns elsewhere), where every window's query already reads the whole column."""
+    """Rows whose timestamp the window query cannot place (text that is not a time, or null), with a few of their
+    values: the window filter drops them without a trace. Only where a column may hold such text (any column on
+    SQLite, text columns elsewhere); one more read of the timestamp column per window."""
     time = _time(engine, ts, config.warehouse.timestamp_unit)
-    if time.parsed or _is_number(ts):
+    if time.unplaceable is None:
         return 0, ()
-    lost = time.value.is_(None)
-    count = int(_read(engine, sa.select(sa.func.count()).select_from(ts.table).where(lost),
+    count = int(_read(engine, sa.select(sa.func.count()).select_from(ts.table).where(time.unplaceable),
                       f"{config.model} rows whose timestamp does not parse").iloc[0, 0])
     if not count:
         return 0, ()
-    examples = _read(engine, sa.select(ts).where(lost).limit(MAX_EXAMPLES), f"{config.model} unparseable timestamps")
+    examples = _read(engine, sa.select(time.selected).where(time.unplaceable).limit(MAX_EXAMPLES),
+                     f"{config.model} unparseable timestamps")
     return count, tuple("null" if pd.isna(value) else str(value) for value in examples.iloc[:, 0])
 
 
@@ -203,7 +233,7 @@ def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime)
     time = _time(engine, ts, unit)
     value = _read(engine, sa.select(sa.func.max(time.value)).where(_in(engine, ts, None, before, unit)),
                   f"{config.model} latest prediction").iloc[0, 0]
-    latest = instants(pd.Series([value]), unit if _is_number(ts) else "").iloc[0]
+    latest = instants(pd.Series([value]), unit).iloc[0]
     return None if pd.isna(latest) else latest.to_pydatetime()
 
 
@@ -232,7 +262,7 @@ def arrived_label_values(engine: sa.Engine, config: MonitorConfig, arrived: Wind
              .where(_in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, config.warehouse.timestamp_unit))
              .group_by(value))
     frame = _read(engine, query, f"{config.model} values of the labels that arrived in {arrived}")
-    return [(row[0], int(row[1])) for row in frame.itertuples(index=False)]
+    return [(None if pd.isna(value) else value, int(count)) for value, count in frame.itertuples(index=False)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,26 +270,24 @@ class RepeatedLabels:
     """Predictions given a label in a window that already had one (or got two in it)."""
 
     arrived: int  # labels that arrived in the window
-    ids: int  # prediction ids with more than one label known by the window's end
-    conflicting: int  # of those, ids whose labels disagree
-    examples: tuple[str, ...]
+    labels: tuple[tuple[str, Any], ...]  # (id, label) of every label known by the window's end of those predictions
 
 
 def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> RepeatedLabels:
-    """The ids among the labels that arrived in `arrived` that have more than one label by its end."""
+    """The labels, known by the end of `arrived`, of the predictions labelled in `arrived` that have more than one."""
     lab, unit = config.labels, config.warehouse.timestamp_unit
     labels = _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
     label_id, value, arrived_at = labels.c[lab.id_column], labels.c[lab.label_column], labels.c[lab.arrived_at_column]
     in_window = _in(engine, arrived_at, arrived.start, arrived.end, unit)
+    known = _in(engine, arrived_at, None, arrived.end, unit)
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window),
                   f"{config.model} labels that arrived in {arrived}").iloc[0, 0]
-    query = (sa.select(label_id, sa.func.count(sa.distinct(value)).label("values"))
-             .where(_in(engine, arrived_at, None, arrived.end, unit), label_id.in_(sa.select(label_id).where(in_window)))
-             .group_by(label_id).having(sa.func.count() > 1).order_by(label_id))
-    found = _read(engine, query, f"{config.model} predictions labelled more than once")
-    return RepeatedLabels(arrived=int(total), ids=len(found), conflicting=int((found["values"] > 1).sum()),
-                          examples=tuple(str(i) for i in found.iloc[:MAX_EXAMPLES, 0]))
+    repeated = (sa.select(label_id).where(known, label_id.in_(sa.select(label_id).where(in_window)))
+                .group_by(label_id).having(sa.func.count() > 1))
+    found = _read(engine, sa.select(label_id, value).where(known, label_id.in_(repeated)).order_by(label_id),
+                  f"{config.model} predictions labelled more than once")
+    return RepeatedLabels(arrived=int(total), labels=tuple((str(i), v) for i, v in found.itertuples(index=False)))
 
 
 def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
@@ -280,7 +308,7 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
     newest_first = sa.func.row_number().over(partition_by=label_id, order_by=(arrived.desc(), value.desc()))
     ranked = (sa.select(label_id, value, newest_first.label("arrival_rank"))
               .where(_in(engine, labels.c[lab.arrived_at_column], None, known_by, w.timestamp_unit),
-                     label_id.in_(predicted))
+                     value.is_not(None), label_id.in_(predicted))
               .subquery("known_labels"))
     latest = sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
     if engine.dialect.name == "sqlite":
@@ -329,8 +357,9 @@ def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width
              .where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end, w.timestamp_unit))
              .group_by(bucket))
     frame = _read(engine, query, f"{config.model} label counts of {period}")
+    # a bucket of timestamps that do not parse is no window (timestamp_unparseable reports those rows)
     return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
-            for row in frame.itertuples()}
+            for row in frame.itertuples() if not pd.isna(row.bucket)}
 
 
 def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str],

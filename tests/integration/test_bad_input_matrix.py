@@ -801,3 +801,62 @@ def test_24_a_corrected_label_replaces_the_first_and_warns(tmp_path, demo_frames
     row = _metrics(store, "metric = 'duplicate_labels'")["prediction_id"]
     assert row["severity"] == "WARNING" and row["details"]["conflicting_ids"] > 0
     assert row["details"]["conflicting_ids"] == row["details"]["duplicated_ids"]
+
+
+def test_21_junk_and_null_in_a_datetime_column_are_counted_and_never_fail_the_window(tmp_path, demo_frames,
+                                                                                     reference_store):
+    """SQLite keeps any text in a DATETIME column: "soon", NULL, "<in the window> junk" and "<date> 15" rows.
+    The window is read (no datetime parser fails on them), the rows no window can place are counted by
+    timestamp_unparseable, and the re-scored label counts skip them."""
+    warehouse = _warehouse(tmp_path, demo_frames)
+    start = f"{_window(BUSY).start:%Y-%m-%d %H}"
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("update predictions set ts = 'soon' where rowid % 50 = 0")
+        conn.exec_driver_sql("update predictions set ts = null where rowid % 50 = 1")
+        conn.exec_driver_sql(f"update predictions set ts = '{start}:30:00 junk' where rowid % 50 = 2")
+        conn.exec_driver_sql(f"update predictions set ts = '{start}' where rowid % 50 = 3")
+        lost = conn.exec_driver_sql("select count(*) from predictions where rowid % 50 < 4").scalar_one()
+    store = _store(tmp_path, reference_store)
+    observation, transitions = _run(warehouse, store)
+    assert observation.status.value == "ok" and _monitor_run(store)["status"] == "ok"
+    check = _validation(store, "timestamp_unparseable", "ts")
+    assert check["severity"] == "critical" and f"{lost} rows of 'predictions'" in check["observed"]
+    assert {"soon", "null"} <= set(check["examples"])
+    assert _transition(transitions, "timestamp_unparseable", "ts").severity.name == "CRITICAL"
+    assert _metrics(store, "kind = 'performance' and metric = 'label_coverage' and slice_key = ''")
+
+
+def test_11_whole_second_timestamps_without_a_fraction_belong_to_their_own_window(tmp_path, demo_frames,
+                                                                                 reference_store):
+    """Python's sqlite3 writes "16:00:00" when the microseconds are 0 and "16:00:00.250000" otherwise: a row at
+    exactly the window start without a fraction is in that window, not the one before (and no timestamp check fails)."""
+    window = _window(BUSY)
+    warehouse = _warehouse(tmp_path, demo_frames)
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("update predictions set ts = ? where rowid in (1, 2, 3)", (f"{window.start:%Y-%m-%d %H:%M:%S}",))
+    store = _store(tmp_path, reference_store)
+    before, _ = _run(warehouse, store, BUSY + 1)
+    this, _ = _run(warehouse, store, BUSY)
+    predictions = demo_frames["predictions"]
+    moved_from = _inside(predictions.iloc[:3], BUSY + 1).sum() + _inside(predictions.iloc[:3], BUSY).sum()
+    assert before.row_count == int(_inside(predictions, BUSY + 1).sum()) - int(_inside(predictions.iloc[:3], BUSY + 1).sum())
+    assert this.row_count == int(_inside(predictions, BUSY).sum()) - int(_inside(predictions.iloc[:3], BUSY).sum()) + 3
+    assert moved_from <= 3
+    assert not _rows(store, "select * from validation_results where check_name like 'timestamp%'")
+
+
+def test_22_timestamp_unit_leaves_timestamp_columns_as_they_are(tmp_path, demo_frames, reference_store):
+    """warehouse.timestamp_unit applies to number columns only: with predictions in a DATETIME column and labels
+    arriving as epoch seconds, one setting serves both."""
+    labels = demo_frames["labels"]
+    arrived = (labels["labeled_at"] - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)
+    warehouse = _warehouse(tmp_path, demo_frames, labels=labels.assign(labeled_at=arrived.astype("int64")))
+    config = _config()
+    config = dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, timestamp_unit="s"))
+    store = _store(tmp_path, reference_store)
+    observation, _ = _run(warehouse, store, config=config)
+    assert observation.status.value == "ok" and observation.row_count == int(_inside(demo_frames["predictions"], BUSY).sum())
+    (tmp_path / "plain").mkdir()
+    plain_store = _store(tmp_path / "plain", reference_store)
+    _run(_warehouse(tmp_path / "plain", demo_frames), plain_store)
+    assert len(_performance(store)) > 100 and _performance(store) == _performance(plain_store)

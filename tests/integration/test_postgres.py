@@ -94,15 +94,15 @@ def _config_for(table: str, **warehouse):
 
 
 def test_text_timestamps_that_do_not_parse_are_counted_not_fatal_on_postgres(postgres_engine):
-    """A text timestamp column with "soon" and "21/11/2026 00:10" among ISO rows: a failed cast would fail every
-    window's query; instead the window holds its ISO rows and the unparseable ones are counted with examples."""
+    """A text timestamp column with "soon", "21/11/2026 00:10" and dates that do not exist among ISO rows: a failed
+    cast would fail every window's query; instead the window holds its ISO rows and the others are counted."""
     from datetime import UTC, datetime
 
     from include.monitoring import warehouse
     from include.monitoring.types import Window
 
     values = ["2026-11-21T00:05:00Z", "2026-11-21 00:10:00.000000", "2026-11-21T05:40:00+05:30", "soon",
-              "21/11/2026 00:10", None, "2026-11-21T01:00:00"]
+              "21/11/2026 00:10", None, "2026-11-21T01:00:00", "2026-02-30 00:20:00", "2026-11-21 24:00:00"]
     with postgres_engine.begin() as conn:
         conn.execute(sa.text("create table predictions_garbled (prediction_id text, ts text, score float)"))
         conn.execute(sa.text("insert into predictions_garbled values (:id, :ts, 0.5)"),
@@ -111,7 +111,9 @@ def test_text_timestamps_that_do_not_parse_are_counted_not_fatal_on_postgres(pos
     window = Window(datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
     found = warehouse.fetch_window(postgres_engine, config, window)
     assert sorted(found.frame["prediction_id"]) == ["p0", "p1", "p2"]
-    assert found.unplaced == 3 and set(found.unplaced_examples) == {"soon", "21/11/2026 00:10", "null"}
+    assert found.unplaced == 5  # February 30th and hour 24 match no real time: counted, not cast
+    assert set(found.unplaced_examples) == {"soon", "21/11/2026 00:10", "null", "2026-02-30 00:20:00",
+                                            "2026-11-21 24:00:00"}
     assert warehouse.latest_timestamp(postgres_engine, config, window.end) == datetime(2026, 11, 21, 0, 10, tzinfo=UTC)
 
 
@@ -142,9 +144,9 @@ def test_epoch_timestamps_on_postgres_compare_as_numbers(postgres_engine, unit):
 
 
 def test_labels_sent_twice_or_corrected_join_once_with_the_latest_on_postgres(postgres_engine):
-    """On PostgreSQL: p0 labelled twice alike, p1 corrected 0 -> 1, p2 labelled "maybe", p3 corrected after the
-    cut-off. One row per prediction with the latest label known by then; counts not doubled; the window's repeated
-    ids and label values as arrived."""
+    """On PostgreSQL: p0 labelled twice alike, p1 corrected 0 -> 1, p2 labelled "maybe" then sent a NULL, p3
+    corrected after the cut-off. One row per prediction with the latest label known by then (a NULL replaces
+    nothing); counts not doubled; the window's repeated ids and label values as arrived."""
     import dataclasses
     from datetime import UTC, datetime
 
@@ -155,7 +157,7 @@ def test_labels_sent_twice_or_corrected_join_once_with_the_latest_on_postgres(po
     arrived = Window(datetime(2026, 11, 23, 0, tzinfo=UTC), datetime(2026, 11, 23, 1, tzinfo=UTC))
     at = [arrived.start + timedelta(minutes=m) for m in range(10)]
     labels = [("p0", "1", at[0]), ("p0", "1", at[1]), ("p1", "0", at[2]), ("p1", "1", at[3]), ("p2", "maybe", at[4]),
-              ("p3", "0", at[5]), ("p3", "1", arrived.end + timedelta(minutes=5))]
+              ("p3", "0", at[5]), ("p3", "1", arrived.end + timedelta(minutes=5)), ("p2", None, at[6])]
     with postgres_engine.begin() as conn:
         conn.execute(sa.text("create table predictions_relabelled (prediction_id text, ts timestamptz, score float)"))
         conn.execute(sa.text("insert into predictions_relabelled values (:id, :ts, 0.7)"),
@@ -169,7 +171,10 @@ def test_labels_sent_twice_or_corrected_join_once_with_the_latest_on_postgres(po
     assert dict(zip(frame["id"], frame["label"].fillna("unlabelled"), strict=True)) == {
         "p0": "1", "p1": "1", "p2": "maybe", "p3": "0", "p4": "unlabelled"}
     assert warehouse.label_counts(postgres_engine, config, window, window.width, arrived.end) == {window.start: (5, 4)}
-    repeated = warehouse.repeated_labels(postgres_engine, config, arrived)
-    assert (repeated.arrived, repeated.ids, repeated.conflicting, repeated.examples) == (6, 2, 1, ("p0", "p1"))
-    assert sorted(warehouse.arrived_label_values(postgres_engine, config, arrived)) == [("0", 2), ("1", 3),
-                                                                                         ("maybe", 1)]
+    from include.monitoring.performance.labels import duplicate_labels_row
+
+    row = duplicate_labels_row(config, warehouse.repeated_labels(postgres_engine, config, arrived), arrived)
+    assert (row.n, row.details["duplicated_ids"], row.details["conflicting_ids"]) == (7, 3, 1)
+    assert row.details["examples"] == ["p1", "p0", "p2"] and row.severity.name == "WARNING"
+    values = warehouse.arrived_label_values(postgres_engine, config, arrived)
+    assert sorted(values, key=str) == sorted([("0", 2), ("1", 3), ("maybe", 1), (None, 1)], key=str)

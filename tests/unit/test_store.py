@@ -29,3 +29,10 @@ def test_bounded_long_values_sharing_a_head_stay_apart_and_are_stable(length):
 
 def test_bounded_to_fewer_characters_than_the_marker_and_digest_is_cut_to_the_length():
     assert len(bounded("critical-and-more", 8)) == 8
+
+
+def test_bounded_string_drops_nul_characters_that_postgresql_text_cannot_hold():
+    from include.monitoring.store import BoundedString
+
+    assert BoundedString(16).process_bind_param("a\x00b", None) == "ab"
+    assert BoundedString(4).process_bind_param("\x00abcdefgh", None) == bounded("abcdefgh", 4)

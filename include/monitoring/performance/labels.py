@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from include.monitoring.warehouse import RepeatedLabels
 
 BINARY_WORDS = {"1": 1, "true": 1, "yes": 1, "0": 0, "false": 0, "no": 0}
-# More than this share of a window's arriving labels unusable: performance is effectively unmonitored (CRITICAL).
+# More than this share of a window's arriving labels unusable: performance is effectively unmonitored (CRITICAL),
+# once at least MIN_CRITICAL_LABELS are (one odd label in a quiet hour is a WARNING, not a page).
 CRITICAL_INVALID_SHARE = 0.5
+MIN_CRITICAL_LABELS = 3
 MAX_EXAMPLES = 5
 
 
@@ -91,7 +93,7 @@ def domain(config: MonitorConfig) -> str:
 def label_values_row(config: MonitorConfig, values: list[tuple[Any, int]], window: Window) -> MetricRow:
     """The share of the labels that arrived in the window which cannot be scored, from the arrived labels'
     distinct values and their counts. WARNING when any is unusable (they are left out of performance), CRITICAL
-    when more than half are."""
+    when more than half are (and at least MIN_CRITICAL_LABELS)."""
     raw = pd.Series([value for value, _ in values], dtype=object)
     counts = [count for _, count in values]
     bad = invalid_labels(config.task, raw, config.labels).tolist()
@@ -100,7 +102,8 @@ def label_values_row(config: MonitorConfig, values: list[tuple[Any, int]], windo
     share = invalid / arrived if arrived else 0.0
     severity = Severity.OK
     if invalid:
-        severity = Severity.CRITICAL if share > CRITICAL_INVALID_SHARE else Severity.WARNING
+        critical = share > CRITICAL_INVALID_SHARE and invalid >= MIN_CRITICAL_LABELS
+        severity = Severity.CRITICAL if critical else Severity.WARNING
     examples = [str(value) for value, is_bad in zip(raw, bad, strict=True) if is_bad][:MAX_EXAMPLES]
     column, table = config.labels.label_column, config.labels.table
     return MetricRow(MetricKind.QUALITY, "label_values", share, window, column=column, n=arrived,
@@ -113,16 +116,23 @@ def label_values_row(config: MonitorConfig, values: list[tuple[Any, int]], windo
 
 def duplicate_labels_row(config: MonitorConfig, repeated: RepeatedLabels, window: Window) -> MetricRow:
     """Labels that arrived in the window for predictions that already had one (or got two in it). Performance uses
-    the latest label of each prediction, so a label sent twice is harmless (INFO); labels that disagree mean the
-    label pipeline changed its mind or mixes sources (WARNING: the earlier one was dropped)."""
-    share = repeated.ids / repeated.arrived if repeated.arrived else 0.0
-    severity = Severity.WARNING if repeated.conflicting else Severity.INFO if repeated.ids else Severity.OK
+    the latest label of each prediction, so a label sent twice is harmless (INFO); labels that disagree once parsed
+    ("1" and "yes" agree) mean the label pipeline changed its mind or mixes sources (WARNING: the earlier one was
+    dropped)."""
+    frame = pd.DataFrame(list(repeated.labels), columns=["id", "label"], dtype=object)
+    parsed = parse_labels(config.task, frame["label"], config.labels)
+    meaning = parsed.astype(object).where(parsed.notna(), frame["label"].astype(str))  # an invalid one: its text
+    values = meaning.groupby(frame["id"]).nunique()
+    ids, conflicting = len(values), int((values > 1).sum())
+    examples = [*values.index[values > 1], *values.index[values == 1]][:MAX_EXAMPLES]
+    share = ids / repeated.arrived if repeated.arrived else 0.0
+    severity = Severity.WARNING if conflicting else Severity.INFO if ids else Severity.OK
     column = config.labels.id_column
     return MetricRow(MetricKind.QUALITY, "duplicate_labels", share, window, column=column, n=repeated.arrived,
                      severity=severity,
-                     details={"expectation": "duplicate_labels", "examples": list(repeated.examples),
-                              "duplicated_ids": repeated.ids, "conflicting_ids": repeated.conflicting,
-                              "observed": f"{repeated.ids} predictions labelled in the window have more than one label in "
-                                          f"{config.labels.table!r} ({repeated.conflicting} with labels that disagree); "
+                     details={"expectation": "duplicate_labels", "examples": [str(i) for i in examples],
+                              "duplicated_ids": ids, "conflicting_ids": conflicting,
+                              "observed": f"{ids} predictions labelled in the window have more than one label in "
+                                          f"{config.labels.table!r} ({conflicting} with labels that disagree); "
                                           "the latest to arrive is used",
                               "expected": f"one label per `{column}`"})

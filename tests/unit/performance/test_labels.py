@@ -78,3 +78,30 @@ def test_label_values_row_counts_by_value_and_tiers_by_share():
     clean = label_values_row(_config(), [(1, 40), (0, 60)], window)
     assert clean.value == 0 and clean.severity.name == "OK"
     assert label_values_row(_config(), [], window).value == 0
+
+
+def test_label_values_row_pages_only_from_a_few_unusable_labels():
+    """Two "maybe" of three labels in a quiet hour: over half, but fewer than MIN_CRITICAL_LABELS: WARNING."""
+    from datetime import UTC, datetime, timedelta
+
+    window = Window(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC) + timedelta(hours=1))
+    assert label_values_row(_config(), [(1, 1), ("maybe", 2)], window).severity.name == "WARNING"
+    assert label_values_row(_config(), [(1, 1), ("maybe", 3)], window).severity.name == "CRITICAL"
+
+
+def test_duplicate_labels_that_agree_once_parsed_are_info_and_disagreeing_ones_warn():
+    """p0: 1 and "yes" agree; p1: "0" and "1" disagree; p2: "maybe" twice agree (as text). 3 of 6 arrivals."""
+    from datetime import UTC, datetime, timedelta
+
+    from include.monitoring.performance.labels import duplicate_labels_row
+    from include.monitoring.warehouse import RepeatedLabels
+
+    window = Window(datetime(2026, 11, 21, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC) + timedelta(hours=1))
+    row = duplicate_labels_row(_config(), RepeatedLabels(6, (("p0", 1), ("p0", "yes"), ("p1", "0"), ("p1", "1"),
+                                                             ("p2", "maybe"), ("p2", "maybe"))), window)
+    assert row.value == pytest.approx(0.5) and row.details["duplicated_ids"] == 3
+    assert row.details["conflicting_ids"] == 1 and row.details["examples"][0] == "p1"
+    assert row.severity.name == "WARNING"
+    agreeing = duplicate_labels_row(_config(), RepeatedLabels(2, (("p0", 1), ("p0", "TRUE"))), window)
+    assert agreeing.severity.name == "INFO" and agreeing.details["conflicting_ids"] == 0
+    assert duplicate_labels_row(_config(), RepeatedLabels(0, ()), window).severity.name == "OK"
