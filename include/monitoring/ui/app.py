@@ -1,0 +1,154 @@
+"""The FastAPI app of the Model health pages, mounted by the Airflow API server under URL_PREFIX.
+
+Pages (HTML, shown inside Airflow's UI as external views) and the JSON endpoints behind them:
+
+    GET /model-health/fleet                         GET /model-health/api/fleet
+    GET /model-health/models/{dag_id}?range=7d      GET /model-health/api/models/{dag_id}?range=7d
+    GET /model-health/models/{dag_id}/runs/{run_id} GET /model-health/api/models/{dag_id}/runs/{run_id}
+
+Who may read: the Airflow user of the request (a bearer token, or the UI's session cookie), resolved and
+authorized by the API server's auth manager: a model's pages need read access to its monitor DAG, the fleet lists
+only the models whose DAG the user may read. No token: 401; an invalid one or no access: 403.
+
+The store is the `monitoring_store` Airflow connection, as for the tasks. Airflow, SQLAlchemy and the store are
+imported inside the handlers: the plugin that imports this module is loaded by the scheduler too.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+URL_PREFIX = "/model-health"
+STORE_CONN_ID = "monitoring_store"
+DEFAULT_RANGE = "24h"
+
+
+def create_app(store_engine: Any = None) -> FastAPI:
+    """`store_engine` (a SQLAlchemy engine) replaces the `monitoring_store` connection, for tests and benchmarks."""
+    app = FastAPI(title="Model health", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.store_engine = store_engine
+    _add_routes(app)
+    return app
+
+
+@functools.cache
+def _engine_of_connection() -> Any:
+    from include.monitoring.airflow_adapters import engine_for
+
+    return engine_for(STORE_CONN_ID)
+
+
+def store(request: Request) -> Any:
+    return request.app.state.store_engine or _engine_of_connection()
+
+
+async def current_user(request: Request) -> Any:
+    """The request's Airflow user, through the API server's own resolution (bearer token first, then the UI's
+    JWT cookie); raises 401 without credentials and 403 for an invalid token."""
+    from airflow.api_fastapi.core_api import security
+
+    credentials = await security.bearer_scheme(request)
+    return await security.get_user(request, None, credentials)
+
+
+def may_read_dag(user: Any, dag_id: str, runs: bool = False) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(method="GET", user=user, details=DagDetails(id=dag_id),
+                                                access_entity=DagAccessEntity.RUN if runs else None)
+
+
+def monitored_models() -> dict[str, Any]:
+    """{dag_id: ModelRef} of every valid monitor file, read at each request so a new file shows without a restart."""
+    from include.monitoring.config import load_all_monitors
+    from include.monitoring.ui.queries import ModelRef
+
+    configs, _errors = load_all_monitors()
+    return {config.dag_id: ModelRef(config.model, config.dag_id, config.performance_metrics[0])
+            for config in configs}
+
+
+def readable_model(request: Request, dag_id: str, user: Any = Depends(current_user)) -> Any:
+    """The ModelRef of a monitor DAG the user may read; 403 before revealing whether the DAG is a monitor."""
+    if not may_read_dag(user, dag_id, runs="run_id" in request.path_params):
+        raise HTTPException(status_code=403, detail=f"no read access to DAG {dag_id!r}")
+    ref = monitored_models().get(dag_id)
+    if ref is None:
+        raise HTTPException(status_code=404, detail=f"{dag_id!r} is not a model monitor DAG")
+    return ref
+
+
+def fleet_data(request: Request, user: Any = Depends(current_user)) -> list[dict[str, Any]]:
+    from include.monitoring.ui import queries
+
+    refs = [ref for dag_id, ref in monitored_models().items() if may_read_dag(user, dag_id)]
+    with store(request).connect() as conn:
+        return queries.fleet(conn, refs, now=datetime.now(UTC))
+
+
+def model_data(request: Request, ref: Any = Depends(readable_model),
+               range_name: str = Query(DEFAULT_RANGE, alias="range", pattern="^(24h|7d|30d)$")) -> dict[str, Any]:
+    from include.monitoring.ui import queries
+
+    until = _latest_window_end(request, ref.model) or datetime.now(UTC)
+    with store(request).connect() as conn:
+        return queries.model_history(conn, ref, until - queries.RANGES[range_name], until)
+
+
+def _latest_window_end(request: Request, model: str) -> datetime | None:
+    """Ranges end at the model's last window, so a replayed or paused monitor still shows its data."""
+    from include.monitoring.ui import queries
+
+    with store(request).connect() as conn:
+        last = queries.latest_run(conn, model)
+    return datetime.fromisoformat(last["window_end"]) if last else None
+
+
+def window_data(request: Request, run_id: str, ref: Any = Depends(readable_model)) -> dict[str, Any]:
+    from include.monitoring.ui import queries
+
+    with store(request).connect() as conn:
+        run = queries.run_by_dag_run_id(conn, ref.model, run_id)
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"DAG run {run_id!r} wrote no window of {ref.model!r}")
+        return queries.window_detail(conn, ref.model, run)
+
+
+def _add_routes(app: FastAPI) -> None:
+    from include.monitoring.ui import render
+
+    def prefix(request: Request) -> str:
+        return request.scope.get("root_path", "")
+
+    @app.get("/api/fleet")
+    def fleet_json(data: list = Depends(fleet_data)) -> list:
+        return data
+
+    @app.get("/api/models/{dag_id}")
+    def model_json(data: dict = Depends(model_data)) -> dict:
+        return data
+
+    @app.get("/api/models/{dag_id}/runs/{run_id}")
+    def window_json(data: dict = Depends(window_data)) -> dict:
+        return data
+
+    @app.get("/fleet", response_class=HTMLResponse)
+    def fleet_html(request: Request, data: list = Depends(fleet_data)) -> str:
+        return render.fleet_page(data, prefix(request))
+
+    @app.get("/models/{dag_id}", response_class=HTMLResponse)
+    def model_html(request: Request, data: dict = Depends(model_data),
+                   range_name: str = Query(DEFAULT_RANGE, alias="range")) -> str:
+        from include.monitoring.ui.queries import RANGES
+
+        return render.model_page(data, prefix(request), range_name, RANGES)
+
+    @app.get("/models/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
+    def window_html(data: dict = Depends(window_data)) -> str:
+        return render.window_page(data)
