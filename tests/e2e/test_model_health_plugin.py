@@ -1,0 +1,128 @@
+"""The Model health plugin in a real Airflow API server: access control, escaping, and its external views.
+
+One `airflow standalone` per module (started by scripts/standalone.py, as the other e2e test does) reads a metric
+store filled by replaying the demo's incident hours (tests/unit/ui/replay.py) through the `monitoring_store`
+connection, exactly as a deployment would.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+
+from scripts import standalone
+from tests.conftest import ROOT
+from tests.unit.ui import replay
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "/model-health"
+RUN_ID = quote(replay.run_id(replay.MARKUP_HOUR), safe="")
+PAGES = [f"{PREFIX}/fleet", f"{PREFIX}/models/{replay.DAG_ID}", f"{PREFIX}/models/{replay.DAG_ID}/runs/{RUN_ID}"]
+ENDPOINTS = [f"{PREFIX}/api/fleet", f"{PREFIX}/api/models/{replay.DAG_ID}?range=30d",
+             f"{PREFIX}/api/models/{replay.DAG_ID}/runs/{RUN_ID}"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_frames):
+    """A running standalone whose `monitoring_store` is a replayed store; yields (base URL, admin token)."""
+    import sqlalchemy as sa
+
+    directory = tmp_path_factory.mktemp("model_health")
+    warehouse = replay.write_warehouse(demo_frames, directory / "warehouse.db")
+    store = sa.create_engine(f"sqlite:///{directory / 'store.db'}")
+    replay.replay(warehouse, store)
+    store.dispose()
+    warehouse.dispose()
+
+    port = standalone.free_port()
+    home = directory / "airflow_home"
+    env = standalone.standalone_env(home, port, ROOT, parallelism=2)
+    env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # nothing needs to run: the store is already filled
+    env["AIRFLOW_CONN_MONITORING_STORE"] = json.dumps({"conn_type": "sqlite", "host": str(directory / "store.db")})
+    log_path = directory / "standalone.log"
+    proc = standalone.start(env, log_path)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        standalone.wait_healthy(base_url, timeout=120, proc=proc, components=("metadatabase",))
+        client = standalone.RestClient(base_url, "admin", standalone.admin_password(home))
+        yield base_url, client._token
+    finally:
+        standalone.stop(proc)
+        print(log_path.read_text(errors="replace")[-5000:])  # shown only when a test fails
+    assert not standalone.port_listening(port), f"something still listens on port {port}"
+
+
+def _get(base_url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(f"{base_url}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("path", PAGES + ENDPOINTS)
+def test_no_credentials_is_401(server, path):
+    base_url, _token = server
+
+    assert _get(base_url, path)[0] == 401
+
+
+@pytest.mark.parametrize("path", PAGES + ENDPOINTS)
+def test_a_forged_token_is_403(server, path):
+    base_url, token = server
+    header, payload, _signature = token.split(".")
+
+    assert _get(base_url, path, _bearer(f"{header}.{payload}.forged"))[0] == 403
+
+
+def test_endpoints_answer_an_admin_token(server):
+    base_url, token = server
+    answers = {path: _get(base_url, path, _bearer(token)) for path in ENDPOINTS}
+
+    assert {path: status for path, (status, _body) in answers.items()} == dict.fromkeys(ENDPOINTS, 200)
+    fleet, model, window = (json.loads(body) for _status, body in answers.values())
+    assert [row["model"] for row in fleet] == [replay.MODEL] and fleet[0]["open_alerts"].get("CRITICAL", 0) >= 2
+    zeroed = replay.window_end(replay.ZEROED_HOUR) - timedelta(hours=1)
+    assert model["drift"]["cells"]["income"][zeroed.isoformat()]["severity"] == "CRITICAL"
+    assert window["run"]["dag_run_id"] == replay.run_id(replay.MARKUP_HOUR)
+
+
+def test_pages_answer_the_ui_session_cookie_and_escape_data(server):
+    """Inside Airflow's UI the pages load in a frame that sends the UI's JWT cookie, not a bearer header."""
+    base_url, token = server
+    answers = {path: _get(base_url, path, {"Cookie": f"_token={token}"}) for path in PAGES}
+
+    assert {path: status for path, (status, _body) in answers.items()} == dict.fromkeys(PAGES, 200)
+    window_page = answers[PAGES[2]][1]
+    assert html.escape(replay.MARKUP) in window_page
+    assert all("<script" not in body.lower() for _status, body in answers.values())
+
+
+def test_a_dag_that_is_no_monitor_is_404(server):
+    base_url, token = server
+
+    assert _get(base_url, f"{PREFIX}/api/models/monitoring_fire_drill", _bearer(token))[0] == 404
+
+
+def test_rest_api_lists_the_plugin_and_its_external_views(server):
+    base_url, token = server
+    status, body = _get(base_url, "/api/v2/plugins", _bearer(token))
+
+    assert status == 200
+    [plugin] = [plugin for plugin in json.loads(body)["plugins"] if plugin["name"] == "model_health"]
+    views = {view["destination"]: view["href"] for view in plugin["external_views"]}
+    assert views == {"nav": f"{PREFIX}/fleet", "dag": f"{PREFIX}/models/{{DAG_ID}}",
+                     "dag_run": f"{PREFIX}/models/{{DAG_ID}}/runs/{{RUN_ID}}"}
+    assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == [PREFIX]
