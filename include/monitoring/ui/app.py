@@ -57,10 +57,14 @@ async def current_user(request: Request) -> Any:
 
 
 def may_read_dag(user: Any, dag_id: str, runs: bool = False) -> bool:
+    """The auth manager's answer for reading the DAG (its runs, with `runs`), given the DAG's team as the REST
+    API gives it, so multi-team deployments decide the same for these pages as for the DAG's own."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+    from airflow.models.dag import DagModel
 
-    return get_auth_manager().is_authorized_dag(method="GET", user=user, details=DagDetails(id=dag_id),
+    details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
+    return get_auth_manager().is_authorized_dag(method="GET", user=user, details=details,
                                                 access_entity=DagAccessEntity.RUN if runs else None)
 
 
