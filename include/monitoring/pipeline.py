@@ -31,7 +31,7 @@ from include.monitoring.alerting import policy
 from include.monitoring.alerting.digest import queue_digest
 from include.monitoring.alerting.dynamic import apply_dynamic
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
-from include.monitoring.config import MonitorConfig, Silence
+from include.monitoring.config import MonitorConfig, Silence, Tiers
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
 from include.monitoring.drift.scoring import band, score_column, skip_reason
@@ -282,13 +282,16 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     window = observation.window
     scored: list[tuple[str, DriftMethod, DriftScore]] = []
     rows: list[MetricRow] = []
+    levels: list[MetricRow] = []  # one drift_level row per feature_drift row, after the verdicts they restate
     for column, profile in observation.profiles.items():
         method = get_method(config.drift_method(column, observation.row_count))
         ref = reference["columns"][column]
         reason = _window_skip_reason(profile) or skip_reason(method, ref)
         if reason:
-            rows.append(MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
-                                  details={"skipped": reason, "alert_rule": FEATURE_DRIFT}))
+            skipped = MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
+                                details={"skipped": reason, "alert_rule": FEATURE_DRIFT})
+            rows.append(skipped)
+            levels.append(drift_level_row(skipped, method.score_kind, config.drift_tiers(column, method.name), None))
             continue
         scored.append((column, method, score_column(method, ref, profile, config.drift.noise_quantile)))
     output = positive_share_test(config, reference, observation)
@@ -306,9 +309,11 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
                    "method_choice": config.configured_drift_method(column), "alert_rule": FEATURE_DRIFT}
         if p_value is not None:
             details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_window=len(raw))
-        rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
-                              n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
-                              severity=severity, details=details))
+        method_row = MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
+                               n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
+                               severity=severity, details=details)
+        rows.append(method_row)
+        levels.append(drift_level_row(method_row, method.score_kind, tiers, score.noise))
         if column in config.features.categorical:
             rows.append(new_category_row(config, column, observation.profiles[column], window))
     if output:
@@ -321,7 +326,27 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         drifted = sorted(column for column, severity in severities.items() if severity >= Severity.WARNING)
         rows.append(MetricRow(MetricKind.DRIFT, "drift_share", len(drifted) / len(severities), window,
                               n=len(severities), details={"drifted": drifted}))
-    return [*rows, *slice_drift_rows(config, reference, observation)]
+    return [*rows, *levels, *slice_drift_rows(config, reference, observation)]
+
+
+def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise: float | None) -> MetricRow:
+    """A feature's drift on the unitless scale of `policy.drift_level` (0 no drift, 1 WARNING tier, 2 CRITICAL
+    tier), beside the method row it restates (same window, column and slice; metric `drift_level`).
+
+    The method row's `value` changes unit when `auto` switches method with the window size (a KS statistic at
+    night, standard deviations of Wasserstein at the peak); this series does not, so a chart can follow it. It is
+    a series, not a finding: severity OK, no alert of its own (the method row beside it carries the verdict and
+    alerts); its tiers are its thresholds, 1 and 2, and the method row's verdict is kept in `details.severity`."""
+    judged = method_row.p_value if kind is ScoreKind.P_VALUE else method_row.value
+    details = {"method": method_row.metric, "score_kind": kind.value, "score": method_row.value,
+               "p_value": method_row.p_value, "noise": noise, "tiers": [tiers.warning, tiers.critical],
+               "severity": method_row.severity.name}
+    if "skipped" in method_row.details:
+        details["skipped"] = method_row.details["skipped"]
+    return MetricRow(MetricKind.DRIFT, policy.DRIFT_LEVEL, policy.drift_level(kind, judged, tiers, noise),
+                     method_row.window, column=method_row.column, slice_key=method_row.slice_key,
+                     slice_value=method_row.slice_value, n=method_row.n, threshold_warning=1.0,
+                     threshold_critical=2.0, details=details)
 
 
 def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
@@ -340,7 +365,7 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
                 tests.append((slice_key, slice_value, feature, method,
                               score_column(method, ref, profile, config.drift.noise_quantile)))
     corrected = policy.correct_p_values([score.p_value for *_, score in tests], config.drift.correction)
-    rows = []
+    rows, levels = [], []
     for (slice_key, slice_value, feature, method, score), p_value in zip(tests, corrected, strict=True):
         tiers = config.drift_tiers(feature, method.name)
         rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, observation.window, column=feature,
@@ -349,7 +374,8 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
                               severity=policy.score_severity(method.score_kind, p_value, tiers, None),
                               details={**score.details, "raw_p_value": score.p_value, "correction": config.drift.correction,
                                        "tests_in_slices": len(tests), "alert_rule": FEATURE_DRIFT}))
-    return rows
+        levels.append(drift_level_row(rows[-1], method.score_kind, tiers, None))
+    return [*rows, *levels]
 
 
 def new_category_row(config: MonitorConfig, column: str, profile: dict[str, Any], window: Window) -> MetricRow:

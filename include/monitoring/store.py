@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -145,7 +146,9 @@ alerts = sa.Table(
     sa.Column("rule", BoundedString(128), nullable=False),
     sa.Column("column_name", BoundedString(256), nullable=False),
     sa.Column("slice", BoundedString(256), nullable=False),
+    # The alert's severity: the tier that opened it, raised by escalations, kept after it resolves (its peak).
     sa.Column("severity", BoundedString(16), nullable=False),
+    sa.Column("last_severity", BoundedString(16)),  # the verdict of the latest window evaluated (last_seen_at)
     sa.Column("status", BoundedString(16), nullable=False),  # watching (breached, not yet persistent) | open | resolved
     sa.Column("opened_at", _Time, nullable=False),  # window start of the breach that opened it
     sa.Column("last_seen_at", _Time, nullable=False),  # latest window start evaluated for this key
@@ -179,11 +182,60 @@ notifications = sa.Table(
 
 
 def create_tables(engine: sa.Engine) -> None:
-    """Create missing tables. Safe to call from concurrent tasks: a lost creation race is ignored."""
+    """Create missing tables and add the columns later versions gave them. Safe to call from concurrent tasks: a
+    lost creation race is ignored."""
     try:
         metadata.create_all(engine, checkfirst=True)
     except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
         metadata.create_all(engine, checkfirst=True)  # another task created them between check and create
+    upgrade_alerts(engine)
+
+
+# Engines whose alerts table this process has brought up to date: the check costs a catalogue query, once.
+_upgraded: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def upgrade_alerts(engine: sa.Engine) -> None:
+    """Bring an alerts table created by an earlier version up to this one (create_all adds tables, never columns):
+    add `last_severity` (filled from each row's history), and set `rule` to the rule of the alert key, where
+    earlier versions wrote the scoring method (`drift:ks` under a `drift:feature_drift` key)."""
+    if engine in _upgraded:
+        return
+    with engine.begin() as conn:
+        if "last_severity" not in {column["name"] for column in sa.inspect(conn).get_columns("alerts")}:
+            _add_column(conn, alerts.c.last_severity)
+            _fill_last_severity(conn)
+            _heal_rules(conn)
+    _upgraded.add(engine)
+
+
+def _add_column(conn: sa.Connection, column: sa.Column) -> None:
+    ddl = f"{column.name} {column.type.compile(dialect=conn.dialect)}"
+    if conn.dialect.name == "postgresql":  # a concurrent upgrade waits for the first one's lock, then does nothing
+        conn.execute(sa.text(f"ALTER TABLE {alerts.name} ADD COLUMN IF NOT EXISTS {ddl}"))
+        return
+    try:
+        conn.execute(sa.text(f"ALTER TABLE {alerts.name} ADD COLUMN {ddl}"))
+    except sa.exc.OperationalError as exc:  # SQLite has no IF NOT EXISTS here: another process added it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _fill_last_severity(conn: sa.Connection) -> None:
+    found = conn.execute(sa.select(alerts.c.alert_key, alerts.c.history).where(alerts.c.last_severity.is_(None)))
+    for key, history in found.all():
+        verdicts = json.loads(history or "{}")
+        if verdicts:
+            conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(
+                last_severity=verdicts[max(verdicts)]))
+
+
+def _heal_rules(conn: sa.Connection) -> None:
+    """The key is `<model>:<kind>:<rule>:<column>:<slice>`; rule names hold no colon."""
+    for key, model, rule in conn.execute(sa.select(alerts.c.alert_key, alerts.c.model, alerts.c.rule)).all():
+        kind_and_rule = ":".join(key.removeprefix(f"{model}:").split(":", 2)[:2])
+        if key.startswith(f"{model}:") and kind_and_rule != rule:
+            conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(rule=kind_and_rule))
 
 
 def utc(moment: datetime | None) -> datetime | None:

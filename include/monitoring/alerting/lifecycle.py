@@ -16,6 +16,12 @@ together or not at all. Windows may be processed out of order (backfills run in 
 than the newest one already seen for a key updates nothing. A silenced alert, or one raised by a backfill run
 whose window ended more than alerts.page_within_hours before it, changes state as usual and its outbox rows are
 recorded as `suppressed` with the reason, never sent.
+
+`severity` is the alert's own severity: the tier that opened it, raised by each escalation, and kept when it
+resolves (a resolved alert says how bad it got) until the key opens again; while a key is not open a breach can
+raise it but a clean window never lowers it. `last_severity` is the verdict of the latest window evaluated.
+`rule` is the rule of the alert key (`drift:feature_drift` whichever method scored the window). Rows of a
+chart-only series (`drift_level`) raise no alert: the method row they restate does.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from include.monitoring import store
+from include.monitoring.alerting import policy
 from include.monitoring.alerting.messages import alert_key, alert_rule, describe, resolved_text
 from include.monitoring.config import MAX_LOOKBACK_WINDOWS, MonitorConfig, Silence
-from include.monitoring.types import MetricRow, Severity, Window
+from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
 OPENS_AT = Severity.WARNING  # INFO stays in the metric tables
 
@@ -52,7 +59,7 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     rows belong to older windows), `backfill` whether the run is a backfill; `silences` adds to the config's
     (those of the Airflow variable)."""
     table = store.alerts
-    keyed = {alert_key(config.model, row): row for row in rows}
+    keyed = {alert_key(config.model, row): row for row in rows if not is_series_only(row)}
     if not keyed:
         return []
     existing = {r.alert_key: r for r in conn.execute(sa.select(table).where(table.c.alert_key.in_(list(keyed))))}
@@ -71,6 +78,11 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     return transitions
 
 
+def is_series_only(row: MetricRow) -> bool:
+    """A row kept for charts that restates another row's verdict (a feature's drift_level beside its method row)."""
+    return row.kind is MetricKind.DRIFT and row.metric == policy.DRIFT_LEVEL
+
+
 def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row | None,
              now: datetime) -> Transition | None:
     """The key's next state after `row`, written to the alerts table; the transition to notify, if any."""
@@ -78,8 +90,9 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     alerts = config.alerts
     history = _history(current, row)
     threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
-    state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold,
-             "history": json.dumps(history, sort_keys=True), "clean_windows": _trailing_clean(history)}
+    state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold, "rule": alert_rule(row),
+             "last_severity": row.severity.name, "history": json.dumps(history, sort_keys=True),
+             "clean_windows": _trailing_clean(history)}
     if current is not None and row.window.start == store.utc(current.last_seen_at):
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
         return None  # the same window again: one look per window (see the module docstring)
@@ -88,8 +101,8 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     is_open = current is not None and current.status == "open"
     if not is_open and fires >= OPENS_AT:
         message = describe(config.model, row)
-        values = {**state, "alert_key": key, "model": config.model, "rule": f"{row.kind.value}:{row.metric}",
-                  "column_name": row.column, "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
+        values = {**state, "alert_key": key, "model": config.model, "column_name": row.column,
+                  "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
                   "severity": fires.name, "status": "open", "opened_at": row.window.start, "resolved_at": None,
                   "message": message, "last_notified_at": now}
         _upsert(conn, key, current, values)
@@ -97,10 +110,11 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     if not is_open:
         if row.severity >= OPENS_AT or current is not None:  # a breach on its way to persistence, or history to keep
             status = "watching" if row.severity >= OPENS_AT else (current.status if current is not None else "watching")
-            _upsert(conn, key, current, {**state, "alert_key": key, "model": config.model,
-                                         "rule": f"{row.kind.value}:{row.metric}", "column_name": row.column,
+            # Not open: a breach may raise the severity, a clean window keeps it (a resolved alert's peak).
+            severity = max(row.severity, Severity.parse(current.severity)) if current is not None else row.severity
+            _upsert(conn, key, current, {**state, "alert_key": key, "model": config.model, "column_name": row.column,
                                          "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
-                                         "severity": row.severity.name, "status": status,
+                                         "severity": severity.name, "status": status,
                                          "opened_at": current.opened_at if current is not None else row.window.start,
                                          "message": current.message if current is not None else describe(config.model, row)})
         return None

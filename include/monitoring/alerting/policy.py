@@ -4,10 +4,14 @@ A distance alerts when it is at least its tier *and* above its noise band at the
 a p-value alerts when, after Benjamini-Hochberg across the window's features, it is at most its tier;
 a performance metric alerts when its relative drop from the reference baseline exceeds its tier
 (strictly: "a drop > 5 %") and is larger than the window's noise.
+
+`drift_level` restates a feature's drift score, whichever method scored it, on one unitless scale fixed by the
+same tiers and band, so that a chart of one feature keeps its unit when `auto` switches method.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +33,77 @@ def score_severity(kind: ScoreKind, value: float | None, tiers: Tiers, noise: fl
             return Severity.WARNING
         return Severity.OK
     return floor_severity(value, tiers)
+
+
+DRIFT_LEVEL = "drift_level"  # the metric name of the series `drift_level` computes
+# No evidence at all: a p-value of exactly 0 (the test's floor) or an infinite distance. Far beyond any tier, but a
+# number a chart can draw.
+_NO_P_VALUE_FLOOR = 1e-300
+_BELOW_1, _BELOW_2 = math.nextafter(1.0, 0.0), math.nextafter(2.0, 0.0)
+_BEYOND_CAP = 1e300  # keeps an infinite distance's level finite (about 1000)
+
+
+def drift_level(kind: ScoreKind, value: float | None, tiers: Tiers, noise: float | None = None) -> float | None:
+    """A drift score on one unitless scale: 0 = no evidence of drift (inside the noise band), 1 = at the WARNING
+    tier, 2 = at the CRITICAL tier, whichever method produced it. None without a score or without any tier.
+
+    The score is first read as evidence `e`, higher is worse: a distance as it is, a p-value (the corrected one
+    the tiers judge) as -log10(p), so that every decade of p counts alike. The tiers and the noise floor are read
+    the same way: e0 = the noise band (distances; 0 without one) or 0 (p = 1 for p-values); eW and eC the tiers,
+    each lifted to e0 because the policy gives nothing inside the band. The level is then piecewise linear:
+
+        e <= e0         0
+        e0 < e < eW     (e - e0) / (eW - e0)                    below WARNING: 0..1
+        eW <= e < eC    1 + (e - eW) / (eC - eW)                 WARNING: 1..2
+        e >= eC         2 + log2(1 + (e - eC) / (eC - eW))       CRITICAL: 2 at the tier, 3 one tier gap beyond it,
+                                                                 4 three gaps beyond (compressed, never capped)
+
+    so level >= 1 exactly when `score_severity` gives WARNING or more and level >= 2 exactly when it gives
+    CRITICAL (with the same tiers and band). A band at or above a tier makes the level jump from 0 to that tier
+    just above the band, as the verdict does. Without a CRITICAL tier the WARNING segment approaches 2 without
+    reaching it, 2 - g / (g + e - eW); without a WARNING tier the CRITICAL tier is the first one (0..1 below it,
+    2 from it).
+    """
+    if value is None or math.isnan(value):
+        return None
+    if tiers.warning is None and tiers.critical is None:
+        return None
+    evidence, floor, warning, critical = _evidence_scale(kind, value, tiers, noise)
+    if evidence <= floor:
+        return 0.0
+    if evidence < warning:  # rounding must not lift a score below a tier onto it
+        return min((evidence - floor) / (warning - floor), _BELOW_1)
+    gap = _tier_gap(floor, warning, critical)
+    if critical is None:
+        return min(2.0 - gap / (gap + (evidence - warning)), _BELOW_2)
+    if evidence < critical:
+        return min(1.0 + (evidence - warning) / (critical - warning), _BELOW_2)
+    return 2.0 + math.log2(1.0 + min((evidence - critical) / gap, _BEYOND_CAP))
+
+
+def _evidence_scale(kind: ScoreKind, value: float, tiers: Tiers,
+                    noise: float | None) -> tuple[float, float, float, float | None]:
+    """(evidence, floor, first alerting tier, CRITICAL tier or None), all higher-is-worse, tiers lifted to the floor."""
+    if kind is ScoreKind.DISTANCE:
+        def read(score: float) -> float:
+            return min(score, _BEYOND_CAP)
+        floor = noise if noise is not None and noise > 0 else 0.0
+    else:
+        def read(score: float) -> float:
+            return -math.log10(min(max(score, _NO_P_VALUE_FLOOR), 1.0))
+        floor = 0.0
+    set_tiers = [read(t) for t in (tiers.warning, tiers.critical) if t is not None]
+    first = max(min(set_tiers), floor)  # the lower evidence of the two: the tier that alerts first
+    critical = max(read(tiers.critical), floor) if tiers.critical is not None else None
+    return read(value), floor, first, critical
+
+
+def _tier_gap(floor: float, warning: float, critical: float | None) -> float:
+    """The scale of one step beyond the last tier: the gap between the tiers, else from the floor to the tier."""
+    for gap in ((critical - warning) if critical is not None else 0.0, warning - floor, abs(warning)):
+        if gap > 0:
+            return gap
+    return 1.0
 
 
 def floor_severity(value: float | None, tiers: Tiers) -> Severity:

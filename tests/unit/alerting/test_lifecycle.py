@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,3 +205,74 @@ def test_persistence_per_rule_merges_over_the_defaults_and_the_longest_pattern_w
     # the longest pattern sets no WARNING, so the next one that matches does
     assert config.persistence("quality:null_rate", Severity.WARNING) == (3, 4)
     assert config.persistence("drift:psi", Severity.WARNING) == (1, 2)  # no pattern: the global value
+
+
+def _stored(engine, key: str):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(store.alerts).where(store.alerts.c.alert_key == key)).one()
+
+
+def test_the_stored_rule_is_the_rule_of_the_key_not_the_method_that_scored_the_window(engine):
+    config = _config()
+    for hour, metric in enumerate(["ks", "wasserstein", "ks"]):  # auto switching method with the window size
+        row = _feature_drift_row(hour, Severity.CRITICAL, metric)
+        with engine.begin() as conn:
+            apply_alerts(conn, config, [row], START + timedelta(hours=hour + 1.1), run_window=row.window)
+    alert = _stored(engine, "m:drift:feature_drift:income:")
+    assert alert.rule == "drift:feature_drift" and alert.alert_key.startswith(f"m:{alert.rule}:")
+
+
+def test_a_resolved_alert_keeps_its_peak_severity_and_records_the_latest_verdict(engine):
+    config = _config()
+    W, C, OK = Severity.WARNING, Severity.CRITICAL, Severity.OK
+    for hour, severity in enumerate([W, C, W, OK, OK, OK, OK]):  # escalates, resolves, then stays clean
+        _run(engine, config, hour, severity)
+    alert = _alert(engine)
+    assert (alert.status, alert.severity, alert.last_severity) == ("resolved", "CRITICAL", "OK")
+    _run(engine, config, 7, W)  # breaching again opens a new episode, at its own tier
+    assert (_alert(engine).status, _alert(engine).severity) == ("open", "WARNING")
+
+
+def test_a_watching_key_keeps_its_highest_breach_through_clean_windows(engine):
+    config = _config(warning_persistence=(2, 3))
+    _run(engine, config, 0, Severity.WARNING)
+    _run(engine, config, 1, Severity.OK)
+    alert = _alert(engine)
+    assert (alert.status, alert.severity, alert.last_severity) == ("watching", "WARNING", "OK")
+
+
+def test_a_drift_level_row_raises_no_alert_even_at_a_critical_level(engine):
+    config = _config()
+    level = dataclasses.replace(_row(0, Severity.CRITICAL), metric="drift_level", value=3.0, threshold_warning=1.0,
+                                threshold_critical=2.0)
+    with engine.begin() as conn:
+        assert apply_alerts(conn, config, [level], START + timedelta(hours=1.1), run_window=level.window) == []
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(store.alerts)).all() == []
+    assert _notifications(engine) == []
+
+
+def _old_alerts_table(engine) -> None:
+    """The alerts table as stores created before `last_severity` have it, with one alert written by that version."""
+    old = sa.MetaData()
+    table = sa.Table("alerts", old, *[c._copy() for c in store.alerts.columns if c.name != "last_severity"])
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table), [{
+            "alert_key": "m:drift:feature_drift:income:", "model": "m", "rule": "drift:ks", "column_name": "income",
+            "slice": "", "severity": "CRITICAL", "status": "open", "opened_at": START, "last_seen_at": START,
+            "message": "old", "clean_windows": 0, "history": json.dumps({START.isoformat(): "CRITICAL"}),
+        }])
+
+
+def test_a_store_created_before_last_severity_is_upgraded_in_place():
+    engine = sa.create_engine("sqlite://")
+    _old_alerts_table(engine)
+    store.create_tables(engine)  # what every write does first
+    assert "last_severity" in {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
+    alert = _stored(engine, "m:drift:feature_drift:income:")
+    assert (alert.rule, alert.last_severity, alert.severity) == ("drift:feature_drift", "CRITICAL", "CRITICAL")
+    row = _feature_drift_row(1, Severity.OK, "wasserstein")  # the next window writes through the new columns
+    with engine.begin() as conn:
+        apply_alerts(conn, _config(), [row], START + timedelta(hours=2.1), run_window=row.window)
+    assert _stored(engine, "m:drift:feature_drift:income:").last_severity == "OK"

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from include.monitoring.alerting.policy import benjamini_hochberg, drop_severity, relative_drop, score_severity
+from include.monitoring.alerting.policy import (
+    benjamini_hochberg,
+    drift_level,
+    drop_severity,
+    relative_drop,
+    score_severity,
+)
 from include.monitoring.config import Tiers
 from include.monitoring.drift.base import ScoreKind
 from include.monitoring.types import Severity
@@ -192,3 +198,64 @@ def test_drop_severity_drop_equal_to_tier_does_not_reach_it(drop, expected):
 def test_drop_severity_larger_drop_is_not_less_severe(low, high):
     low, high = sorted((low, high))
     assert drop_severity(low, 0.02, 0.05) <= drop_severity(high, 0.02, 0.05)
+
+
+# --- drift_level: one unitless series whichever method scored the window ----------------------------------------------
+
+DISTANCE_TIERS, P_VALUE_TIERS = Tiers(warning=0.1, critical=0.2), Tiers(warning=0.005, critical=0.0001)
+
+
+@pytest.mark.parametrize(("kind", "value", "tiers", "noise", "level"), [
+    (ScoreKind.DISTANCE, 0.01, DISTANCE_TIERS, 0.02, 0.0),  # inside the noise band
+    (ScoreKind.DISTANCE, 0.06, DISTANCE_TIERS, 0.02, 0.5),  # halfway from the band to WARNING
+    (ScoreKind.DISTANCE, 0.1, DISTANCE_TIERS, 0.02, 1.0),
+    (ScoreKind.DISTANCE, 0.15, DISTANCE_TIERS, 0.02, 1.5),
+    (ScoreKind.DISTANCE, 0.2, DISTANCE_TIERS, 0.02, 2.0),
+    (ScoreKind.DISTANCE, 0.3, DISTANCE_TIERS, 0.02, 3.0),  # one tier gap beyond CRITICAL
+    (ScoreKind.DISTANCE, 0.5, DISTANCE_TIERS, 0.02, 4.0),  # three gaps beyond
+    (ScoreKind.DISTANCE, 0.12, DISTANCE_TIERS, 0.15, 0.0),  # above WARNING but inside a wider band: no drift
+    (ScoreKind.P_VALUE, 1.0, P_VALUE_TIERS, None, 0.0),
+    (ScoreKind.P_VALUE, 0.005, P_VALUE_TIERS, None, 1.0),
+    (ScoreKind.P_VALUE, 10 ** ((math.log10(0.005) + math.log10(0.0001)) / 2), P_VALUE_TIERS, None, 1.5),  # log scale
+    (ScoreKind.P_VALUE, 0.0001, P_VALUE_TIERS, None, 2.0),
+    (ScoreKind.P_VALUE, 0.0001 * (0.0001 / 0.005), P_VALUE_TIERS, None, 3.0),  # as many decades again
+], ids=["in_band", "half_way", "warning", "between", "critical", "one_gap", "three_gaps", "wide_band", "p_1",
+        "p_warning", "p_between", "p_critical", "p_one_gap"])
+def test_drift_level_is_0_in_the_band_1_at_warning_2_at_critical(kind, value, tiers, noise, level):
+    assert drift_level(kind, value, tiers, noise) == pytest.approx(level)
+
+
+def test_drift_level_of_a_missing_score_or_without_tiers_is_none():
+    assert drift_level(ScoreKind.DISTANCE, None, DISTANCE_TIERS) is None
+    assert drift_level(ScoreKind.P_VALUE, math.nan, P_VALUE_TIERS) is None
+    assert drift_level(ScoreKind.DISTANCE, 0.5, Tiers()) is None
+
+
+def test_drift_level_of_p_zero_and_infinite_distance_is_finite_and_beyond_critical():
+    assert 2 < drift_level(ScoreKind.P_VALUE, 0.0, P_VALUE_TIERS) < 20
+    assert 2 < drift_level(ScoreKind.DISTANCE, math.inf, DISTANCE_TIERS) < 2000
+
+
+_tier = st.one_of(st.none(), st.floats(1e-6, 5))
+_p_tier = st.one_of(st.none(), st.floats(1e-12, 0.5))
+
+
+@settings(max_examples=400, deadline=None)
+@given(kind=st.sampled_from(list(ScoreKind)), a=st.floats(0, 10), b=st.floats(0, 10), warning=_tier,
+       critical=_tier, p_warning=_p_tier, p_critical=_p_tier, noise=st.one_of(st.none(), st.floats(0, 3)))
+def test_drift_level_crosses_1_and_2_exactly_where_the_policy_gives_warning_and_critical(
+        kind, a, b, warning, critical, p_warning, p_critical, noise):
+    """Whatever the tiers (missing, reversed) and the band, the level agrees with score_severity and is monotone."""
+    tiers = Tiers(warning, critical) if kind is ScoreKind.DISTANCE else Tiers(p_warning, p_critical)
+    if tiers.warning is None and tiers.critical is None:
+        return
+    if kind is ScoreKind.P_VALUE:
+        a, b, noise = 10 ** -a, 10 ** -b, None  # p-values from 1 down to 1e-10
+    levels = []
+    for value in (a, b):
+        level, severity = drift_level(kind, value, tiers, noise), score_severity(kind, value, tiers, noise)
+        assert (level >= 1) == (severity >= Severity.WARNING), (value, level, severity)
+        assert (level >= 2) == (severity is Severity.CRITICAL), (value, level, severity)
+        levels.append(level)
+    worse_first = a >= b if kind is ScoreKind.DISTANCE else a <= b
+    assert (levels[0] >= levels[1]) if worse_first else (levels[0] <= levels[1])

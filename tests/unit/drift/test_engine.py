@@ -51,7 +51,7 @@ def test_mean_shift_is_detected_on_the_shifted_feature_only(fitted, n, shift, me
         result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
         flagged = {r.column for r in alerting(result)}
         assert flagged == {"num_0", "num_5"}, [(r.metric, r.column, r.value, r.p_value) for r in alerting(result)]
-        assert {r.metric for r in result if r.column == "num_0"} == {method}
+        assert {r.metric for r in result if r.column == "num_0"} == {method, "drift_level"}
         [share] = [r for r in result if r.metric == "drift_share"]
         assert share.value == pytest.approx(2 / 25)
 
@@ -208,3 +208,42 @@ def test_large_window_profiled_in_threads_equals_one_thread(fitted, monkeypatch)
     monkeypatch.setattr(pipeline, "PARALLEL_PROFILE_ROWS", 10**12)
     assert pipeline.window_profiles(config, reference, rows) == threaded
     assert list(threaded) == [*synthetic.NUMERIC, "score", *synthetic.CATEGORICAL]
+
+
+# --- drift_level: the series a chart follows ---------------------------------------------------------------------------
+
+
+def _level_and_method_rows(result, column):
+    [level] = [r for (metric, col), r in result.items() if col == column and metric == "drift_level"]
+    return level, _feature_row(result, column)
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0], ids=["undrifted", "1_sd_shift"])
+def test_drift_level_keeps_its_scale_when_auto_switches_from_ks_to_wasserstein(fitted, shift):
+    """Either side of auto_switch_rows the raw value changes unit (a KS statistic, then standard deviations); the
+    level reads the same tiers: below 1 without drift, at least 2 (CRITICAL) for a 1-sd shift, either side."""
+    config, reference = fitted
+    rng = np.random.default_rng(11)
+    for n, method in [(config.drift.auto_switch_rows - 1, "ks"), (config.drift.auto_switch_rows, "wasserstein")]:
+        result = _scored(config, reference, synthetic.frame(rng, n, shift={"num_0": shift}))
+        level, method_row = _level_and_method_rows(result, "num_0")
+        assert method_row.metric == method and level.details["method"] == method
+        assert level.value >= 2 if shift else level.value < 1, (n, level.value, method_row.value, method_row.p_value)
+        assert (level.threshold_warning, level.threshold_critical) == (1.0, 2.0)
+
+
+def test_every_feature_drift_row_has_a_level_that_agrees_with_its_verdict_and_raises_nothing(fitted):
+    config, reference = fitted
+    rows = synthetic.frame(np.random.default_rng(5), 500, shift={"num_0": 0.6, "num_5": 0.25})
+    rows["num_1"] = np.nan  # skipped: its level is a gap in the series, with the reason
+    result = compute_drift(config, reference, synthetic.observation(config, reference, rows))
+    methods = {(r.column, r.slice_key, r.slice_value): r for r in result if r.details.get("alert_rule") == "feature_drift"}
+    levels = {(r.column, r.slice_key, r.slice_value): r for r in result if r.metric == "drift_level"}
+    assert set(levels) == set(methods)
+    for key, level in levels.items():
+        verdict = methods[key].severity
+        assert level.severity is Severity.OK and level.details["severity"] == verdict.name
+        if level.value is not None:
+            assert (level.value >= 1) == (verdict >= Severity.WARNING) and (level.value >= 2) == (verdict is Severity.CRITICAL)
+    assert levels[("num_1", "", "")].value is None and levels[("num_1", "", "")].details["skipped"]
+    assert levels[("num_0", "", "")].value >= 2 > levels[("num_2", "", "")].value
