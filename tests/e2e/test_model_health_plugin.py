@@ -110,10 +110,12 @@ def test_pages_answer_the_ui_session_cookie_and_escape_data(server):
     assert all("<script" not in body.lower() for _status, body in answers.values())
 
 
-def test_a_dag_that_is_no_monitor_is_404(server):
+def test_a_dag_that_is_no_monitor_is_404_with_a_readable_page(server):
     base_url, token = server
+    status, body = _get(base_url, f"{PREFIX}/models/monitoring_fire_drill", _bearer(token))
 
     assert _get(base_url, f"{PREFIX}/api/models/monitoring_fire_drill", _bearer(token))[0] == 404
+    assert status == 404 and "is not a model monitor DAG" in body and body.startswith("<!doctype html>")
 
 
 def test_rest_api_lists_the_plugin_and_its_external_views(server):

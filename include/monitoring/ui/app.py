@@ -32,8 +32,22 @@ def create_app(store_engine: Any = None) -> FastAPI:
     """`store_engine` (a SQLAlchemy engine) replaces the `monitoring_store` connection, for tests and benchmarks."""
     app = FastAPI(title="Model health", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store_engine = store_engine
+    app.add_exception_handler(HTTPException, _error_answer)
     _add_routes(app)
     return app
+
+
+async def _error_answer(request: Request, exc: HTTPException) -> Any:
+    """JSON for the endpoints; for the pages, a short HTML page with the same status, since Airflow shows them in
+    a frame (the Model tab appears on every DAG, including those that are no monitor)."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    from include.monitoring.ui import render
+
+    if "/api/" in request.url.path:
+        return await http_exception_handler(request, exc)
+    return HTMLResponse(render.page("Model health", f"<p>{render.text(exc.detail)}</p>"), status_code=exc.status_code,
+                        headers=exc.headers)
 
 
 @functools.cache
