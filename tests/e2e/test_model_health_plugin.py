@@ -35,12 +35,6 @@ def server(tmp_path_factory, demo_frames):
     import sqlalchemy as sa
 
     directory = tmp_path_factory.mktemp("model_health")
-    warehouse = replay.write_warehouse(demo_frames, directory / "warehouse.db")
-    store = sa.create_engine(f"sqlite:///{directory / 'store.db'}")
-    replay.replay(warehouse, store)
-    store.dispose()
-    warehouse.dispose()
-
     port = standalone.free_port()
     home = directory / "airflow_home"
     env = standalone.standalone_env(home, port, ROOT, parallelism=2)
@@ -49,6 +43,12 @@ def server(tmp_path_factory, demo_frames):
     log_path = directory / "standalone.log"
     proc = standalone.start(env, log_path)
     try:
+        # Filled while Airflow starts (about half the set-up time each); the app opens the store per request.
+        warehouse = replay.write_warehouse(demo_frames, directory / "warehouse.db")
+        store = sa.create_engine(f"sqlite:///{directory / 'store.db'}")
+        replay.replay(warehouse, store)
+        store.dispose()
+        warehouse.dispose()
         base_url = f"http://127.0.0.1:{port}"
         standalone.wait_healthy(base_url, timeout=120, proc=proc, components=("metadatabase",))
         client = standalone.RestClient(base_url, "admin", standalone.admin_password(home))

@@ -17,6 +17,7 @@ body{font-family:system-ui,sans-serif;margin:1rem;color:#222;font-size:14px}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}
 th{background:#f4f4f4}.sev-CRITICAL{background:#e53935;color:#fff}.sev-WARNING{background:#fbc02d}
 .sev-OK{background:#c8e6c9}.sev-INFO{background:#bbdefb}.heat td{width:10px;height:14px;padding:0}
+.heat th{font-size:10px;font-weight:normal;padding:0;white-space:nowrap;max-width:10px;overflow:visible}
 .muted{color:#777}nav a{margin-right:1rem}svg{background:#fafafa;border:1px solid #ddd}
 """
 CHART_WIDTH, CHART_HEIGHT = 720, 140
@@ -113,10 +114,19 @@ def heatmap(drift: dict[str, Any]) -> str:
     for feature in drift["features"]:
         cells = drift["cells"][feature]
         rows.append([text(feature), *(_heat_cell(cells.get(window)) for window in drift["windows"])])
-    header = "<tr><th>feature</th>" + "".join(f"<th title='{text(w)}'></th>" for w in drift["windows"]) + "</tr>"
+    header = "<tr><th>feature</th>" + "".join(
+        f"<th title='{text(w)}'>{text(_day_mark(w, previous))}</th>"
+        for previous, w in zip([None, *drift["windows"]], drift["windows"], strict=False)) + "</tr>"
     body = "".join("<tr>" + "".join(row_cells) + "</tr>" for row_cells in
                    ([f"<td>{row[0]}</td>", *row[1:]] for row in rows))
-    return f"<table class='heat'><thead>{header}</thead><tbody>{body}</tbody></table>"
+    # A month of hourly windows is wider than a screen: the table scrolls inside the page.
+    return (f"<div style='overflow-x:auto'><table class='heat'><thead>{header}</thead><tbody>{body}</tbody>"
+            "</table></div>")
+
+
+def _day_mark(window: str, previous: str | None) -> str:
+    """The date (MM-DD) above the first window of each day; other columns stay narrow."""
+    return window[5:10] if previous is None or previous[:10] != window[:10] else ""
 
 
 def _heat_cell(cell: dict[str, Any] | None) -> str:
