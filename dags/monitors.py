@@ -67,26 +67,27 @@ def build_monitor_dag(config: MonitorConfig):
 
             return tasks.load_reference(config)
 
-        @task(pool="warehouse_pool", on_failure_callback=record_failure)
+        # These return a key of their data in the store and a summary; the tasks log what they did in words.
+        @task(pool="warehouse_pool", on_failure_callback=record_failure, show_return_value_in_logs=False)
         def observe_window(reference_id: str) -> dict:
             from include.monitoring import tasks
 
-            return tasks.observe_window(config, _window())
+            return tasks.observe_window(config, _window(), get_current_context()["run_id"])
 
-        @task(on_failure_callback=record_failure)
-        def compute_drift(observation: dict) -> list:
+        @task(on_failure_callback=record_failure, show_return_value_in_logs=False)
+        def compute_drift(observation: dict) -> dict:
             from include.monitoring import tasks
 
-            return tasks.compute_drift(config, observation)
+            return tasks.compute_drift(config, observation, get_current_context()["run_id"])
 
-        @task(pool="warehouse_pool", on_failure_callback=record_failure)
-        def compute_performance(reference_id: str) -> list:
+        @task(pool="warehouse_pool", on_failure_callback=record_failure, show_return_value_in_logs=False)
+        def compute_performance(reference_id: str) -> dict:
             from include.monitoring import tasks
 
-            return tasks.compute_performance(config, _window())
+            return tasks.compute_performance(config, _window(), get_current_context()["run_id"])
 
         @task(on_failure_callback=record_failure)
-        def write_metrics(observation: dict, drift: list, performance: list) -> dict:
+        def write_metrics(observation: dict, drift: dict, performance: dict) -> dict:
             from include.monitoring import tasks
 
             context = get_current_context()

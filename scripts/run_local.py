@@ -37,6 +37,7 @@ STORE = DATA / "monitoring.db"
 SETTINGS = ROOT / "airflow_settings.yaml"
 DEMO_DAG = "monitor_credit_default"
 MONITOR_PREFIX = "monitor_"
+FIRE_DRILL_DAG = "monitoring_fire_drill"
 PARALLELISM = 4  # LocalExecutor workers; more only adds memory on a laptop
 BACKFILL_MAX_ACTIVE_RUNS = 3
 SMOKE_TIMEOUT = 600
@@ -132,6 +133,7 @@ def prepare_airflow(env: dict[str, str]) -> None:
     reset_metadata()
     log("airflow db migrate ...")
     standalone.run_airflow(["db", "migrate"], env)
+    standalone.write_config(env)  # `airflow ...` in a shell with only AIRFLOW_HOME set sees this installation
     applied = apply_settings(SETTINGS, ROOT, env)
     log(f"applied {SETTINGS.name}: " + "; ".join(f"{kind} {', '.join(names)}" for kind, names in applied.items() if names))
 
@@ -151,8 +153,10 @@ def schedule_monitors(env: dict[str, str], data_end: datetime, hours: int) -> tu
     The backfill covers the last `hours` complete windows that have data; a backfill run with logical
     date X covers [X, X + 1 h), so the logical dates are start ... end - 1 h. Returns [start, end)."""
     standalone.run_airflow(["dags", "reserialize"], env)
-    standalone.run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "-y", f"^{MONITOR_PREFIX}"], env)
-    log(f"parsed the DAGs and unpaused the {MONITOR_PREFIX}* monitors")
+    # The fire drill too: a paused DAG's triggered run sits queued, which looks like a drill that never ends.
+    standalone.run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "-y",
+                            f"^({MONITOR_PREFIX}|{FIRE_DRILL_DAG}$)"], env)
+    log(f"parsed the DAGs and unpaused the {MONITOR_PREFIX}* monitors and {FIRE_DRILL_DAG}")
     end = min(floor_hour(datetime.now(UTC)), data_end)
     start = end - timedelta(hours=hours)
     standalone.run_airflow(["backfill", "create", "--dag-id", DEMO_DAG, "--from-date", start.isoformat(),
@@ -237,6 +241,10 @@ def run(args: argparse.Namespace, started: dict[str, subprocess.Popen]) -> int:
     # Connections and variables exported in the shell (say, a Slack token) reach Airflow; other Airflow
     # settings of the shell do not.
     env = standalone.standalone_env(HOME, port, ROOT, parallelism=PARALLELISM, inherit=("AIRFLOW_CONN_", "AIRFLOW_VAR_"))
+    # The tasks set each run's note (its findings) through the REST API, as the local admin; one exported in
+    # the shell wins.
+    for name, value in standalone.api_connection_env(base_url, standalone.ensure_admin_password(HOME)).items():
+        env.setdefault(name, value)
     prepare_airflow(env)
     if builder is not None:
         finish_warehouse_build(builder, WAREHOUSE)

@@ -106,6 +106,44 @@ def standalone_env(home: Path | str, port: int, project_root: Path | str, parall
     return env
 
 
+def write_config(env: Mapping[str, str]) -> Path:
+    """Put the `AIRFLOW__<SECTION>__<KEY>` settings of `env` into `$AIRFLOW_HOME/airflow.cfg`.
+
+    Airflow generates that file with its defaults (dags_folder = $AIRFLOW_HOME/dags, ...) the first time a
+    command runs; the processes started here override it with environment variables, so a person who opens a
+    shell with only AIRFLOW_HOME set (`airflow dags list`) would see another installation. Lines are edited in
+    place, keeping Airflow's comments; a key the file lacks is added at the top of its section.
+    """
+    path = Path(env["AIRFLOW_HOME"]) / "airflow.cfg"
+    lines = path.read_text().splitlines() if path.exists() else []
+    for (section, key), value in sorted(_settings(env).items()):
+        lines = _set_option(lines, section, key, value)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _settings(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    settings = {}
+    for name, value in env.items():
+        parts = name.split("__")
+        if len(parts) == 3 and parts[0] == "AIRFLOW" and parts[1] and parts[2]:
+            settings[(parts[1].lower(), parts[2].lower())] = value.replace("%", "%%")  # the file's interpolation
+    return settings
+
+
+def _set_option(lines: list[str], section: str, key: str, value: str) -> list[str]:
+    header = f"[{section}]"
+    if header not in (line.strip() for line in lines):
+        return [*lines, "", header, f"{key} = {value}"]
+    start = next(i for i, line in enumerate(lines) if line.strip() == header)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("[")), len(lines))
+    for i in range(start + 1, end):
+        name = lines[i].split("=", 1)[0].strip()
+        if "=" in lines[i] and not lines[i].lstrip().startswith(("#", ";")) and name == key:
+            return [*lines[:i], f"{key} = {value}", *lines[i + 1:]]
+    return [*lines[:start + 1], f"{key} = {value}", *lines[start + 1:]]
+
+
 def run_airflow(args: list[str], env: Mapping[str, str], timeout: float = 300) -> str:
     """Run one `airflow` command of the venv; its output, or AirflowError with the output's tail."""
     command = [str(venv_bin() / "airflow"), *args]
@@ -198,6 +236,29 @@ def stop(proc: subprocess.Popen, grace: float = 15, term_grace: float = 10) -> N
     left = _group_members(pgid)
     if left:
         raise AirflowError(f"processes {left} of the standalone process group survived SIGKILL")
+
+
+def ensure_admin_password(home: Path | str) -> str:
+    """The admin's password, chosen now when the home has none yet. Known before Airflow starts, it can be
+    handed to the tasks as the `airflow_api` connection (`api_connection_env`); the simple auth manager keeps
+    the passwords it finds in its file and generates only missing ones."""
+    import secrets
+
+    path = Path(home) / PASSWORD_FILE
+    passwords = json.loads(path.read_text()) if path.exists() and path.read_text().strip() else {}
+    if not passwords.get("admin"):
+        passwords["admin"] = secrets.token_urlsafe(12)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(passwords) + "\n")
+        path.chmod(0o600)
+    return passwords["admin"]
+
+
+def api_connection_env(base_url: str, password: str) -> dict[str, str]:
+    """The `airflow_api` connection with which a monitor's last task sets its run's note through the REST API
+    (include/monitoring/run_note.py): the local admin, in an environment variable (no database needed)."""
+    return {"AIRFLOW_CONN_AIRFLOW_API": json.dumps(
+        {"conn_type": "http", "host": base_url, "login": "admin", "password": password})}
 
 
 # --- REST API --------------------------------------------------------------------------------------------------------

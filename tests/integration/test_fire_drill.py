@@ -89,3 +89,24 @@ def test_routes_send_each_severity_to_its_channels_and_teams(monkeypatch, tmp_pa
         channels = sorted((m["channel"], "income" in m["text"]) for m in slack.messages)
         assert channels == [("#ml-alerts", True), ("#risk", False), ("#risk-oncall", True)]
         assert [e["dedup_key"] for e in pagerduty.events] == ["m:drift:psi:income:"]
+
+
+def test_a_drill_without_connections_fails_saying_critical_alerts_reach_only_the_log(dagbag, monkeypatch):
+    """No Slack or PagerDuty connection (a fresh `make run`): the log route works, so the old drill was green;
+    now the run is red and its error says where CRITICAL alerts end up."""
+    from airflow.utils.state import DagRunState
+
+    from include.monitoring import tasks
+    from include.monitoring.config import load_monitor_config
+    from include.monitoring.errors import MonitoringError
+    from tests.conftest import ROOT
+
+    for variable in ("AIRFLOW_CONN_SLACK_ALERTS", "AIRFLOW_CONN_PAGERDUTY_ALERTS"):
+        monkeypatch.delenv(variable, raising=False)
+    config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+    with pytest.raises(MonitoringError) as raised:
+        tasks.fire_drill(config)
+    message = str(raised.value)
+    assert message.startswith("credit_default: your CRITICAL/WARNING alerts reach only the log; fire drill failed on ")
+    assert "slack not configured: " in message and "pagerduty not configured: " in message
+    assert dagbag.dags["monitoring_fire_drill"].test().state == DagRunState.FAILED

@@ -41,6 +41,13 @@ class DeliveryReport:
     sent: int = 0
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
+    by_channel: dict[str, dict[str, int]] = field(default_factory=dict)  # channel -> outcome -> count, for the log
+
+    def count(self, channel: str, outcome: str, n: int = 1) -> int:
+        if n:
+            outcomes = self.by_channel.setdefault(channel, {})
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+        return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +86,13 @@ def deliver_rows(engine: sa.Engine, rows: list[sa.Row], context: DeliveryContext
         notifier = context.notifiers.get(row.channel)
         if notifier is None:
             reason = context.missing_reasons.get(row.channel, f"channel {row.channel!r} is not configured")
-            report.skipped += _mark_pending(engine, row.id, status="skipped", last_error=reason)
+            report.skipped += report.count(row.channel, "skipped", _mark_pending(engine, row.id, status="skipped",
+                                                                                 last_error=reason))
         elif row.channel in down:
             _leave_pending(engine, row, down[row.channel], report)
         elif (resolved_by := _resolved_later(engine, row)) is not None:
-            report.skipped += _mark_pending(engine, row.id, status="skipped",
-                                            last_error=f"outdated: notification {resolved_by} already resolved the alert")
+            report.skipped += report.count(row.channel, "skipped", _mark_pending(
+                engine, row.id, status="skipped", last_error=f"outdated: notification {resolved_by} already resolved the alert"))
         elif _claim(engine, row):
             error = _send(engine, row, notifier, context, report)
             if isinstance(error, ChannelUnavailableError):
@@ -105,10 +113,11 @@ def _send(engine: sa.Engine, row: sa.Row, notifier: Notifier, context: DeliveryC
     except Exception as exc:  # any channel error: recorded on the row, retried next run, reported
         _mark(engine, row.id, last_error=f"{type(exc).__name__}: {exc}"[:2000])
         report.failures.append(f"{row.channel} notification {row.id} ({row.alert_key}): {exc}")
+        report.count(row.channel, "failed")
         return exc
     # A kill here leaves a sent row pending: the next delivery repeats it (see the module docstring).
     _mark(engine, row.id, status="sent", sent_at=context.now, last_error="", reference=reference or "")
-    report.sent += 1
+    report.sent += report.count(row.channel, "sent")
     return None
 
 
@@ -127,6 +136,7 @@ def _leave_pending(engine: sa.Engine, row: sa.Row, why: str, report: DeliveryRep
     note = f"not attempted: {row.channel} was unavailable earlier in this delivery ({why})"
     _mark_pending(engine, row.id, last_error=note[:2000])
     report.failures.append(f"{row.channel} notification {row.id} ({row.alert_key}): {note}")
+    report.count(row.channel, "not attempted")
 
 
 def _claim(engine: sa.Engine, row: sa.Row) -> bool:
