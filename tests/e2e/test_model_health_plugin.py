@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -39,6 +42,7 @@ def server(tmp_path_factory, demo_frames):
     home = directory / "airflow_home"
     env = standalone.standalone_env(home, port, ROOT, parallelism=2)
     env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # nothing needs to run: the store is already filled
+    env["AIRFLOW__API_AUTH__JWT_SECRET"] = uuid.uuid4().hex  # known to roleless_token(), which signs with it
     env["AIRFLOW_CONN_MONITORING_STORE"] = json.dumps({"conn_type": "sqlite", "host": str(directory / "store.db")})
     log_path = directory / "standalone.log"
     proc = standalone.start(env, log_path)
@@ -52,7 +56,7 @@ def server(tmp_path_factory, demo_frames):
         base_url = f"http://127.0.0.1:{port}"
         standalone.wait_healthy(base_url, timeout=120, proc=proc, components=("metadatabase",))
         client = standalone.RestClient(base_url, "admin", standalone.admin_password(home))
-        yield base_url, client._token
+        yield base_url, client._token, env
     finally:
         standalone.stop(proc)
         print(log_path.read_text(errors="replace")[-5000:])  # shown only when a test fails
@@ -74,21 +78,21 @@ def _bearer(token: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", PAGES + ENDPOINTS)
 def test_no_credentials_is_401(server, path):
-    base_url, _token = server
+    base_url, _token, _env = server
 
     assert _get(base_url, path)[0] == 401
 
 
 @pytest.mark.parametrize("path", PAGES + ENDPOINTS)
 def test_a_forged_token_is_403(server, path):
-    base_url, token = server
+    base_url, token, _env = server
     header, payload, _signature = token.split(".")
 
     assert _get(base_url, path, _bearer(f"{header}.{payload}.forged"))[0] == 403
 
 
 def test_endpoints_answer_an_admin_token(server):
-    base_url, token = server
+    base_url, token, _env = server
     answers = {path: _get(base_url, path, _bearer(token)) for path in ENDPOINTS}
 
     assert {path: status for path, (status, _body) in answers.items()} == dict.fromkeys(ENDPOINTS, 200)
@@ -101,7 +105,7 @@ def test_endpoints_answer_an_admin_token(server):
 
 def test_pages_answer_the_ui_session_cookie_and_escape_data(server):
     """Inside Airflow's UI the pages load in a frame that sends the UI's JWT cookie, not a bearer header."""
-    base_url, token = server
+    base_url, token, _env = server
     answers = {path: _get(base_url, path, {"Cookie": f"_token={token}"}) for path in PAGES}
 
     assert {path: status for path, (status, _body) in answers.items()} == dict.fromkeys(PAGES, 200)
@@ -111,7 +115,7 @@ def test_pages_answer_the_ui_session_cookie_and_escape_data(server):
 
 
 def test_a_dag_that_is_no_monitor_is_404_with_a_readable_page(server):
-    base_url, token = server
+    base_url, token, _env = server
     status, body = _get(base_url, f"{PREFIX}/models/monitoring_fire_drill", _bearer(token))
 
     assert _get(base_url, f"{PREFIX}/api/models/monitoring_fire_drill", _bearer(token))[0] == 404
@@ -119,7 +123,7 @@ def test_a_dag_that_is_no_monitor_is_404_with_a_readable_page(server):
 
 
 def test_rest_api_lists_the_plugin_and_its_external_views(server):
-    base_url, token = server
+    base_url, token, _env = server
     status, body = _get(base_url, "/api/v2/plugins", _bearer(token))
 
     assert status == 200
@@ -128,3 +132,25 @@ def test_rest_api_lists_the_plugin_and_its_external_views(server):
     assert views == {"nav": f"{PREFIX}/fleet", "dag": f"{PREFIX}/models/{{DAG_ID}}",
                      "dag_run": f"{PREFIX}/models/{{DAG_ID}}/runs/{{RUN_ID}}"}
     assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == [PREFIX]
+
+
+def _roleless_token(env: dict[str, str]) -> str:
+    """A valid token of a user who has no role, signed by the server's own auth manager and secret: the simple
+    auth manager lets such a user read no DAG (the case of any user without access to a monitor's DAG)."""
+    script = ("from airflow.api_fastapi.app import create_auth_manager\n"
+              "from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser\n"
+              "print(create_auth_manager().generate_jwt(SimpleAuthManagerUser(username='outsider', role=None)))")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_user_without_access_to_the_dag_gets_403_and_an_empty_fleet(server):
+    base_url, _token, env = server
+    outsider = _bearer(_roleless_token(env))
+
+    assert _get(base_url, "/api/v2/dags", outsider)[0] == 403  # Airflow's own API agrees: no DAG is readable
+    for path in PAGES[1:] + ENDPOINTS[1:]:
+        assert _get(base_url, path, outsider)[0] == 403, path
+    assert _get(base_url, f"{PREFIX}/api/fleet", outsider) == (200, "[]")
+    assert "No monitored model you may read" in _get(base_url, f"{PREFIX}/fleet", outsider)[1]
