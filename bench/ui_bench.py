@@ -3,7 +3,7 @@
 The store is written directly with a month of hourly windows shaped like the pipeline's rows (drift per feature,
 performance with slices and coverage, estimates, operational series, validation results, alerts with their
 history and notifications), then the page's read (queries.model_history for the 30d range) and its HTML
-(render.model_page) are timed. Target: the median under 1 s.
+(render.model_page) are timed, and the fleet page. Target: the model page's median under 1 s.
 
     .venv/bin/python bench/ui_bench.py [--repeats 7] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
@@ -113,6 +113,17 @@ def time_model_page(engine: sa.Engine, repeats: int) -> tuple[list[float], list[
     return data_times, page_times
 
 
+def time_fleet(engine: sa.Engine, repeats: int) -> list[float]:
+    ref = queries.ModelRef(MODEL, DAG_ID, "roc_auc")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with engine.connect() as conn:
+            render.fleet_page(queries.fleet(conn, [ref], now=END), "/model-health")
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def report(name: str, engine: sa.Engine, repeats: int) -> None:
     started = time.perf_counter()
     rows = fill(engine)
@@ -120,6 +131,7 @@ def report(name: str, engine: sa.Engine, repeats: int) -> None:
     data_times, page_times = time_model_page(engine, repeats)
     print(f"{name}: model page 30d x {FEATURES} features, median of {repeats}: data {statistics.median(data_times):.3f} s, "
           f"data + HTML {statistics.median(page_times):.3f} s (max {max(page_times):.3f} s)")
+    print(f"{name}: fleet page (one model), median of {repeats}: {statistics.median(time_fleet(engine, repeats)):.3f} s")
 
 
 def main() -> None:
