@@ -1,6 +1,8 @@
 """Set a DAG run's note from inside one of its tasks, through Airflow's public REST API.
 
-The note is the run's field that Airflow's UI shows beside the run (run header, runs list) and the REST API returns. A task
+The note is the run's field that Airflow's UI shows on the run's page ("Dag Run Note") and the REST API returns
+(`GET /api/v2/dags/{dag_id}/dagRuns`). Airflow 3.3's grid and runs list do not display notes (apache/airflow#52516,
+#68615), so the grid itself still shows only run states. A task
 has no database access and the Task SDK's execution API has no call that changes a note (apache/airflow#64890
 asks for one); the supported way is `PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}`, which needs a user allowed to
 edit the DAG's runs. That user is the Airflow connection `airflow_api` (type http): host = the API server's URL,
