@@ -16,6 +16,7 @@ from include.monitoring.types import Window
 NOTE_LIMIT = 1000  # Airflow keeps at most 1000 characters of a DAG run's note
 SHOWN_PER_SEVERITY = 10  # a note is one line; the rest are counted
 FLAGGED = ("CRITICAL", "WARNING")
+NO_FINDINGS = "OK: no findings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +63,27 @@ def window_status(engine: Any, model: str, window: Window) -> tuple[str, str] | 
 
 
 def summary_line(findings: list[Finding], status: tuple[str, str] | None) -> str:
-    """`CRITICAL 2: drift psi income 0.83, ... | WARNING 1: ...`, or `OK: no findings`, within NOTE_LIMIT."""
+    """`CRITICAL 2: drift psi income 0.83, ... | WARNING 1: ...`, or NO_FINDINGS, within NOTE_LIMIT: fewer
+    findings are named when they do not fit, the counts always stay."""
+    for shown in range(SHOWN_PER_SEVERITY, -1, -1):
+        line = _line(findings, status, shown)
+        if len(line) <= NOTE_LIMIT:
+            return line
+    return line[:NOTE_LIMIT - 1] + "…"  # a status reason alone longer than a note
+
+
+def _line(findings: list[Finding], status: tuple[str, str] | None, shown: int) -> str:
     parts = []
     if status is not None and status[0] != "ok":
         parts.append(f"run {status[0]}{': ' + status[1] if status[1] else ''}")
     for severity in FLAGGED:
         of_severity = [f.label() for f in findings if f.severity == severity]
         if of_severity:
-            more = len(of_severity) - SHOWN_PER_SEVERITY
-            shown = ", ".join(of_severity[:SHOWN_PER_SEVERITY]) + (f", +{more} more" if more > 0 else "")
-            parts.append(f"{severity} {len(of_severity)}: {shown}")
-    line = " | ".join(parts) or "OK: no findings"
-    return line if len(line) <= NOTE_LIMIT else line[:NOTE_LIMIT - 1] + "…"
+            more = len(of_severity) - shown
+            named = ", ".join(of_severity[:shown])
+            rest = f"+{more} more" if more > 0 else ""
+            parts.append(f"{severity} {len(of_severity)}: {', '.join(p for p in (named, rest) if p)}")
+    return " | ".join(parts) or NO_FINDINGS
 
 
 def window_summary(engine: Any, model: str, window: Window) -> str:

@@ -1,8 +1,8 @@
 """Set a DAG run's note from inside one of its tasks, through Airflow's public REST API.
 
-The note is the run's field that Airflow's UI shows on the run's page ("Dag Run Note") and the REST API returns
-(`GET /api/v2/dags/{dag_id}/dagRuns`). Airflow 3.3's grid and runs list do not display notes (apache/airflow#52516,
-#68615), so the grid itself still shows only run states. A task
+Airflow 3.3.2's grid marks the bar of every run that has a note (a strip across its corner; the grid endpoint's
+`has_note`), the run's page shows the note ("Dag Run Note") and `GET /api/v2/dags/{dag_id}/dagRuns` returns it;
+an empty note removes it. A task
 has no database access and the Task SDK's execution API has no call that changes a note (apache/airflow#64890
 asks for one); the supported way is `PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}`, which needs a user allowed to
 edit the DAG's runs. That user is the Airflow connection `airflow_api` (type http): host = the API server's URL,
@@ -54,7 +54,7 @@ def _token(client: httpx.Client, access: ApiAccess) -> str:
 
 
 def set_run_note(access: ApiAccess, dag_id: str, run_id: str, note: str) -> None:
-    """Replace the note of run `run_id`; raises httpx.HTTPError when the API server refuses or cannot be reached."""
+    """Replace the note of run `run_id` ("" removes it); httpx.HTTPError when the API server refuses or is down."""
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
         headers = {"Authorization": f"Bearer {_token(client, access)}"}
         response = client.patch(f"{access.base_url}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",

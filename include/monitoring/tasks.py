@@ -176,12 +176,14 @@ def send_notifications(config: MonitorConfig, window: Window, run_id: str, run_u
 
 
 def note_findings(config: MonitorConfig, window: Window, run_id: str, engine: Any) -> str:
-    """Log the window's one-line summary and set it as the DAG run's note, where the runs list shows it."""
+    """Log the window's one-line summary and make it the DAG run's note. Airflow's grid marks the bar of a run
+    that has a note, so only windows with findings keep one: a clean window's run gets its note removed (a
+    re-run that found the window clean again must not keep an older run's findings)."""
     from include.monitoring.run_note import try_set_run_note
 
     summary = findings.window_summary(engine, config.model, window)
     log.info("window %s findings: %s", window, summary)
-    try_set_run_note(config.dag_id, run_id, summary)
+    try_set_run_note(config.dag_id, run_id, "" if summary == findings.NO_FINDINGS else summary)
     return summary
 
 
