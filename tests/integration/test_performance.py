@@ -428,7 +428,8 @@ def test_drift_within_one_slice_is_caught_in_that_slice_only(tmp_path, demo_fram
     def slice_rows(config):
         pipeline.run_window(config, warehouse, store, _window(37), now=DEMO_END)
         return {(r["slice_value"], r["column_name"]): r for r in _rows(
-            store, "select * from metric_values where kind = 'drift' and slice_key = 'employment_type'")}
+            store, "select * from metric_values where kind = 'drift' and slice_key = 'employment_type' "
+                   "and metric <> 'drift_level'")}  # the method rows (each has its drift_level beside it)
 
     # By default a slice is tested from drift.min_slice_rows = 200 rows: of this 380-row hour, only salaried.
     assert {(value, r["n"] >= 200) for (value, _), r in slice_rows(_config()).items()} == {("salaried", True)}
@@ -441,6 +442,9 @@ def test_drift_within_one_slice_is_caught_in_that_slice_only(tmp_path, demo_fram
     assert all(r["severity"] == "OK" for (value, column), r in rows.items() if column not in ("income", "utilization")), \
         [(k, r["p_value"]) for k, r in rows.items() if r["severity"] != "OK"]
     assert json.loads(rows[("salaried", "income")]["details"])["tests_in_slices"] == len(rows)
+    levels = {(r["slice_value"], r["column_name"]): r["value"] for r in _rows(
+        store, "select * from metric_values where slice_key = 'employment_type' and metric = 'drift_level'")}
+    assert set(levels) == set(rows) and levels[("self_employed", "income")] >= 2 > levels[("salaried", "income")]
 
 
 def test_label_coverage_warns_when_a_window_is_still_unlabelled_when_due(tmp_path, demo_warehouse_path):
