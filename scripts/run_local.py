@@ -207,7 +207,8 @@ def print_banner(base_url: str, password: str, window: tuple[datetime, datetime]
         "",
         f"Look at:     Dags > {DEMO_DAG} > Runs: the backfill fills the windows {window[0]:%m-%d %H:%M} - "
         f"{window[1]:%m-%d %H:%M} UTC,",
-        f"             {BACKFILL_MAX_ACTIVE_RUNS} at a time; each task's logs show what it computed.",
+        f"             {BACKFILL_MAX_ACTIVE_RUNS} at a time; each task's logs show what it computed. A run whose window",
+        "             had WARNING or CRITICAL findings has a note naming them (the grid marks its bar's corner).",
         f"             The metric store is {STORE.relative_to(ROOT)} (SQLite): tables monitor_runs, metric_values,",
         "             validation_results, alerts, notifications.",
         "             Demo incidents in that period (UTC):",

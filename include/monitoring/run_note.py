@@ -12,6 +12,7 @@ login and password of the user (exchanged for a token at `/auth/token`), or a to
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 API_CONN_ID = "airflow_api"
 TIMEOUT_SECONDS = 10.0
+RETRY_DELAYS = (1.0, 3.0)  # seconds before the 2nd and 3rd attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +56,23 @@ def _token(client: httpx.Client, access: ApiAccess) -> str:
 
 
 def set_run_note(access: ApiAccess, dag_id: str, run_id: str, note: str) -> None:
-    """Replace the note of run `run_id` ("" removes it); httpx.HTTPError when the API server refuses or is down."""
+    """Replace the note of run `run_id` ("" removes it); httpx.HTTPError when the API server refuses or is down.
+
+    A 5xx or a lost connection is tried again (RETRY_DELAYS): on a SQLite metadata database a write that meets
+    the scheduler's answers 500 ("database is locked"), measured under `make run`'s backfill."""
+    url = f"{access.base_url}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
     with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-        headers = {"Authorization": f"Bearer {_token(client, access)}"}
-        response = client.patch(f"{access.base_url}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
-                                params={"update_mask": "note"}, json={"note": note}, headers=headers)
-        response.raise_for_status()
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                headers = {"Authorization": f"Bearer {_token(client, access)}"}
+                response = client.patch(url, params={"update_mask": "note"}, json={"note": note}, headers=headers)
+                response.raise_for_status()
+                return
+            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+                server_side = isinstance(exc, httpx.TransportError) or exc.response.status_code >= 500
+                if delay is None or not server_side:
+                    raise
+                time.sleep(delay)
 
 
 def try_set_run_note(dag_id: str, run_id: str, note: str) -> bool:
