@@ -197,8 +197,9 @@ _upgraded: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 
 def upgrade_alerts(engine: sa.Engine) -> None:
     """Bring an alerts table created by an earlier version up to this one (create_all adds tables, never columns):
-    add `last_severity` (filled from each row's history), and set `rule` to the rule of the alert key, where
-    earlier versions wrote the scoring method (`drift:ks` under a `drift:feature_drift` key)."""
+    add `last_severity` (filled from each row's history), set `rule` to the rule of the alert key, where earlier
+    versions wrote the scoring method (`drift:ks` under a `drift:feature_drift` key), and give resolved alerts
+    back the peak severity their notifications record."""
     if engine in _upgraded:
         return
     with engine.begin() as conn:
@@ -206,6 +207,7 @@ def upgrade_alerts(engine: sa.Engine) -> None:
             _add_column(conn, alerts.c.last_severity)
             _fill_last_severity(conn)
             _heal_rules(conn)
+            _restore_peaks(conn)
     _upgraded.add(engine)
 
 
@@ -228,6 +230,23 @@ def _fill_last_severity(conn: sa.Connection) -> None:
         if verdicts:
             conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(
                 last_severity=verdicts[max(verdicts)]))
+
+
+def _restore_peaks(conn: sa.Connection) -> None:
+    """Earlier versions lowered a resolved alert's severity with the next clean window; its notifications since it
+    opened still say how high it went (when its severities had a route)."""
+    n = notifications.c
+    peaks = conn.execute(
+        sa.select(alerts.c.alert_key, sa.func.max(sa.case((n.severity == "CRITICAL", 2), (n.severity == "WARNING", 1),
+                                                          else_=0)))
+        .join(notifications, n.alert_key == alerts.c.alert_key)
+        .where(alerts.c.status != "open", alerts.c.severity.not_in(("WARNING", "CRITICAL")),
+               n.action.in_(("trigger", "escalate", "remind")), n.window_start >= alerts.c.opened_at)
+        .group_by(alerts.c.alert_key)).all()
+    for key, peak in peaks:
+        if peak:
+            conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(
+                severity="CRITICAL" if peak == 2 else "WARNING"))
 
 
 def _heal_rules(conn: sa.Connection) -> None:

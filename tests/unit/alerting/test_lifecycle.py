@@ -253,16 +253,25 @@ def test_a_drift_level_row_raises_no_alert_even_at_a_critical_level(engine):
 
 
 def _old_alerts_table(engine) -> None:
-    """The alerts table as stores created before `last_severity` have it, with one alert written by that version."""
+    """The alerts table as stores created before `last_severity` have it, with two alerts written by that version."""
     old = sa.MetaData()
     table = sa.Table("alerts", old, *[c._copy() for c in store.alerts.columns if c.name != "last_severity"])
     old.create_all(engine)
+    store.notifications.create(engine)
     with engine.begin() as conn:
         conn.execute(sa.insert(table), [{
             "alert_key": "m:drift:feature_drift:income:", "model": "m", "rule": "drift:ks", "column_name": "income",
             "slice": "", "severity": "CRITICAL", "status": "open", "opened_at": START, "last_seen_at": START,
             "message": "old", "clean_windows": 0, "history": json.dumps({START.isoformat(): "CRITICAL"}),
+        }, {  # resolved, then lowered to OK by a later clean window, as that version did
+            "alert_key": KEY, "model": "m", "rule": "drift:psi", "column_name": "income", "slice": "", "severity": "OK",
+            "status": "resolved", "opened_at": START, "last_seen_at": START + timedelta(hours=3), "message": "old",
+            "clean_windows": 3, "history": "{}",
         }])
+        conn.execute(sa.insert(store.notifications), [{
+            "alert_key": KEY, "model": "m", "window_start": START + timedelta(hours=hour), "channel": "log",
+            "action": action, "severity": severity, "message": "old", "status": "sent", "created_at": START,
+        } for hour, action, severity in [(0, "trigger", "WARNING"), (1, "escalate", "CRITICAL"), (3, "resolve", "CRITICAL")]])
 
 
 def test_a_store_created_before_last_severity_is_upgraded_in_place():
@@ -272,6 +281,7 @@ def test_a_store_created_before_last_severity_is_upgraded_in_place():
     assert "last_severity" in {c["name"] for c in sa.inspect(engine).get_columns("alerts")}
     alert = _stored(engine, "m:drift:feature_drift:income:")
     assert (alert.rule, alert.last_severity, alert.severity) == ("drift:feature_drift", "CRITICAL", "CRITICAL")
+    assert _stored(engine, KEY).severity == "CRITICAL"  # the peak its notifications record
     row = _feature_drift_row(1, Severity.OK, "wasserstein")  # the next window writes through the new columns
     with engine.begin() as conn:
         apply_alerts(conn, _config(), [row], START + timedelta(hours=2.1), run_window=row.window)
