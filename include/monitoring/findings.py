@@ -35,7 +35,7 @@ class Finding:
 
 
 def window_findings(engine: Any, model: str, window: Window) -> list[Finding]:
-    """The window's WARNING and CRITICAL metric rows, worst first."""
+    """The window's WARNING and CRITICAL metric rows, worst first, whole-population rows before slices."""
     import sqlalchemy as sa
 
     from include.monitoring import store
@@ -46,7 +46,8 @@ def window_findings(engine: Any, model: str, window: Window) -> list[Finding]:
             table.c.model == model, table.c.window_start == window.start, table.c.severity.in_(FLAGGED)))
         findings = [Finding(r.severity, r.kind, r.metric, r.column_name,
                             f"{r.slice_key}={r.slice_value}" if r.slice_key else "", r.value) for r in rows]
-    return sorted(findings, key=lambda f: (FLAGGED.index(f.severity), f.kind, f.column, f.slice, f.metric))
+    return sorted(findings, key=lambda f: (FLAGGED.index(f.severity), bool(f.slice), f.kind, f.column, f.slice,
+                                           f.metric))
 
 
 def window_status(engine: Any, model: str, window: Window) -> tuple[str, str] | None:
