@@ -22,6 +22,9 @@ RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(
 SEVERITY_RANK = {"OK": 0, "INFO": 1, "WARNING": 2, "CRITICAL": 3}
 # Drift rows that describe the window as a whole, not one feature: not cells of the heatmap.
 WINDOW_LEVEL_DRIFT = ("drift_share", "low_confidence_share", "mean_score", "positive_share", "new_category_share")
+# Not a method's score: each feature's drift_level repeats its verdict on one scale (for charts), so a heatmap cell
+# shows the method row that judged the window.
+NOT_A_CELL = (*WINDOW_LEVEL_DRIFT, "drift_level")
 OPERATIONAL_SERIES = ("volume", "latency_p95", "error_rate")
 WORST_FEATURES_SHOWN = 3
 # Labels arrive within days; a run re-scores no window older than this (bounds the window page's scan).
@@ -185,7 +188,7 @@ def _drift_cells(conn: sa.Connection, model: str, since: datetime, until: dateti
     query = (sa.select(m.window_start, m.column_name, m.metric, m.value, m.p_value, m.n, m.threshold_warning,
                        m.threshold_critical, m.severity, m.details)
              .where(m.model == model, m.window_start >= since, m.window_start < until, m.kind == "drift",
-                    m.slice_key == "", m.column_name != "", m.metric.not_in(WINDOW_LEVEL_DRIFT))
+                    m.slice_key == "", m.column_name != "", m.metric.not_in(NOT_A_CELL))
              .order_by(m.window_start, m.column_name))
     return [_drift_cell(row) for row in conn.execute(query)]
 

@@ -75,6 +75,9 @@ def test_heatmap_marks_income_critical_in_the_zeroed_hour_and_age_ok(history):
     assert cells["age"][zeroed]["severity"] == "OK"
     hover = cells["income"][zeroed]
     assert hover["method"] and hover["rows"] > 0 and hover["warning"] is not None
+    # a cell is the method row that judged the window, never the drift_level series beside it
+    assert {cell["method"] for by_window in cells.values() for cell in by_window.values()} <= {
+        "ks", "chi2", "wasserstein", "jensen_shannon"}
 
 
 def test_model_history_keeps_the_empty_hour_as_a_window_without_drift(history):
