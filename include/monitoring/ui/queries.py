@@ -43,6 +43,14 @@ def _iso(moment: datetime | None) -> str | None:
     return utc(moment).isoformat() if moment is not None else None
 
 
+def _json(text: str | None) -> Any:
+    """A JSON-encoded validation field (observed, examples) as its value; text that is not JSON as it is."""
+    try:
+        return json.loads(text) if text else text
+    except ValueError:
+        return text
+
+
 def _details(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text or "{}")
@@ -325,13 +333,11 @@ def validation_rows(conn: sa.Connection, model: str, window_start: datetime) -> 
              .order_by(v.success, v.check_name, v.column_name))
     rows = []
     for row in conn.execute(query).mappings():
-        try:
-            examples = json.loads(row["examples"] or "[]")
-        except ValueError:
-            examples = [row["examples"]]
+        examples = _json(row["examples"] or "[]")
         rows.append({"check": row["check_name"], "column": row["column_name"], "expectation": row["expectation"],
-                     "severity": row["severity"], "success": bool(row["success"]), "observed": row["observed"],
-                     "unexpected_pct": row["unexpected_pct"], "examples": examples, "expected": row["expected"]})
+                     "severity": row["severity"], "success": bool(row["success"]), "observed": _json(row["observed"]),
+                     "unexpected_pct": row["unexpected_pct"], "examples": examples if isinstance(examples, list) else [examples],
+                     "expected": row["expected"]})
     return rows
 
 

@@ -114,6 +114,9 @@ def test_window_detail_shows_the_markup_category_as_a_failed_check_example(marku
     failed = [row for row in markup_window["validation"] if not row["success"]]
 
     assert any(replay.MARKUP in map(str, row["examples"]) for row in failed), failed
+    # the store keeps observed values JSON-encoded; the page shows the value, not its quotes
+    assert any(row["observed"].endswith("rows unexpected") for row in failed if isinstance(row["observed"], str))
+    assert not any(str(row["observed"]).startswith('"') for row in markup_window["validation"])
     assert markup_window["run"]["dag_run_id"] == replay.run_id(replay.MARKUP_HOUR)
     assert {cell["feature"] for cell in markup_window["drift"]} >= {"income", "channel"}
 
