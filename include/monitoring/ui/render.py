@@ -16,9 +16,10 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:1rem;color:#222;font-size:14px}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left}
 th{background:#f4f4f4}.sev-CRITICAL{background:#e53935;color:#fff}.sev-WARNING{background:#fbc02d}
-.sev-OK{background:#c8e6c9}.sev-INFO{background:#bbdefb}.heat td{width:10px;height:14px;padding:0}
-.heat th{font-size:10px;font-weight:normal;padding:0;white-space:nowrap;max-width:10px;overflow:visible}
-.muted{color:#777}nav a{margin-right:1rem}svg{background:#fafafa;border:1px solid #ddd}
+.sev-OK{background:#c8e6c9}.sev-INFO{background:#bbdefb}.heat td{min-width:16px;height:18px;padding:0}
+.heat td:first-child{padding:0 6px}
+.heat th{font-size:10px;font-weight:normal;padding:0;white-space:nowrap;max-width:16px;overflow:visible}
+.muted{color:#777}nav a,nav b{margin-right:1rem}svg{background:#fafafa;border:1px solid #ddd}
 """
 CHART_WIDTH, CHART_HEIGHT = 720, 140
 
