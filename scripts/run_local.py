@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: `scripts` and `include` live in the project root
     sys.path.insert(0, str(ROOT))
 
+from include.monitoring.ui.app import URL_PREFIX  # noqa: E402
 from scripts import standalone  # noqa: E402
 from scripts.airflow_settings import SettingsError, apply_settings  # noqa: E402
 
@@ -204,6 +205,8 @@ def print_banner(base_url: str, password: str, window: tuple[datetime, datetime]
         "",
         f"Airflow UI:  {base_url}    user: admin    password: {password}",
         f"             (the password is also in {(HOME / standalone.PASSWORD_FILE).relative_to(ROOT)})",
+        f"Model health: {base_url}{URL_PREFIX}/fleet  (in the Airflow UI: Browse > Model health, and a",
+        "             Model health tab on each monitor DAG and each of its runs; signed in as above)",
         "",
         f"Look at:     Dags > {DEMO_DAG} > Runs: the backfill fills the windows {window[0]:%m-%d %H:%M} - "
         f"{window[1]:%m-%d %H:%M} UTC,",
