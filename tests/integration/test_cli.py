@@ -12,7 +12,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, postgres_reachable
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -144,17 +144,18 @@ def test_a_store_that_is_down_is_one_line_naming_it_without_its_password(warehou
 
 
 @pytest.fixture
-def dropped_database():
-    """The connection of a PostgreSQL database that existed and was dropped."""
-    if not postgres_reachable():
-        pytest.skip("no PostgreSQL server at 127.0.0.1:5432")
+def dropped_database(postgres_database):
+    """The connection of a PostgreSQL database that existed and was dropped, on the session's server
+    (postgres_database: a missing server fails under REQUIRE_POSTGRES=1, as CI sets)."""
+    db = postgres_database
     name = f"monitoring_dropped_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(f"postgresql+psycopg://{db['login']}@{db['host']}:{db['port']}/postgres",
+                             isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
             conn.execute(sa.text(f'DROP DATABASE "{name}"'))
-        yield {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": name}
+        yield {**db, "schema": name}
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
