@@ -71,6 +71,9 @@ def parse_labels(task: str, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
         return numbers.where(numbers.abs() != math.inf)
     if task == "multiclass_classification":
         return pd.Series([class_label(value) for value in raw], index=raw.index, dtype=object)
+    if pd.api.types.is_numeric_dtype(raw):  # the usual 0/1 column: no per-value Python call on every re-score
+        numbers = raw.astype("float64")
+        return numbers.where(numbers.isin((0.0, 1.0)))
     return raw.map(lambda value: binary_label(value, labels)).astype("float64")
 
 
