@@ -21,6 +21,7 @@ import pytest
 
 from scripts import standalone
 from tests.conftest import ROOT
+from tests.e2e.conftest import running_standalone
 from tests.unit.ui import replay
 
 pytestmark = pytest.mark.e2e
@@ -44,9 +45,7 @@ def server(tmp_path_factory, demo_frames):
     env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # nothing needs to run: the store is already filled
     env["AIRFLOW__API_AUTH__JWT_SECRET"] = uuid.uuid4().hex  # known to roleless_token(), which signs with it
     env["AIRFLOW_CONN_MONITORING_STORE"] = json.dumps({"conn_type": "sqlite", "host": str(directory / "store.db")})
-    log_path = directory / "standalone.log"
-    proc = standalone.start(env, log_path)
-    try:
+    with running_standalone(env, directory / "standalone.log", port) as proc:
         # Filled while Airflow starts (about half the set-up time each); the app opens the store per request.
         warehouse = replay.write_warehouse(demo_frames, directory / "warehouse.db")
         store = sa.create_engine(f"sqlite:///{directory / 'store.db'}")
@@ -57,10 +56,6 @@ def server(tmp_path_factory, demo_frames):
         standalone.wait_healthy(base_url, timeout=120, proc=proc, components=("metadatabase",))
         client = standalone.RestClient(base_url, "admin", standalone.admin_password(home))
         yield base_url, client._token, env
-    finally:
-        standalone.stop(proc)
-        print(log_path.read_text(errors="replace")[-5000:])  # shown only when a test fails
-    assert not standalone.port_listening(port), f"something still listens on port {port}"
 
 
 def _get(base_url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from scripts import standalone
+from tests.e2e.conftest import running_standalone
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +54,7 @@ def airflow_api(tmp_path_factory, stores):
     env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"
     for conn_id, path in stores.items():  # connections need no database: environment variables
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
-    log_path = tmp_path / "standalone.log"
-    proc = standalone.start(env, log_path)
-    try:
+    with running_standalone(env, tmp_path / "standalone.log", port) as proc:
         base_url = f"http://localhost:{port}"
         standalone.wait_healthy(base_url, timeout=120, proc=proc)
         client = standalone.RestClient(base_url, "admin", standalone.admin_password(home))
@@ -64,10 +63,6 @@ def airflow_api(tmp_path_factory, stores):
         standalone.wait_for_dag(client, DAG_ID, timeout=60)
         standalone.unpause(client, DAG_ID)
         yield client
-    finally:
-        standalone.stop(proc)
-        print(log_path.read_text(errors="replace")[-5000:])  # pytest shows captured output only when the test fails
-    assert not standalone.port_listening(port), f"something still listens on port {port}"
 
 
 def test_manual_run_writes_metrics(airflow_api, stores):
