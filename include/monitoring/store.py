@@ -181,6 +181,16 @@ notifications = sa.Table(
 )
 
 
+# A window's records on their way from one task of a run to the next (see staging.py); deleted once written.
+task_payloads = sa.Table(
+    "task_payloads", metadata,
+    sa.Column("model", BoundedString(128), primary_key=True),
+    sa.Column("dag_run_id", BoundedString(256), primary_key=True),
+    sa.Column("name", BoundedString(64), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", _Time, nullable=False),
+)
+
 def create_tables(engine: sa.Engine) -> None:
     """Create missing tables and add the columns later versions gave them. Safe to call from concurrent tasks: a
     lost creation race is ignored."""
