@@ -86,6 +86,17 @@ def dagbag(airflow_db):
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
+def required_program(name: str, variable: str) -> str:
+    """The path of a real program a test drives (chromium, prometheus). Missing, the test is skipped with a reason
+    that names the Debian package; with `variable`=1 (CI sets it) a missing program fails instead."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get(variable) == "1":
+            pytest.fail(f"{variable}=1 but no {name} on PATH (apt-get install -y {name})")
+        pytest.skip(f"no {name} on PATH: apt-get install -y {name} (set {variable}=1 to make this a failure)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_database():
     """A fresh PostgreSQL database for this session, dropped at the end. Skips only when no server is
