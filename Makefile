@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+# The README's pictures of the Model health views, taken by the browser test (needs Debian's chromium).
+screenshots: $(STAMP)
+	MODEL_HEALTH_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/e2e/model_health/test_browser.py
 
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from include.monitoring.ui.app import URL_PREFIX, create_app
+from include.monitoring.ui.app import create_app
+from include.monitoring.ui.views import EXTERNAL_VIEWS, URL_PREFIX
 
 
 class ModelHealthPlugin(AirflowPlugin):
     name = "model_health"
     fastapi_apps = [{"name": "model_health", "app": create_app(), "url_prefix": URL_PREFIX}]
-    external_views = [
-        {"name": "Model health", "href": f"{URL_PREFIX}/fleet", "destination": "nav", "url_route": "model_health",
-         "category": "browse"},
-        {"name": "Model health", "href": f"{URL_PREFIX}/models/{{DAG_ID}}", "destination": "dag",
-         "url_route": "model_health_dag"},
-        {"name": "Model health", "href": f"{URL_PREFIX}/models/{{DAG_ID}}/runs/{{RUN_ID}}", "destination": "dag_run",
-         "url_route": "model_health_run"},
-    ]
+    external_views = EXTERNAL_VIEWS

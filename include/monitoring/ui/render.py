@@ -50,7 +50,9 @@ def severity(value: str | None) -> str:
 
 
 def link(href: str, label: Any) -> str:
-    return f"<a href='{text(href)}' target='_top'>{text(label)}</a>"
+    """A link that opens in the same frame: Airflow's UI frames our pages in a sandbox without top navigation or
+    pop-ups, where a link to another window is dead (so the fleet names the DAG instead of linking it)."""
+    return f"<a href='{text(href)}'>{text(label)}</a>"
 
 
 def path_part(value: str) -> str:
@@ -85,7 +87,7 @@ def _fleet_cells(row: dict[str, Any], prefix: str) -> list[str]:
         text(estimated.get("value")),
         text(row["quality_failures_24h"]),
         f"{text(volume['rows'])} ({text(volume['expected']) or 'no history'})",
-        link(f"/dags/{path_part(row['dag_id'])}", row["dag_id"]),
+        text(row["dag_id"]),
     ]
 
 
@@ -118,8 +120,8 @@ def heatmap(drift: dict[str, Any]) -> str:
     header = "<tr><th>feature</th>" + "".join(
         f"<th title='{text(w)}'>{text(_day_mark(w, previous))}</th>"
         for previous, w in zip([None, *drift["windows"]], drift["windows"], strict=False)) + "</tr>"
-    body = "".join("<tr>" + "".join(row_cells) + "</tr>" for row_cells in
-                   ([f"<td>{row[0]}</td>", *row[1:]] for row in rows))
+    # data-* attributes name what a cell shows, for the browser test and for anyone scripting the page.
+    body = "".join(f"<tr data-feature='{row[0]}'><td>{row[0]}</td>" + "".join(row[1:]) + "</tr>" for row in rows)
     # A month of hourly windows is wider than a screen: the table scrolls inside the page.
     return (f"<div style='overflow-x:auto'><table class='heat'><thead>{header}</thead><tbody>{body}</tbody>"
             "</table></div>")
@@ -133,10 +135,11 @@ def _day_mark(window: str, previous: str | None) -> str:
 def _heat_cell(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return "<td class='muted'></td>"
-    hover = (f"{cell['window_start']} {cell['method']}={_number(cell['value'])} p={_number(cell['p_value'])} "
+    hover = (f"{cell['feature']} {cell['window_start']} {cell['method']}={_number(cell['value'])} p={_number(cell['p_value'])} "
              f"rows={cell['rows']} warning={_number(cell['warning'])} critical={_number(cell['critical'])}"
              f"{' band=' + str(cell['band']) if cell['band'] else ''} {cell['severity']} {cell['note']}")
-    return f"<td class='sev-{text(cell['severity'])}' title='{text(hover)}'></td>"
+    return (f"<td class='sev-{text(cell['severity'])}' data-window='{text(cell['window_start'])}' "
+            f"data-severity='{text(cell['severity'])}' title='{text(hover)}'></td>")
 
 
 def _number(value: Any) -> str:
@@ -229,14 +232,19 @@ def _notification_summary(sent: list[dict[str, Any]]) -> str:
 # --- Window ----------------------------------------------------------------------------------------------------
 
 
+def _distinct(examples: Iterable[Any]) -> str:
+    """Examples once each, in the order found (a check's examples repeat the value of every failing row)."""
+    return ", ".join(dict.fromkeys(map(str, examples)))
+
+
 def window_page(data: dict[str, Any]) -> str:
     run = data["run"]
-    summary = (f"<p>Window {text(run['window_start'])} to {text(run['window_end'])}: <b>{text(run['status'])}</b> "
+    summary = (f"<p>Window {text(run['window_start'])} to {text(run['window_end'])}: run <b>{text(run['status'])}</b> "
                f"{text(run['status_reason'])}; {text(run['row_count'])} rows, {text(run['sampled_rows'])} sampled; "
                f"DAG run {text(run['dag_run_id'])}</p>")
     validation = table(["Check", "Column", "Severity", "Passed", "Observed", "Unexpected %", "Examples", "Expected"], (
         [text(row["check"]), text(row["column"]), severity(row["severity"]), text("yes" if row["success"] else "no"),
-         text(row["observed"]), text(row["unexpected_pct"]), text(", ".join(map(str, row["examples"]))),
+         text(row["observed"]), text(row["unexpected_pct"]), text(_distinct(row["examples"])),
          text(row["expected"])] for row in data["validation"]))
     drift = table(["Feature", "Method", "Value", "p-value", "Rows", "Warning", "Critical", "Band", "Severity", "Note"], (
         [text(c["feature"]), text(c["method"]), text(c["value"]), text(c["p_value"]), text(c["rows"]),

@@ -148,5 +148,6 @@ def test_model_page_colours_the_zeroed_income_cell_critical(history):
     text = render.model_page(history, "/model-health", "24h", queries.RANGES)
     zeroed = _window_key(replay.ZEROED_HOUR)
 
-    assert f"class='sev-CRITICAL' title='{zeroed} ks=" in text or f"class='sev-CRITICAL' title='{zeroed} " in text
+    income_row = text.split("<tr data-feature='income'>")[1].split("</tr>")[0]
+    assert f"data-window='{zeroed}' data-severity='CRITICAL' title='income {zeroed} ks=" in income_row
     assert "<svg" in text and "href='/model-health/models/monitor_credit_default?range=7d'" in text
