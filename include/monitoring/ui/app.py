@@ -10,6 +10,12 @@ Who may read: the Airflow user of the request (a bearer token, or the UI's sessi
 authorized by the API server's auth manager: a model's pages need read access to its monitor DAG, the fleet lists
 only the models whose DAG the user may read. No token: 401; an invalid one or no access: 403.
 
+    GET /model-health/metrics                       Prometheus exposition (metrics.py)
+
+is read with a user's token like the fleet (only the models whose DAG the user may read), or with the scrape token,
+the password of the `model_health_scrape` connection, which reads every model: Airflow's own tokens expire (after a
+day by default, [api_auth] jwt_expiration_time), and a Prometheus scrape config holds one credential for good.
+
 The store is the `monitoring_store` Airflow connection, as for the tasks. Airflow, SQLAlchemy and the store are
 imported inside the handlers: the plugin that imports this module is loaded by the scheduler too.
 """
@@ -21,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 URL_PREFIX = "/model-health"
 STORE_CONN_ID = "monitoring_store"
@@ -138,6 +144,51 @@ def window_data(request: Request, run_id: str, ref: Any = Depends(readable_model
         return queries.window_detail(conn, ref.model, run)
 
 
+SCRAPE_CONN_ID = "model_health_scrape"
+SCRAPER = object()  # the caller of /metrics that presented the scrape token: reads every model
+
+
+async def metrics_caller(request: Request) -> Any:
+    """SCRAPER when the bearer token is the scrape token; otherwise the request's Airflow user (401, 403 as for
+    the pages)."""
+    from starlette.concurrency import run_in_threadpool
+
+    if await run_in_threadpool(_is_scrape_token, request):  # the connection lookup may read the metadata database
+        return SCRAPER
+    return await current_user(request)
+
+
+def _is_scrape_token(request: Request) -> bool:
+    import hmac
+
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = _scrape_token()
+    # compare_digest: the time taken does not tell how much of a guess was right
+    return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(
+        token.encode(), expected.encode())
+
+
+def _scrape_token() -> str | None:
+    """The password of the scrape connection; None when the connection (or its password) is not set, and then
+    only user tokens are accepted."""
+    from include.monitoring.airflow_adapters import get_connection
+    from include.monitoring.errors import ConnectionConfigError
+
+    try:
+        return get_connection(SCRAPE_CONN_ID).password or None
+    except ConnectionConfigError:
+        return None
+
+
+def metrics_text(request: Request, caller: Any = Depends(metrics_caller)) -> bytes:
+    from include.monitoring.ui import metrics
+
+    models = [ref.model for dag_id, ref in monitored_models().items()
+              if caller is SCRAPER or may_read_dag(caller, dag_id)]
+    with store(request).connect() as conn:
+        return metrics.exposition(conn, models)
+
+
 def _add_routes(app: FastAPI) -> None:
     from include.monitoring.ui import render
 
@@ -170,3 +221,9 @@ def _add_routes(app: FastAPI) -> None:
     @app.get("/models/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
     def window_html(data: dict = Depends(window_data)) -> str:
         return render.window_page(data)
+
+    @app.get("/metrics")
+    def prometheus_metrics(text: bytes = Depends(metrics_text)) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(text, media_type=CONTENT_TYPE_LATEST)

@@ -383,3 +383,54 @@ def window_alerts(conn: sa.Connection, model: str, window_start: datetime) -> di
         sa.select(n.alert_key, n.window_start, n.channel, n.action, n.severity, n.status, n.attempts, n.last_error,
                   n.created_at, n.sent_at).where(n.model == model, n.window_start == window_start).order_by(n.id))]
     return {"alerts": found, "notifications": sent}
+
+
+# --- Prometheus ----------------------------------------------------------------------------------------------
+
+# A series (kind, column, slice, metric) absent from this many days before the model's latest window is no longer
+# current: the scrape reads this index range instead of the model's whole history. Realized performance lags by the
+# label delay and is re-scored up to RESCORE_HORIZON, so the lookback is that horizon.
+LATEST_VALUE_LOOKBACK = RESCORE_HORIZON
+NOT_A_VALUE = ("sufficient_statistics",)  # counts kept for re-aggregation, not a metric
+
+
+def latest_metric_values(conn: sa.Connection, model: str) -> list[dict[str, Any]]:
+    """Per series (kind, column, slice, metric) of the model, its row at the latest window that has a value:
+    a window that skipped a feature or awaits its labels does not blank the series."""
+    m = metric_values.c
+    latest = _moment(conn.execute(sa.select(sa.func.max(m.window_start)).where(m.model == model)).scalar())
+    if latest is None:
+        return []
+    newest_first = sa.func.row_number().over(partition_by=(m.kind, m.column_name, m.slice_key, m.slice_value, m.metric),
+                                             order_by=m.window_start.desc())
+    ranked = (sa.select(m.window_start, m.kind, m.column_name, m.slice_key, m.slice_value, m.metric, m.value,
+                        m.p_value, m.details, newest_first.label("rank"))
+              .where(m.model == model, m.window_start >= latest - LATEST_VALUE_LOOKBACK, m.value.is_not(None),
+                     m.metric.not_in(NOT_A_VALUE))
+              .subquery())
+    query = sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.kind, ranked.c.metric,
+                                                                   ranked.c.column_name, ranked.c.slice_key,
+                                                                   ranked.c.slice_value)
+    return [{"window_start": _iso(row.window_start), "kind": row.kind, "column": row.column_name,
+             "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "", "metric": row.metric,
+             "value": row.value, "p_value": row.p_value, "details": _details(row.details)}
+            for row in conn.execute(query)]
+
+
+def latest_quality_failures(conn: sa.Connection, model: str) -> dict[str, int]:
+    """{severity: failed checks} of the latest window with validation results (an empty window has none)."""
+    v = validation_results.c
+    latest = _moment(conn.execute(sa.select(sa.func.max(v.window_start)).where(v.model == model)).scalar())
+    if latest is None:
+        return {}
+    query = (sa.select(v.severity, sa.func.count()).where(v.model == model, v.window_start == latest,
+                                                          v.success.is_(False))
+             .group_by(v.severity))
+    return {severity: count for severity, count in conn.execute(query)}
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """An aggregate's timestamp in UTC: SQLite returns MAX() of a DateTime column as text."""
+    if value is None:
+        return None
+    return utc(value if isinstance(value, datetime) else datetime.fromisoformat(value))

@@ -9,6 +9,9 @@ as a deployment would. Nothing needs to run in it: the scheduler does not schedu
 from __future__ import annotations
 
 import json
+import secrets
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -38,6 +41,7 @@ class Server:
     env: dict[str, str]
     home: Path
     port: int
+    scrape_token: str  # the password of the model_health_scrape connection: reads /model-health/metrics
 
     def client(self) -> standalone.RestClient:
         return standalone.RestClient(self.base_url, "admin", self.password)
@@ -54,6 +58,8 @@ def server(tmp_path_factory, demo_frames) -> Server:
     env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "False"  # nothing needs to run: the store is already filled
     env["AIRFLOW__API_AUTH__JWT_SECRET"] = uuid.uuid4().hex  # known to tokens signed by the tests
     env["AIRFLOW_CONN_MONITORING_STORE"] = json.dumps({"conn_type": "sqlite", "host": str(directory / "store.db")})
+    scrape_token = secrets.token_urlsafe(32)
+    env["AIRFLOW_CONN_MODEL_HEALTH_SCRAPE"] = json.dumps({"conn_type": "generic", "password": scrape_token})
     with running_standalone(env, directory / "standalone.log", port) as proc:
         # Filled while Airflow starts (about half the set-up time each); the app opens the store per request.
         warehouse = replay.write_warehouse(demo_frames, directory / "warehouse.db")
@@ -65,7 +71,7 @@ def server(tmp_path_factory, demo_frames) -> Server:
         standalone.wait_healthy(base_url, timeout=120, proc=proc, components=("metadatabase",))
         password = standalone.admin_password(home)
         token = standalone.RestClient(base_url, "admin", password)._token
-        yield Server(base_url, token, password, env, home, port)
+        yield Server(base_url, token, password, env, home, port, scrape_token)
 
 
 def get(base_url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -80,3 +86,14 @@ def get(base_url: str, path: str, headers: dict[str, str] | None = None) -> tupl
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def roleless_token(env: dict[str, str]) -> str:
+    """A valid token of a user who has no role, signed by the server's own auth manager and secret: the simple
+    auth manager lets such a user read no DAG (the case of any user without access to a monitor's DAG)."""
+    script = ("from airflow.api_fastapi.app import create_auth_manager\n"
+              "from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser\n"
+              "print(create_auth_manager().generate_jwt(SimpleAuthManagerUser(username='outsider', role=None)))")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          check=True)
+    return done.stdout.strip().splitlines()[-1]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 
-from tests.e2e.model_health.conftest import ENDPOINTS, PAGES, PREFIX, bearer, get
+from tests.e2e.model_health.conftest import ENDPOINTS, PAGES, PREFIX, bearer, get, roleless_token
 from tests.unit.ui import replay
 
 pytestmark = pytest.mark.e2e
@@ -74,20 +72,9 @@ def test_rest_api_lists_the_plugin_and_its_external_views(server):
     assert [app["url_prefix"] for app in plugin["fastapi_apps"]] == [PREFIX]
 
 
-def _roleless_token(env: dict[str, str]) -> str:
-    """A valid token of a user who has no role, signed by the server's own auth manager and secret: the simple
-    auth manager lets such a user read no DAG (the case of any user without access to a monitor's DAG)."""
-    script = ("from airflow.api_fastapi.app import create_auth_manager\n"
-              "from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser\n"
-              "print(create_auth_manager().generate_jwt(SimpleAuthManagerUser(username='outsider', role=None)))")
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
-                          check=True)
-    return done.stdout.strip().splitlines()[-1]
-
-
 def test_a_user_without_access_to_the_dag_gets_403_and_an_empty_fleet(server):
     base_url, env = server.base_url, server.env
-    outsider = bearer(_roleless_token(env))
+    outsider = bearer(roleless_token(env))
 
     assert get(base_url, "/api/v2/dags", outsider)[0] == 403  # Airflow's own API agrees: no DAG is readable
     for path in PAGES[1:] + ENDPOINTS[1:]:
