@@ -163,9 +163,13 @@ def line_chart(series: dict[str, list[dict[str, Any]]], reference_lines: dict[st
     colours = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a"]
     shapes, legend = [], []
     for (name, values), colour in zip(series.items(), colours * 4, strict=False):
-        coords = " ".join(f"{x_of[p['window_start']]:.1f},{y(p['value']):.1f}" for p in values if p["value"] is not None)
+        known = [(x_of[p["window_start"]], y(p["value"]), p) for p in values if p["value"] is not None]
+        coords = " ".join(f"{x:.1f},{y_:.1f}" for x, y_, _point in known)
         shapes.append(f"<polyline fill='none' stroke='{colour}' points='{coords}'/>")
-        legend.append(f"<span style='color:{colour}'>{text(name)}</span>")
+        # A dot per window: a lone value (one labelled window) shows, and each names its window and value on hover.
+        shapes.extend(f"<circle cx='{x:.1f}' cy='{y_:.1f}' r='2.5' fill='{colour}'><title>{text(name)} "
+                      f"{text(point['window_start'])}: {text(point['value'])}</title></circle>" for x, y_, point in known)
+        legend.append(f"<span style='color:{colour}'>{text(name)}{'' if known else ' (none in this range)'}</span>")
     for name, value in (reference_lines or {}).items():
         shapes.append(f"<line x1='0' x2='{CHART_WIDTH}' y1='{y(value):.1f}' y2='{y(value):.1f}' stroke='#999' "
                       f"stroke-dasharray='4'><title>{text(name)} {text(value)}</title></line>")
@@ -178,8 +182,8 @@ def performance_charts(performance: dict[str, list[dict[str, Any]]]) -> str:
     metrics = sorted({name.split(":", 1)[1] for name in performance if ":" in name})
     parts = []
     for metric in metrics:
-        series = {kind: performance[f"{kind}:{metric}"] for kind in ("performance", "estimated_performance")
-                  if f"{kind}:{metric}" in performance}
+        series = {name: performance.get(f"{kind}:{metric}", []) for name, kind in (
+            ("realized", "performance"), ("estimated", "estimated_performance"))}
         baseline = next((p["baseline"] for values in series.values() for p in values if p["baseline"] is not None), None)
         tiers = next(((p["warning_drop"], p["critical_drop"]) for values in series.values() for p in values
                       if p["warning_drop"] is not None), (None, None))
