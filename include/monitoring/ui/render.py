@@ -155,7 +155,7 @@ def line_chart(series: dict[str, list[dict[str, Any]]], reference_lines: dict[st
     low, high = min(points), max(points)
     span = (high - low) or 1.0
     windows = sorted({p["window_start"] for values in series.values() for p in values})
-    x_of = {window: i * CHART_WIDTH / max(len(windows) - 1, 1) for i, window in enumerate(windows)}
+    x_of = {window: 6 + i * (CHART_WIDTH - 12) / max(len(windows) - 1, 1) for i, window in enumerate(windows)}  # dots inside
 
     def y(value: float) -> float:
         return CHART_HEIGHT - 10 - (value - low) / span * (CHART_HEIGHT - 20)
