@@ -224,6 +224,8 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/metrics")
     def prometheus_metrics(text: bytes = Depends(metrics_text)) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST
+        from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-        return Response(text, media_type=CONTENT_TYPE_LATEST)
+        # Every name here is a classic one, so the text is the 0.0.4 format that all Prometheus versions parse; it
+        # says so rather than announce CONTENT_TYPE_LATEST's 1.0.0 (UTF-8 names), which it does not use.
+        return Response(text, media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -200,3 +200,21 @@ def test_the_grafana_dashboard_queries_only_exported_families_through_its_variab
     for target in targets:
         assert 'model="$model"' in target["expr"], target
         assert set(re.findall(r"\bmodel_monitoring_\w+", target["expr"])) <= {PREFIX + name for name in FAMILIES}
+
+
+def test_expected_volume_is_the_seasonal_band_mean(empty_store):
+    from include.monitoring.store import metric_values
+    from include.monitoring.ui.metrics import exposition
+
+    start = datetime(2026, 11, 22, 20, tzinfo=UTC)
+    row = {"model": replay.MODEL, "window_start": start, "window_end": start + timedelta(hours=1),
+           "kind": "operational", "column_name": "", "slice_key": "", "slice_value": "", "metric": "volume",
+           "value": 90.0, "severity": "OK", "computed_at": start,
+           "details": '{"history": [110, 130], "k": 3.0, "mean": 120.0, "std": 14.1, "low": 68.2, "high": 171.8}'}
+    with empty_store.begin() as conn:
+        conn.execute(metric_values.insert(), [row])
+    with empty_store.connect() as conn:
+        families = parsed(exposition(conn, [replay.MODEL]))
+
+    assert value_of(families, "model_monitoring_volume_rows") == 90
+    assert value_of(families, "model_monitoring_volume_expected_rows") == 120
