@@ -71,16 +71,20 @@ def fleet(conn: sa.Connection, models: list[ModelRef], now: datetime) -> list[di
 
 def _fleet_row(conn: sa.Connection, ref: ModelRef, now: datetime) -> dict[str, Any]:
     last = latest_run(conn, ref.model)
-    since = now - RANGES["24h"]
+    # The 24 h up to the model's last window: a paused or stopped monitor shows its last day, not zeros; how long
+    # ago that was is the row's own column.
+    until = datetime.fromisoformat(last["window_end"]) if last else now
+    since = until - RANGES["24h"]
     return {
         "model": ref.model,
         "dag_id": ref.dag_id,
         "last_window": last,
-                "open_alerts": open_alerts_by_severity(conn, ref.model),
+        "last_window_age_hours": round((now - until).total_seconds() / 3600, 1) if last else None,
+        "open_alerts": open_alerts_by_severity(conn, ref.model),
         "worst_features": worst_drifted_features(conn, ref.model),
         "performance": headline_performance(conn, ref),
-        "quality_failures_24h": quality_failure_count(conn, ref.model, since, now),
-        "volume_24h": volume(conn, ref.model, since, now),
+        "quality_failures_24h": quality_failure_count(conn, ref.model, since, until),
+        "volume_24h": volume(conn, ref.model, since, until),
     }
 
 
@@ -165,7 +169,7 @@ def volume(conn: sa.Connection, model: str, since: datetime, until: datetime) ->
     rows = conn.execute(sa.select(m.value, m.details).where(
         m.model == model, m.window_start >= since, m.window_start < until, m.kind == "operational",
         m.metric == "volume", m.slice_key == "")).all()
-    expected = [_details(row.details).get("expected") for row in rows]
+    expected = [_details(row.details).get("mean") for row in rows]  # the band's centre (operational.volume_row)
     known = [value for value in expected if isinstance(value, int | float)]
     return {"rows": int(sum(row.value or 0 for row in rows)), "windows": len(rows),
             "expected": round(sum(known)) if known else None, "windows_with_expectation": len(known)}

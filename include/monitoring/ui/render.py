@@ -66,7 +66,7 @@ def fleet_page(rows: list[dict[str, Any]], prefix: str) -> str:
     if not rows:
         return page("Model health", "<p>No monitored model you may read.</p>")
     headers = ["Model", "Last window", "Status", "Open alerts", "Worst drift now", "Performance (realized / baseline)",
-               "Coverage", "Estimated", "Quality failures 24 h", "Volume 24 h (expected)", "DAG"]
+               "Coverage", "Estimated", "Quality failures, last 24 h", "Volume, last 24 h (expected)", "DAG"]
     return page("Model health", table(headers, (_fleet_cells(row, prefix) for row in rows)))
 
 
@@ -77,7 +77,8 @@ def _fleet_cells(row: dict[str, Any], prefix: str) -> list[str]:
     volume = row["volume_24h"]
     return [
         link(f"{prefix}/models/{path_part(row['dag_id'])}", row["model"]),
-        text(last.get("window_start")),
+        text(last.get("window_start")) + (f" <span class='muted'>({text(row['last_window_age_hours'])} h ago)</span>"
+                                           if row["last_window_age_hours"] is not None else ""),
         text(last.get("status")),
         " ".join(f"{severity(name)} {count}" for name, count in sorted(row["open_alerts"].items())),
         "<br>".join(f"{severity(f['severity'])} {text(f['feature'])} ({text(f['method'])} {text(f['value'])})"

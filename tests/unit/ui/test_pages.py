@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -54,6 +54,41 @@ def test_fleet_row_shows_open_critical_alerts_and_the_zeroed_features_as_worst(f
     assert worst.get("income") == "CRITICAL" and worst.get("credit_limit") == "CRITICAL", row["worst_features"]
     assert row["quality_failures_24h"] > 0
     assert row["volume_24h"]["windows"] == len(replay.REPLAYED_HOURS)
+
+
+def test_fleet_of_a_stopped_monitor_shows_its_last_day_and_how_long_ago_it_was(filled_store, ref):
+    from include.monitoring.ui import queries
+
+    later = replay.NOW + timedelta(days=10)
+    with filled_store.connect() as conn:
+        [live] = queries.fleet(conn, [ref], now=replay.NOW)
+        [stopped] = queries.fleet(conn, [ref], now=later)
+
+    assert stopped["volume_24h"] == live["volume_24h"] and stopped["volume_24h"]["rows"] > 0
+    assert stopped["quality_failures_24h"] == live["quality_failures_24h"]
+    last_end = datetime.fromisoformat(live["last_window"]["window_end"])
+    assert stopped["last_window_age_hours"] == round((later - last_end).total_seconds() / 3600, 1)
+
+
+def test_expected_volume_is_the_sum_of_the_windows_band_centres(tmp_path):
+    import sqlalchemy as sa
+
+    from include.monitoring import store
+    from include.monitoring.types import MetricKind, MetricRow, Window
+    from include.monitoring.ui import queries
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store.create_tables(engine)
+    start = replay.NOW - timedelta(hours=3)
+    rows = [MetricRow(MetricKind.OPERATIONAL, "volume", 100.0 + hour, Window(start + timedelta(hours=hour),
+                      start + timedelta(hours=hour + 1)), n=100 + hour,
+                      details={"mean": 110.0, "low": 80.0, "high": 140.0} if hour else {"skipped": "no earlier week"})
+            for hour in range(3)]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(store.metric_values), [store._metric_record("m", row, replay.NOW) for row in rows])
+        found = queries.volume(conn, "m", start, replay.NOW)
+
+    assert found == {"rows": 303, "windows": 3, "expected": 220, "windows_with_expectation": 2}
 
 
 def test_fleet_lists_the_most_alerting_model_first(filled_store, ref):
