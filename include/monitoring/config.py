@@ -58,6 +58,10 @@ class WarehouseConfig:
     # milliseconds (UTC), compared as numbers in the query so an index on them still serves
     timestamp_unit: Literal["", "s", "ms"] = ""
     score_column: str = "score"  # probability of the positive class
+    # The class the model served. Multiclass: required. Binary: read when the table has this column (values as labels
+    # are: 1/0, true/false, yes/no, labels.positive_label / negative_label); accuracy, precision, recall, f1 and their
+    # estimates are then of the served class, and performance.threshold classifies only rows where it is null or
+    # unreadable. "" = never read it (binary models then always classify by performance.threshold).
     prediction_column: str = "predicted_class"
     model_version_column: str = ""  # "" when the log has none
     expected_model_versions: tuple[str, ...] = ()  # a version outside this list is a WARNING; () = any version
@@ -188,7 +192,10 @@ class PerformanceConfig:
     # (whole window and slices apart), is at most this: as drift's CRITICAL tier, about one false page a year
     # per family at 720 windows a month (see performance/significance.py for the two tests).
     significance: float = 1e-4
-    threshold: float = 0.5  # score cut-off of the positive class
+    # Binary: the score cut-off of the positive class. The confusion metrics (accuracy, precision, recall, f1) and
+    # their estimates use it only for rows without a served class (no warehouse.prediction_column in the table, or a
+    # null or unreadable value there); the output's positive_share and low_confidence_share always use it.
+    threshold: float = 0.5
     slices: tuple[str, ...] = ()  # categorical columns whose top values each get their own performance rows
     slice_top_k: int = 10  # values per slice column; the rest are pooled as "__other__"
     estimate: bool = True  # binary: estimated performance of unlabelled windows from reference-calibrated scores
@@ -245,6 +252,9 @@ class AlertsConfig:
     # (longest) matching pattern wins.
     persistence: dict[str, Persistence] = field(default_factory=dict)
     resolve_after: int = 2  # an open alert resolves after this many consecutive clean windows (hysteresis)
+    # An open alert whose rule this many runs in a row could not evaluate (a slice too small, a feature skipped, no
+    # labels due) resolves as no longer seen; a folded alert resolves with its cause instead.
+    resolve_unseen_after: int = 24
     remind_hours: float = 24.0  # an alert still breaching is notified again after this long; 0 = never
     page_within_hours: float = 24.0  # windows that ended longer ago (backfills) write metrics but do not notify
     page_backfills: bool = False  # true: notify for old windows too
@@ -451,6 +461,7 @@ NUMERIC_RANGES: dict[str, Range] = {
     "alerts.persistence.*.critical": LOOKBACK,
     "alerts.resolve_after": LOOKBACK,
     "alerts.remind_hours": Range(0, 365 * 24),  # 0 = never
+    "alerts.resolve_unseen_after": Range(1, 90 * 24),  # windows: up to 90 days of hourly runs
     "alerts.page_within_hours": Range(1, 365 * 24),  # every run starts after its window ended: 0 would never page
     "alerts.dynamic.*.windows": Range(2, 365 * 24),
     "alerts.dynamic.*.min_windows": Range(2, 365 * 24),

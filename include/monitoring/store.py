@@ -159,6 +159,13 @@ alerts = sa.Table(
     sa.Column("clean_windows", sa.Integer, nullable=False, default=0),  # consecutive clean windows while open
     sa.Column("history", sa.Text, nullable=False, default="{}"),  # JSON {window start: severity} of recent windows
     sa.Column("last_notified_at", _Time),  # when the last trigger, escalation or reminder was queued
+    # Folding (alerting/folding.py): the alert this one is folded under in its latest window ("" = a root), and the
+    # model incident whose notifications carry it (the alert key of the incident's first root: PagerDuty's dedup_key).
+    sa.Column("parent_key", BoundedString(512), nullable=False, default="", server_default=""),
+    sa.Column("incident", BoundedString(512), nullable=False, default="", server_default=""),
+    # The latest run window that evaluated this key: the count of windows not evaluated since resolves an alert
+    # that is no longer seen (alerts.resolve_unseen_after).
+    sa.Column("evaluated_through", _Time),
 )
 
 notifications = sa.Table(
@@ -209,20 +216,29 @@ def upgrade_alerts(engine: sa.Engine) -> None:
     """Bring an alerts table created by an earlier version up to this one (create_all adds tables, never columns):
     add `last_severity` (filled from each row's history), set `rule` to the rule of the alert key, where earlier
     versions wrote the scoring method (`drift:ks` under a `drift:feature_drift` key), and give resolved alerts
-    back the peak severity their notifications record."""
+    back the peak severity their notifications record; add the folding columns (every earlier alert is a root of
+    its own incident, which its notifications' alert key already names) and `evaluated_through`."""
     if engine in _upgraded:
         return
     with engine.begin() as conn:
-        if "last_severity" not in {column["name"] for column in sa.inspect(conn).get_columns("alerts")}:
+        present = {column["name"] for column in sa.inspect(conn).get_columns("alerts")}
+        if "last_severity" not in present:
             _add_column(conn, alerts.c.last_severity)
             _fill_last_severity(conn)
             _heal_rules(conn)
             _restore_peaks(conn)
+        for column in (alerts.c.parent_key, alerts.c.incident):
+            if column.name not in present:
+                _add_column(conn, column, default="''")
+        if "evaluated_through" not in present:
+            _add_column(conn, alerts.c.evaluated_through)
     _upgraded.add(engine)
 
 
-def _add_column(conn: sa.Connection, column: sa.Column) -> None:
+def _add_column(conn: sa.Connection, column: sa.Column, default: str = "") -> None:
     ddl = f"{column.name} {column.type.compile(dialect=conn.dialect)}"
+    if default:
+        ddl += f" NOT NULL DEFAULT {default}"
     if conn.dialect.name == "postgresql":  # a concurrent upgrade waits for the first one's lock, then does nothing
         conn.execute(sa.text(f"ALTER TABLE {alerts.name} ADD COLUMN IF NOT EXISTS {ddl}"))
         return

@@ -6,6 +6,12 @@
     resolve_after clean      open                   -> resolved  "resolve"
     breach, not persistent   no alert               -> watching  nothing (alerts.<tier>_persistence: N in M windows)
     same window again        any                    -> same      nothing: the window's verdict and value are updated
+    not evaluated            open                   -> open      nothing; a root resolves after
+                                                                 alerts.resolve_unseen_after runs without a look
+
+Alerts are folded by cause (folding.py): a folded alert changes state like any other but notifies nothing of its
+own while its cause is open, and resolves with it. The window's root transitions become one notification per
+incident and route (incidents.py).
 
 Each window is one look: a window evaluated again (re-scored as its labels arrive, or re-run) replaces its own
 verdict in the key's history but opens, escalates, resolves and reopens nothing, so a window re-scored hour after
@@ -26,6 +32,7 @@ chart-only series (`drift_level`) raise no alert: the method row they restate do
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections.abc import Sequence
@@ -35,8 +42,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from include.monitoring import store
-from include.monitoring.alerting import policy
-from include.monitoring.alerting.messages import alert_key, alert_rule, describe, resolved_text
+from include.monitoring.alerting import incidents, policy
+from include.monitoring.alerting.folding import Folding, fold
+from include.monitoring.alerting.messages import (
+    alert_key,
+    alert_rule,
+    describe,
+    folded_resolved_text,
+    resolved_text,
+    unseen_text,
+)
 from include.monitoring.config import MAX_LOOKBACK_WINDOWS, MonitorConfig, Silence
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
@@ -50,6 +65,7 @@ class Transition:
     severity: Severity
     message: str
     suppressed: str = ""  # why its notifications are not sent (a silence, a backfill), "" when they are
+    folded_under: str = ""  # the open alert whose notification carries this one ("" = a root, notified itself)
 
 
 def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[MetricRow], now: datetime,
@@ -59,22 +75,119 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     rows belong to older windows), `backfill` whether the run is a backfill; `silences` adds to the config's
     (those of the Airflow variable)."""
     table = store.alerts
-    keyed = {alert_key(config.model, row): row for row in rows if not is_series_only(row)}
-    if not keyed:
-        return []
+    keyed = {alert_key(config.model, row): row for row in rows if not is_series_only(row) and not not_evaluated(row)}
+    open_keys = set(conn.execute(sa.select(table.c.alert_key).where(table.c.model == config.model,
+                                                                    table.c.status == "open")).scalars())
+    folding = fold(config.warehouse.score_column, keyed, open_keys)
+    keyed = {key: row for key, row in keyed.items() if key not in folding.whole_window_slices}
     existing = {r.alert_key: r for r in conn.execute(sa.select(table).where(table.c.alert_key.in_(list(keyed))))}
-    backfilled = _backfill_reason(config, run_window, backfill, now)
+    run_start = run_window.start if run_window is not None else None
     transitions: list[Transition] = []
     for key, row in keyed.items():
         current = existing.get(key)
+        evaluated = _evaluated_through(current, run_start or row.window.start)
         if current is not None and row.window.start < store.utc(current.last_seen_at):
-            continue  # an older window, processed late: it must not reopen or resolve the present
-        transition = _advance(conn, config, key, row, current, now)
+            # An older window, processed late: it must not reopen or resolve the present, but the rule was evaluated.
+            conn.execute(sa.update(table).where(table.c.alert_key == key).values(evaluated_through=evaluated))
+            continue
+        transition = _advance(conn, config, key, row, current, now, evaluated)
         if transition is not None:
-            muted = backfilled or _silenced(config, key, [*config.alerts.silences, *silences], now)
-            transitions.append(Transition(transition.alert_key, transition.action, transition.severity,
-                                          transition.message, muted))
-    _enqueue(conn, config, transitions, rows_by_key=keyed, now=now)
+            transitions.append(transition)
+    transitions += _resolve_unseen(conn, config, set(keyed), run_window)
+    window_start = run_start or max((row.window.start for row in keyed.values()), default=None)
+    if window_start is None:
+        return transitions
+    transitions = fold_transitions(conn, config, transitions, folding, window_start)
+    backfilled = _backfill_reason(config, run_window, backfill, now)
+    transitions = [dataclasses.replace(t, suppressed=backfilled or _silenced(
+        config, t.alert_key, [*config.alerts.silences, *silences], now)) for t in transitions]
+    _enqueue(conn, config, incidents.pages(conn, config, transitions, keyed, folding, window_start), now)
+    return transitions
+
+
+def fold_transitions(conn: sa.Connection, config: MonitorConfig, transitions: list[Transition], folding: Folding,
+                     window_start: datetime) -> list[Transition]:
+    """Which transitions are folded (and under which open alert), the incident of each new root, and the folded
+    alerts that resolve with their cause.
+
+    An alert that opens is folded under its farthest open ancestor in this window (folding.py), and stays folded
+    under it until it resolves: its escalations, reminders and resolve are that alert's news, not pages of their own.
+    The window's new roots start one incident together: what broke in one window is paged once, while a cause
+    that is not a consequence of an open alert, found in a later window, is news and pages again."""
+    table = store.alerts
+    related = {t.alert_key for t in transitions} | {a for t in transitions for a in folding.ancestors(t.alert_key)}
+    state = {r.alert_key: r for r in conn.execute(sa.select(table.c.alert_key, table.c.status, table.c.parent_key)
+                                                  .where(table.c.alert_key.in_(list(related))))}
+    marked = []
+    for t in transitions:
+        if t.action == "trigger":
+            open_ancestors = [a for a in folding.ancestors(t.alert_key) if a in state and state[a].status == "open"]
+            parent = open_ancestors[-1] if open_ancestors else ""
+        else:
+            parent = state[t.alert_key].parent_key if t.alert_key in state else ""
+        marked.append(dataclasses.replace(t, folded_under=parent))
+    new_roots = sorted((t for t in marked if t.action == "trigger" and not t.folded_under),
+                       key=lambda t: (-t.severity, t.alert_key))
+    if new_roots:  # they start one incident, named by the most severe: one page for what broke in this window
+        keys = [t.alert_key for t in new_roots]
+        conn.execute(sa.update(table).where(table.c.alert_key.in_(keys)).values(parent_key="", incident=keys[0]))
+    for t in marked:
+        if t.action == "trigger" and t.folded_under:
+            cause = conn.execute(sa.select(table.c.incident).where(table.c.alert_key == t.folded_under)).scalar()
+            conn.execute(sa.update(table).where(table.c.alert_key == t.alert_key).values(
+                parent_key=t.folded_under, incident=cause or t.folded_under))
+    return marked + _resolve_with_causes(conn, config, [t.alert_key for t in marked if t.action == "resolve"],
+                                         window_start)
+
+
+def _resolve_with_causes(conn: sa.Connection, config: MonitorConfig, resolved: list[str],
+                         window_start: datetime) -> list[Transition]:
+    """The open alerts folded under an alert that resolved in this window resolve with it."""
+    if not resolved:
+        return []
+    table = store.alerts
+    children = conn.execute(sa.select(table).where(table.c.model == config.model, table.c.status == "open",
+                                                   table.c.parent_key.in_(resolved))).all()
+    if children:
+        conn.execute(sa.update(table).where(table.c.alert_key.in_([c.alert_key for c in children])).values(
+            status="resolved", resolved_at=window_start))
+    return [Transition(c.alert_key, "resolve", Severity.parse(c.severity),
+                       folded_resolved_text(config.model, c, c.parent_key), folded_under=c.parent_key)
+            for c in children]
+
+
+def not_evaluated(row: MetricRow) -> bool:
+    """A row that says its rule could not be judged in the window (a feature or slice skipped: too few rows, no
+    reference values): neither clean nor breaching, so it must not count toward resolving an open alert."""
+    return bool(row.details.get("skipped")) and row.severity < OPENS_AT
+
+
+def _evaluated_through(current: sa.Row | None, run_start: datetime) -> datetime:
+    previous = current.evaluated_through if current is not None else None
+    return max(store.utc(previous), run_start) if previous is not None else run_start
+
+
+def _resolve_unseen(conn: sa.Connection, config: MonitorConfig, evaluated: set[str],
+                    run_window: Window | None) -> list[Transition]:
+    """Resolve the model's open root alerts that `alerts.resolve_unseen_after` runs in a row have not evaluated
+    (folded alerts resolve with their cause). Counted in windows from the latest run that evaluated each key, so a
+    run of an older window (a backfill) resolves nothing."""
+    if run_window is None:
+        return []
+    table = store.alerts
+    after = config.alerts.resolve_unseen_after
+    width = run_window.end - run_window.start
+    transitions = []
+    for alert in conn.execute(sa.select(table).where(table.c.model == config.model, table.c.status == "open",
+                                                     table.c.parent_key == "")):
+        last = store.utc(alert.evaluated_through or alert.last_seen_at)
+        missed = (run_window.start - last) // width  # the runs since the last one that evaluated it
+        if alert.alert_key in evaluated or missed < after:
+            continue
+        conn.execute(sa.update(table).where(table.c.alert_key == alert.alert_key).values(
+            status="resolved", resolved_at=run_window.start))
+        transitions.append(Transition(alert.alert_key, "resolve", Severity.parse(alert.severity),
+                                      unseen_text(config.model, alert, missed, run_window)))
     return transitions
 
 
@@ -84,7 +197,7 @@ def is_series_only(row: MetricRow) -> bool:
 
 
 def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row | None,
-             now: datetime) -> Transition | None:
+             now: datetime, evaluated_through: datetime) -> Transition | None:
     """The key's next state after `row`, written to the alerts table; the transition to notify, if any."""
     table = store.alerts
     alerts = config.alerts
@@ -92,7 +205,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
     state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold, "rule": alert_rule(row),
              "last_severity": row.severity.name, "history": json.dumps(history, sort_keys=True),
-             "clean_windows": _trailing_clean(history)}
+             "clean_windows": _trailing_clean(history), "evaluated_through": evaluated_through}
     if current is not None and row.window.start == store.utc(current.last_seen_at):
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
         return None  # the same window again: one look per window (see the module docstring)
@@ -195,15 +308,16 @@ def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now:
     return ""
 
 
-def _enqueue(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Transition],
-             rows_by_key: dict[str, MetricRow], now: datetime) -> None:
-    """Write one outbox row per transition and channel; delivery happens in a later step."""
+def _enqueue(conn: sa.Connection, config: MonitorConfig, pages: Sequence[incidents.Page], now: datetime) -> None:
+    """Write one outbox row per page and route; delivery happens in a later step. An `update` (part of an incident
+    resolved) goes to every route but PagerDuty, where any event other than the incident's resolve re-triggers it."""
     records = [
-        {"alert_key": t.alert_key, "model": config.model, "window_start": rows_by_key[t.alert_key].window.start,
-         "channel": channel, "action": t.action, "severity": t.severity.name, "message": t.message,
-         "status": "suppressed" if t.suppressed else "pending", "attempts": 0, "last_error": t.suppressed,
+        {"alert_key": page.incident, "model": config.model, "window_start": page.window_start, "channel": channel,
+         "action": page.action, "severity": page.severity.name, "message": page.message,
+         "status": "suppressed" if page.suppressed else "pending", "attempts": 0, "last_error": page.suppressed,
          "created_at": now}
-        for t in transitions for channel in config.channels_for(t.severity)
+        for page in pages for channel in config.channels_for(page.severity)
+        if not (page.action == "update" and channel == "pagerduty")
     ]
     for record in records:
         exists = conn.execute(sa.select(store.notifications.c.id).where(

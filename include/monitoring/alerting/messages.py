@@ -144,3 +144,57 @@ def _evidence(d: dict) -> str:
 def resolved_text(model: str, row: MetricRow) -> str:
     where = f" of `{row.column}`" if row.column else ""
     return f"[RESOLVED] {model}: {row.kind.value} {row.metric}{where} is back to normal; window {row.window}"
+
+
+def _subject(rule: str, column: str, slice_part: str) -> str:
+    """`drift:feature_drift of `income` for employment_type=salaried`: an alert named by its key's parts."""
+    where = f" of `{column}`" if column else ""
+    return f"{rule}{where}" + (f" for {cut_to_limit(slice_part)}" if slice_part else "")
+
+
+def unseen_text(model: str, alert: object, missed: int, window: object) -> str:
+    """The resolve of an alert its rule could no longer evaluate (alerts.resolve_unseen_after)."""
+    subject = _subject(alert.rule, alert.column_name, alert.slice)  # type: ignore[attr-defined]
+    return (f"[RESOLVED] {model}: {subject} was not evaluated in the last {missed} windows (a slice too small, a "
+            f"feature skipped or no labels due), so it is no longer seen; resolved without a clean window; "
+            f"window {window}")
+
+
+def folded_resolved_text(model: str, alert: object, cause: str) -> str:
+    subject = _subject(alert.rule, alert.column_name, alert.slice)  # type: ignore[attr-defined]
+    return f"[RESOLVED] {model}: {subject} resolved with its cause {cause.removeprefix(f'{model}:')}"
+
+
+def folded_line(model: str, key: str, row: MetricRow | None, note: str) -> str:
+    """One alert folded under a root: its rule, column, slice, severity and value."""
+    if row is None:
+        text = key.removeprefix(f"{model}:")
+    else:
+        slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
+        text = f"{row.severity.name} {_subject(alert_rule(row), row.column, slice_part)} = {_fmt(row.value)}"
+        if row.p_value is not None:
+            text += f" (p = {_fmt(row.p_value)})"
+    return f"{text}{f' ({note})' if note else ''}"
+
+
+def incident_text(model: str, action: str, members: list, folded: dict[str, list], open_left: int) -> str:
+    """One notification for a window's root alerts of one incident (lifecycle Transitions), each followed by the
+    alerts folded under it. A lone root with nothing folded reads as its own message."""
+    if len(members) == 1 and not folded[members[0].alert_key] and action != "update":
+        return members[0].message
+    lines = []
+    total_folded = sum(len(children) for children in folded.values())
+    if len(members) > 1:
+        severity = max(t.severity for t in members).name
+        verb = "resolved" if action in ("resolve", "update") else "findings"
+        lines.append(f"[{'RESOLVED' if action in ('resolve', 'update') else severity}] {model}: {len(members)} {verb}"
+                     + (f", {total_folded} more folded under them" if total_folded else "") + ":")
+    for t in members:
+        lines.append(f"• {t.message}" if len(members) > 1 else t.message)
+        children = folded[t.alert_key]
+        if children:
+            lines.append(f"    folded under it ({len(children)}): "
+                         + "; ".join(folded_line(model, key, row, note) for key, row, note in children))
+    if action == "update":
+        lines.append(f"{open_left} root alert(s) of this incident are still open.")
+    return "\n".join(lines)

@@ -56,7 +56,7 @@ class LogNotifier:
     """Always available: the alert in the task log."""
 
     def send(self, notification: Notification) -> None:
-        level = logging.INFO if notification.action == "resolve" else logging.WARNING
+        level = logging.INFO if notification.action in ("resolve", "update") else logging.WARNING
         log.log(level, "%s (%s, alert %s)", notification.message, notification.action, notification.alert_key)
 
 
@@ -173,7 +173,7 @@ def _links_text(n: Notification) -> str:
 
 def slack_blocks(n: Notification) -> list[dict[str, Any]]:
     """A header line, the message, and the links: three blocks, each within Block Kit's limits, data shown literally."""
-    header = "Resolved" if n.action == "resolve" else f"{n.severity.title()} alert"
+    header = {"resolve": "Resolved", "update": "Partly resolved"}.get(n.action, f"{n.severity.title()} alert")
     opening = f"{EMOJI.get(n.severity, '')} *{header}: "
     model = mrkdwn_literal(n.model, SLACK_SECTION_LIMIT - len(opening) - 1)
     blocks: list[dict[str, Any]] = [

@@ -278,18 +278,21 @@ def alert_timeline(conn: sa.Connection, model: str, since: datetime, until: date
     """Alerts alive at some point of [since, until), each with its notifications per channel."""
     a = alerts.c
     query = (sa.select(a.alert_key, a.rule, a.column_name, a.slice, a.severity, a.status, a.opened_at,
-                       a.last_seen_at, a.resolved_at, a.value, a.threshold, a.message, a.history)
+                       a.last_seen_at, a.resolved_at, a.value, a.threshold, a.message, a.history, a.parent_key,
+                       a.incident)
              .where(a.model == model, a.opened_at < until,
                     sa.or_(a.resolved_at.is_(None), a.resolved_at >= since), a.status != "watching")
              .order_by(a.opened_at))
     timeline = [{"alert_key": row.alert_key, "rule": row.rule, "column": row.column_name, "slice": row.slice,
                  "severity": row.severity, "status": row.status, "opened_at": _iso(row.opened_at),
                  "last_seen_at": _iso(row.last_seen_at), "resolved_at": _iso(row.resolved_at), "value": row.value,
-                 "threshold": row.threshold, "message": row.message, "history": _details(row.history)}
+                 "threshold": row.threshold, "message": row.message, "history": _details(row.history),
+                 "folded_under": row.parent_key, "incident": row.incident or row.alert_key}
                 for row in conn.execute(query)]
-    sent = _notifications_by_alert(conn, model, [entry["alert_key"] for entry in timeline])
+    # An incident's notifications carry every alert of it (alerting/incidents.py): a folded alert's are its cause's.
+    sent = _notifications_by_alert(conn, model, sorted({entry["incident"] for entry in timeline}))
     for entry in timeline:
-        entry["notifications"] = sent.get(entry["alert_key"], [])
+        entry["notifications"] = [] if entry["folded_under"] else sent.get(entry["incident"], [])
     return timeline
 
 

@@ -213,10 +213,12 @@ def quality_table(quality: list[dict[str, Any]]) -> str:
 def alert_table(timeline: list[dict[str, Any]]) -> str:
     if not timeline:
         return "<p class='muted'>No alerts in this range.</p>"
-    return table(["Alert", "Severity", "Status", "Opened", "Resolved", "Escalations", "Notifications", "Message"], (
+    return table(["Alert", "Severity", "Status", "Opened", "Resolved", "Escalations", "Notifications (its incident's)",
+                  "Message"], (
         [text(entry["alert_key"]), severity(entry["severity"]), text(entry["status"]), text(entry["opened_at"]),
-         text(entry["resolved_at"]), text(_escalations(entry["history"])), _notification_summary(entry["notifications"]),
-         text(entry["message"])] for entry in timeline))
+         text(entry["resolved_at"]), text(_escalations(entry["history"])),
+         f"folded under {text(entry['folded_under'])}" if entry.get("folded_under")
+         else _notification_summary(entry["notifications"]), text(entry["message"])] for entry in timeline))
 
 
 def _escalations(history: dict[str, str]) -> str:

@@ -1,0 +1,91 @@
+"""Which of a window's alerts are consequences of another: the one place where alerts are folded by cause.
+
+Within one model and window, among the rows that breach (WARNING or above), a cause being a row that breaches too
+or whose alert is open:
+
+- a feature's drift is a child of that feature's failed cause check (constant_column, mostly_null, wrong_type,
+  out_of_range, null_rate; the most severe when several failed): a zeroed pipeline drifts, the check says why;
+  any other failed check of the same column is a child of that one too (zeros are also out of range);
+- a slice's alert on a rule and column is a child of the whole window's alert on the same rule and column when
+  that one breaches too: the slice restates it on fewer rows;
+- the score's drift and the share of predicted positives are children of the most drifted feature: a model fed
+  moved inputs moves its outputs. Without any feature drift they stay roots, since then they are the news (the
+  model or its serving changed, not its inputs);
+- a slice that holds every row of the window (the only serving model version) raises no alert of its own: its
+  row has the same count as the whole window's row for the same rule and column, so it is the window again. Its
+  metric rows stay.
+
+Parents are immediate (a slice's drift -> the window's drift -> the cause check); lifecycle.py folds a child under
+its nearest open ancestor, and a child whose ancestors are not open is a root and pages on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+
+from include.monitoring.alerting.messages import alert_rule
+from include.monitoring.types import MetricKind, MetricRow, Severity
+
+CAUSE_CHECKS = ("constant_column", "mostly_null", "wrong_type", "wrong_type_score", "out_of_range", "null_rate")
+# Window-level drift rows that restate the features' drift or describe the model's outputs.
+SUMMARY_DRIFT = ("drift_share", "positive_share", "mean_score", "low_confidence_share")
+FEATURE_DRIFT = "feature_drift"  # the alert rule of every feature's (and the score's) drift, whatever the method
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    parents: dict[str, str] = field(default_factory=dict)  # child key -> the key of its cause in the window
+    whole_window_slices: frozenset[str] = frozenset()  # slice keys that restate the whole window: no alert
+
+    def ancestors(self, key: str) -> list[str]:
+        """The parent, its parent, ... (nearest first)."""
+        chain: list[str] = []
+        while (key := self.parents.get(key, "")) and key not in chain:
+            chain.append(key)
+        return chain
+
+
+def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] = frozenset()) -> Folding:
+    """The window's folding; `rows` by alert key (lifecycle.apply_alerts's `keyed`). A cause is a row that breaches
+    in the window or whose alert is open (`open_keys`): while a feature's drift is open, the score's drift in a window
+    where the feature's own test happens to pass is still its consequence."""
+    breaching = {key for key, row in rows.items() if row.severity >= Severity.WARNING}
+    causing = breaching | (set(open_keys) & set(rows))
+    whole = {(alert_rule(row), row.column): (key, row) for key, row in rows.items() if not row.slice_key}
+    causes = _cause_checks({key: rows[key] for key in causing})
+    features = sorted(((key in breaching, row.severity, key) for key, row in rows.items() if key in causing
+                       and not row.slice_key and _is_feature_drift(row) and row.column != score_column), reverse=True)
+    worst_feature = features[0][2] if features else ""
+    parents: dict[str, str] = {}
+    restating: set[str] = set()
+    for key, row in rows.items():
+        if row.slice_key:
+            window_key, window_row = whole.get((alert_rule(row), row.column), ("", None))
+            if window_row is not None and row.n is not None and row.n == window_row.n:
+                restating.add(key)
+            elif key in breaching and window_key in causing:
+                parents[key] = window_key
+        elif key in breaching and row.kind is MetricKind.QUALITY and causes.get(row.column, key) != key:
+            parents[key] = causes[row.column]  # another failed check of the column: its most severe one says it
+        elif key in breaching and row.kind is MetricKind.DRIFT:
+            if _is_feature_drift(row) and row.column in causes:
+                parents[key] = causes[row.column]
+            elif (row.column == score_column or row.metric in SUMMARY_DRIFT) and worst_feature:
+                parents[key] = worst_feature
+    return Folding(parents, frozenset(restating))
+
+
+def _cause_checks(breaching: Mapping[str, MetricRow]) -> dict[str, str]:
+    """Column -> key of its most severe failed cause check in the window (the first in CAUSE_CHECKS on a tie)."""
+    found: dict[str, tuple[Severity, int, str]] = {}
+    for key, row in breaching.items():
+        if row.kind is MetricKind.QUALITY and row.metric in CAUSE_CHECKS and row.column and not row.slice_key:
+            rank = (row.severity, -CAUSE_CHECKS.index(row.metric), key)
+            if row.column not in found or rank[:2] > found[row.column][:2]:
+                found[row.column] = rank
+    return {column: key for column, (_severity, _order, key) in found.items()}
+
+
+def _is_feature_drift(row: MetricRow) -> bool:
+    return row.kind is MetricKind.DRIFT and row.details.get("alert_rule") == FEATURE_DRIFT

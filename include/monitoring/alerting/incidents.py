@@ -1,0 +1,101 @@
+"""One incident, one page: a window's notifications grouped per model incident.
+
+An incident is what the root alerts (alerts not folded under another, see folding.py) that open in one window
+report together; its later news (escalations, reminders, resolves) stays with it. It is named by the alert key of
+its most severe root, which is also the PagerDuty dedup_key and the key of its Slack thread. Per window, each
+incident gets at most one notification per kind and route:
+
+    new or escalated roots   "trigger" when they open the incident, else "escalate" (a reply in its thread; for
+                             PagerDuty a trigger with the same dedup_key, which adds to the open alert, no new page)
+    reminders                "remind"
+    resolved roots           "resolve" when no root of the incident is left open (PagerDuty resolves it), else
+                             "update" (Slack and the log only: part of the incident is over)
+
+A root that opens in a later window is not a consequence of anything open (it would be folded), so it is news: a
+new incident and a new page.
+
+Why one PagerDuty event per incident rather than one per root alert: PagerDuty deduplicates by dedup_key, and
+groups alerts into one incident only when the service has alert grouping configured; two root alerts with their own
+keys would otherwise page twice for one broken pipeline (the zeroed-income hour has two roots, the constant columns
+of income and credit_limit). The incident's event lists every root and folded alert in its summary and details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from include.monitoring import store
+from include.monitoring.alerting.folding import Folding
+from include.monitoring.alerting.messages import incident_text
+from include.monitoring.config import MonitorConfig
+from include.monitoring.types import MetricRow, Severity
+
+if TYPE_CHECKING:
+    from include.monitoring.alerting.lifecycle import Transition
+
+GROUP_OF_ACTION = {"trigger": "new", "escalate": "new", "remind": "remind", "resolve": "resolve"}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    incident: str
+    action: str  # trigger | escalate | remind | resolve | update
+    severity: Severity
+    message: str
+    suppressed: str
+    window_start: datetime
+
+
+def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Transition],
+          rows: Mapping[str, MetricRow], folding: Folding, window_start: datetime) -> list[Page]:
+    """The window's notifications: the root transitions grouped by incident, kind and suppression."""
+    roots = [t for t in transitions if not t.folded_under]
+    if not roots:
+        return []
+    table = store.alerts
+    incident_of = {r.alert_key: r.incident or r.alert_key for r in conn.execute(
+        sa.select(table.c.alert_key, table.c.incident).where(table.c.alert_key.in_([t.alert_key for t in roots])))}
+    groups: dict[tuple[str, str, str], list[Transition]] = {}
+    for t in roots:
+        incident = incident_of.get(t.alert_key, t.alert_key)
+        groups.setdefault((incident, GROUP_OF_ACTION[t.action], t.suppressed), []).append(t)
+    open_roots = _open_roots(conn, config.model, {incident for incident, _kind, _muted in groups})
+    result = []
+    for (incident, kind, suppressed), members in groups.items():
+        triggered = sum(t.action == "trigger" for t in members)
+        action = {"new": "trigger" if open_roots.get(incident, 0) <= triggered else "escalate", "remind": "remind",
+                  "resolve": "resolve" if not open_roots.get(incident) else "update"}[kind]
+        folded = {t.alert_key: _folded_under(t.alert_key, transitions, rows, folding) for t in members}
+        result.append(Page(incident, action, max(t.severity for t in members),
+                           incident_text(config.model, action, members, folded, open_roots.get(incident, 0)),
+                           suppressed, window_start))
+    return result
+
+
+def _open_roots(conn: sa.Connection, model: str, incidents: set[str]) -> dict[str, int]:
+    """Open root alerts per incident, after this window (an alert from before incidents has its own key as one)."""
+    table = store.alerts
+    incident = sa.case((table.c.incident == "", table.c.alert_key), else_=table.c.incident)
+    found = conn.execute(sa.select(incident, sa.func.count()).where(
+        table.c.model == model, table.c.status == "open", table.c.parent_key == "", incident.in_(list(incidents)))
+        .group_by(incident))
+    return {name: count for name, count in found}
+
+
+def _folded_under(root: str, transitions: Sequence[Transition], rows: Mapping[str, MetricRow],
+                  folding: Folding) -> list[tuple[str, MetricRow | None, str]]:
+    """(key, row, note) of the alerts folded under `root` in this window: the breaching rows whose causes include it,
+    and the folded alerts that resolved with it."""
+    found: dict[str, tuple[str, MetricRow | None, str]] = {}
+    for key, row in rows.items():
+        if row.severity >= Severity.WARNING and root in folding.ancestors(key):
+            found[key] = (key, row, "")
+    for t in transitions:
+        if t.folded_under == root and t.action == "resolve":
+            found.setdefault(t.alert_key, (t.alert_key, rows.get(t.alert_key), "resolved with it"))
+    return sorted(found.values(), key=lambda item: item[0])
