@@ -3,6 +3,7 @@ that fails half-way leaves the window as it was."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,30 +23,54 @@ def snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
         return {t: sorted(map(tuple, conn.execute(sa.text(f"select * from {t}")).fetchall()), key=repr) for t in TABLES}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engines(request, demo_warehouse_path, tmp_path):
-    from include.monitoring.airflow_adapters import engine_from_url
-
-    if request.param == "sqlite":
-        yield engine_from_url(f"sqlite:///{demo_warehouse_path}"), engine_from_url(f"sqlite:///{tmp_path / 'store.db'}")
-        return
-    from include.monitoring.demo.generator import write_demo_warehouse
-
-    db = request.getfixturevalue("postgres_database")
-    engine = engine_from_url(f"postgresql+psycopg://{db['login']}@{db['host']}:{db['port']}/{db['schema']}")
-    write_demo_warehouse(engine, end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
-    with engine.begin() as conn:  # the store tables of other tests in this database must not count here
-        for table in TABLES:
-            conn.execute(sa.text(f"drop table if exists {table}"))
-    yield engine, engine
-    engine.dispose()
-
-
 def _config():
     from include.monitoring.config import load_monitor_config
     from tests.conftest import ROOT
 
     return load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request, demo_warehouse_path, tmp_path_factory):
+    """The demo warehouse on SQLite or PostgreSQL, and a factory of empty stores on the same backend that hold
+    only the demo's reference profile, fitted once per backend: fitting it again in every test took half of each
+    test's time, and a test that runs a window needs the stored profile, not the fitting."""
+    from include.monitoring import reference
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    if request.param == "sqlite":
+        warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
+        directory = tmp_path_factory.mktemp("stores")
+        numbers = itertools.count()
+
+        def new_store() -> sa.Engine:
+            return engine_from_url(f"sqlite:///{directory / f'store_{next(numbers)}.db'}")
+    else:
+        from include.monitoring.demo.generator import write_demo_warehouse
+
+        new_store = request.getfixturevalue("postgres_schema")  # a new schema of the session's database each call
+        warehouse = new_store()
+        write_demo_warehouse(warehouse, end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
+    fitted_in = new_store()
+    reference.ensure_reference(_config(), warehouse, fitted_in, now=NOW)
+    _, profile = reference.load_reference(_config(), fitted_in)
+
+    def fresh_store() -> sa.Engine:
+        store = new_store()
+        reference.store_profile(store, _config(), profile, reference.source_description(_config()), NOW)
+        return store
+
+    yield warehouse, fresh_store
+    warehouse.dispose()
+
+
+@pytest.fixture
+def engines(backend):
+    """The demo warehouse and an empty store holding its reference profile (as `ensure_reference` leaves it)."""
+    warehouse, fresh_store = backend
+    store = fresh_store()
+    yield warehouse, store
+    store.dispose()
 
 
 @pytest.mark.parametrize("hours_before_end", [8, 13, 30], ids=["zeroed_hour", "empty_hour", "busy_hour"])
