@@ -3,6 +3,7 @@ reference's bins, versioned, used by later runs, and never rebuilt by a monitor 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
@@ -23,12 +24,18 @@ def _config(source: str, **keys):
     return dataclasses.replace(base, reference=dataclasses.replace(base.reference, source=source, **keys))
 
 
+@pytest.fixture(scope="module")
+def table_profile():
+    """The table reference of 5000 synthetic rows, fitted once: fitting (its noise tables) took most of each test."""
+    frame = synthetic.frame(np.random.default_rng(1), 5000)
+    return reference.fit_reference(_config("table"), frame)
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, table_profile):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     table_config = _config("table")
-    frame = synthetic.frame(np.random.default_rng(1), 5000)
-    base_id = reference.store_profile(engine, table_config, reference.fit_reference(table_config, frame),
+    base_id = reference.store_profile(engine, table_config, copy.deepcopy(table_profile),
                                       reference.source_description(table_config), MONDAY)
     return engine, base_id
 
