@@ -6,7 +6,7 @@ engines are created with the session time zone set to UTC, so timestamptz column
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -290,10 +290,8 @@ def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -
     return RepeatedLabels(arrived=int(total), labels=tuple((str(i), v) for i, v in found.itertuples(index=False)))
 
 
-def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
-                   predicted_in: Window) -> tuple[sa.Table, sa.Subquery, Any]:
-    """Predictions outer-joined with one label per prediction of `predicted_in`: of the labels that had arrived
-    before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent twice counts once)."""
+def _labelled_tables(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table, sa.Table]:
+    """The predictions and labels tables, reflected and checked for the columns the labelled join needs."""
     w, lab = config.warehouse, config.labels
     predictions = _reflect(engine, w.predictions_table)
     labels = _reflect(engine, lab.table)
@@ -301,6 +299,16 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
               else w.score_column)
     _require(predictions, needed, config.model)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
+    return predictions, labels
+
+
+def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime, predicted_in: Window,
+                   tables: tuple[sa.Table, sa.Table] | None = None) -> tuple[sa.Table, sa.Subquery, Any]:
+    """Predictions outer-joined with one label per prediction of `predicted_in`: of the labels that had arrived
+    before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent twice counts once).
+    `tables`: the two tables from `_labelled_tables`, when the caller reads several windows."""
+    w, lab = config.warehouse, config.labels
+    predictions, labels = tables or _labelled_tables(engine, config)
     label_id, value = labels.c[lab.id_column], labels.c[lab.label_column]
     arrived = _time(engine, labels.c[lab.arrived_at_column], w.timestamp_unit).value
     predicted = sa.select(predictions.c[w.id_column]).where(
@@ -326,8 +334,25 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
 
     `known_by` makes re-runs and backfills reproducible: a run sees the labels its window end could see.
     """
+    [(_, frame)] = fetch_labelled_windows(engine, config, [window], known_by)
+    return frame
+
+
+def fetch_labelled_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window],
+                           known_by: datetime) -> Iterator[tuple[Window, pd.DataFrame]]:
+    """`fetch_labelled` of each window, read one at a time as the caller iterates, with the two tables reflected
+    once: reflection is several catalogue queries, which on PostgreSQL took longer than reading a window."""
+    if not windows:
+        return
+    tables = _labelled_tables(engine, config)
+    for window in windows:
+        yield window, _fetch_labelled(engine, config, window, known_by, tables)
+
+
+def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime,
+                    tables: tuple[sa.Table, sa.Table]) -> pd.DataFrame:
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by, window)
+    predictions, labels, join = _labelled_join(engine, config, known_by, window, tables)
     columns = [predictions.c[w.id_column].label("id"), labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
         if source in predictions.c:

@@ -38,13 +38,11 @@ def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: 
     horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
     counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by)
     scored = store.scored_label_counts(store_engine, config.model, horizon)
+    changed = [Window(start, start + window.width) for start, (_, labelled) in sorted(counts.items())
+               if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
+    # skipped: unchanged, or already scored by a later run with at least these labels
     rows: list[MetricRow] = []
-    for start, (_, labelled) in sorted(counts.items()):
-        previous = scored.get(start)
-        if previous is not None and (previous[0] == labelled or previous[1] >= known_by):
-            continue  # unchanged, or already scored by a later run with at least these labels
-        scored_window = Window(start, start + window.width)
-        frame = warehouse.fetch_labelled(warehouse_engine, config, scored_window, known_by)
+    for scored_window, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, changed, known_by):
         rows += window_performance(config, reference, scored_window, frame, known_by)
     due = due_coverage_row(config, counts, window)
     return [*rows, *([due] if due is not None else [])]
