@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -40,14 +41,32 @@ def _config():
     return load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
 
 
-def test_positive_share_alerts_late_in_the_gradual_shift(demo_warehouse_path, tmp_path):
+@pytest.fixture(scope="module")
+def demo_reference_store(demo_warehouse_path, tmp_path_factory):
+    """A store file holding the demo's table reference, fitted once for the tests that run demo windows."""
+    from include.monitoring import reference
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    path = tmp_path_factory.mktemp("reference") / "store.db"
+    reference.ensure_reference(_config(), engine_from_url(f"sqlite:///{demo_warehouse_path}"),
+                               sa.create_engine(f"sqlite:///{path}"), now=NOW)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_reference_store, tmp_path) -> sa.Engine:
+    """A copy of `demo_reference_store` of this test's own (`ensure_reference` finds the profile in it)."""
+    shutil.copyfile(demo_reference_store, tmp_path / "store.db")
+    return sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def test_positive_share_alerts_late_in_the_gradual_shift(demo_warehouse_path, demo_store):
     from include.monitoring.airflow_adapters import engine_from_url
     from include.monitoring.types import Window
 
     warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
     end = DEMO_END - timedelta(hours=8)
-    rows = _run(_config(), warehouse, sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}"),
-                Window(end - timedelta(hours=1), end))
+    rows = _run(_config(), warehouse, demo_store, Window(end - timedelta(hours=1), end))
     assert {"positive_share", "mean_score", "low_confidence_share"} <= set(rows)
     assert {"ks", "wasserstein"} & set(rows)  # the score's own drift, by the auto choice
     assert '"reference"' in rows["mean_score"].details
@@ -84,13 +103,13 @@ def test_new_category_share_tiers_and_minimum_rows(unseen, n, expected):
     assert row.severity.name == expected
 
 
-def test_demo_new_category_is_caught_in_a_quiet_evening_hour(demo_warehouse_path, tmp_path):
+def test_demo_new_category_is_caught_in_a_quiet_evening_hour(demo_warehouse_path, demo_store):
     """[20:00, 21:00) on 2026-11-22 is a quiet evening hour (109 rows), 11 of them through the new channel."""
     from include.monitoring.airflow_adapters import engine_from_url
     from include.monitoring.types import Window
 
     warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
-    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store = demo_store
     end = DEMO_END - timedelta(hours=7)
     from include.monitoring import pipeline, reference
 
