@@ -110,7 +110,9 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
         column_profiles = window_profiles(config, reference, frame)
         by_slice = slice_profiles(config, reference, frame)
         if config.warehouse.score_column in frame.columns:
-            estimated = rescoring.estimated_performance(config, reference, frame[config.warehouse.score_column], window)
+            served = frame.get(config.warehouse.prediction_column) if config.warehouse.prediction_column else None
+            estimated = rescoring.estimated_performance(config, reference, frame[config.warehouse.score_column], window,
+                                                        served)
     return Observation(window, status, reason, row_count, len(frame), reference_id, profiles=column_profiles,
                        validations=validations, slices=by_slice,
                        metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality, *estimated])

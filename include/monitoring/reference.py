@@ -26,6 +26,7 @@ from include.monitoring.errors import ReferenceMissingError
 from include.monitoring.performance.estimation import fit_calibration
 from include.monitoring.performance.evaluation import (
     BAND_SIZES,
+    classification,
     evaluate,
     fit_bands,
     labelled_rows,
@@ -54,8 +55,8 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
             "slice_profiles": fit_slice_profiles(config, frame, columns)}
 
 
-TABLE_ONLY = ("baseline", "baseline_labels", "baseline_statistics", "performance_bands", "slice_baselines",
-              "slice_bands", "slice_statistics", "score_calibration", "slice_profiles")
+TABLE_ONLY = ("baseline", "baseline_labels", "baseline_statistics", "classification", "performance_bands",
+              "slice_baselines", "slice_bands", "slice_statistics", "score_calibration", "slice_profiles")
 
 
 def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +88,10 @@ SLICE_MIN_LABELS = 2 * BAND_SIZES[0]
 
 def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     """The reference's performance: its baseline (whole and per slice value with at least SLICE_MIN_LABELS labels),
-    the band of each metric by label count, and, for binary models, the score calibration behind estimates."""
+    the band of each metric by label count, and, for binary models, the score calibration behind estimates and how
+    the rows were classified. Binary rows are classified as windows are (performance/evaluation.py): by the served
+    class when the reference table has warehouse.prediction_column, else by performance.threshold; a baseline
+    classified otherwise than a window would not be a like-for-like comparison."""
     w, perf, task = config.warehouse, config.performance, config.task
     rows = pd.DataFrame({"label": frame[config.reference.label_column]})
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
@@ -116,6 +120,8 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
         "slice_bands": {column: {value: fit_bands(task, part, perf.threshold, names, np.random.default_rng(0))
                                  for value, part in by_value.items()}
                         for column, by_value in parts.items()}}
+    if task == "binary_classification":
+        result["classification"] = classification(usable, perf.threshold)
     if task == "binary_classification" and perf.estimate:
         result["score_calibration"] = fit_calibration(usable["label"].to_numpy(dtype=int),
                                                       pd.to_numeric(usable["score"]).to_numpy(dtype="float64"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from include.monitoring.performance.metrics import CONFUSION_METRICS, Confusion
+from include.monitoring.performance.metrics import CONFUSION_METRICS, Confusion, predicted_positive
 
 ESTIMABLE = ("accuracy", "precision", "recall", "f1", "roc_auc")
 MAX_KNOTS = 200
@@ -158,11 +158,13 @@ def calibrate(calibration: dict, scores: np.ndarray) -> np.ndarray:
 # --- estimating -------------------------------------------------------------------------------------------------------
 
 
-def estimate_binary(probabilities: np.ndarray, scores: np.ndarray, threshold: float,
-                    names: tuple[str, ...]) -> dict[str, float | None]:
+def estimate_binary(probabilities: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...],
+                    served: np.ndarray | None = None) -> dict[str, float | None]:
     """Expected metrics of a window whose labels are unknown, given each row's calibrated P(label = 1).
 
-    With predicted = scores >= threshold and p = probabilities, the expected confusion counts are
+    The predicted class is the one the model served (`served`, 1.0 / 0.0) where there is one, else
+    scores >= threshold (see metrics.predicted_positive), as for the realized metrics: the estimate is of the
+    decisions the model made. With that prediction and p = probabilities, the expected confusion counts are
     E[TP] = sum of p over predicted positives, E[FP] = sum of 1 - p over them, E[FN] = sum of p over
     predicted negatives, E[TN] = sum of 1 - p over them. Accuracy and precision from them are the exact
     expectations (their denominators do not depend on the labels); recall and F1 are ratios of expectations,
@@ -183,7 +185,10 @@ def estimate_binary(probabilities: np.ndarray, scores: np.ndarray, threshold: fl
         return dict.fromkeys(names)
     if np.any((probabilities < 0) | (probabilities > 1)):
         raise ValueError(f"probabilities must lie in [0, 1], got range [{probabilities.min()}, {probabilities.max()}]")
-    expected = _expected_confusion(probabilities, scores >= threshold)
+    if served is not None and np.shape(served) != scores.shape:
+        raise ValueError(f"served classes and scores must be of the same length, got shapes {np.shape(served)} "
+                         f"and {scores.shape}")
+    expected = _expected_confusion(probabilities, predicted_positive(scores, threshold, served))
     values: dict[str, float | None] = {}
     for name in names:
         value = _estimated_roc_auc(probabilities, scores) if name == "roc_auc" else CONFUSION_METRICS[name](expected)

@@ -3,6 +3,13 @@ undrifted windows of a given label count.
 
 A window of 40 labels is not judged like one of 4000: the band gives, for each label count, the mean and the
 standard deviation of the metric over random windows of that size drawn from the reference's labelled rows.
+
+Binary models are scored on the class they served when the rows carry it (a `predicted` column, read from
+`warehouse.prediction_column` when the table has that column): its values are read as labels are (1/0,
+true/false, yes/no, labels.positive_label / negative_label; see performance/labels.py). A row whose served class is
+null or unreadable is classified as `score >= performance.threshold`, and counted (see `classification`): the row
+stays in every metric, so accuracy and ROC AUC are of the same rows, and a column that exists but is never
+filled scores exactly as a table without it. Rows without the column are all classified by the threshold.
 """
 
 from __future__ import annotations
@@ -23,54 +30,79 @@ BAND_REPEATS = 100
 
 def labelled_rows(task: str, frame: pd.DataFrame, labels: LabelsConfig) -> pd.DataFrame:
     """The rows that can be scored: a label in the task's domain (parsed as performance/labels.py says) and a
-    usable prediction (a finite score, or a predicted class)."""
+    usable prediction (a finite score, or a predicted class). Binary rows with a `predicted` column gain `served`:
+    that class parsed as a label, 1.0 / 0.0, NaN where it is null or unreadable."""
     frame = frame.assign(label=parse_labels(task, frame["label"], labels))
     present = frame["label"].notna()
     if task == "multiclass_classification":
         return frame[present & frame["predicted"].notna()]
     scores = pd.to_numeric(frame["score"], errors="coerce")
+    if task == "binary_classification" and "predicted" in frame.columns:
+        frame = frame.assign(served=served_classes(frame["predicted"], labels))
     return frame[present & np.isfinite(scores)]
 
 
-def _arrays(task: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def served_classes(raw: pd.Series, labels: LabelsConfig) -> pd.Series:
+    """A binary model's served classes as 1.0 / 0.0, read as its labels are; NaN where null or unreadable."""
+    return parse_labels("binary_classification", raw, labels)
+
+
+def classification(rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
+    """How the confusion metrics of binary `rows` (see `labelled_rows`) classified them, for a row's details.
+
+    "classified_by" is "served_class" when at least one row's served class was read, else "threshold". With a
+    served-class column it also counts the rows whose class was read (served_classes), null (served_class_missing)
+    or present but not a class (served_class_unreadable); the threshold classified the last two."""
+    if "served" not in rows.columns:
+        return {"classified_by": "threshold", "threshold": threshold}
+    missing = int(rows["predicted"].isna().sum())
+    unreadable = int(rows["served"].isna().sum()) - missing
+    served = len(rows) - missing - unreadable
+    return {"classified_by": "served_class" if served else "threshold", "served_classes": served,
+            "served_class_missing": missing, "served_class_unreadable": unreadable,
+            **({"threshold": threshold} if missing or unreadable else {})}
+
+
+def _arrays(task: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Truth, prediction (scores for binary) and, for binary rows that carry one, the served class."""
     if task == "multiclass_classification":
-        return rows["label"].astype(str).to_numpy(), rows["predicted"].map(class_label).astype(str).to_numpy()
+        return rows["label"].astype(str).to_numpy(), rows["predicted"].map(class_label).astype(str).to_numpy(), None
     scores = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype="float64")
     if task == "regression":
-        return pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype="float64"), scores
-    return rows["label"].to_numpy(dtype=int), scores
+        return pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype="float64"), scores, None
+    served = rows["served"].to_numpy(dtype="float64") if "served" in rows.columns else None
+    return rows["label"].to_numpy(dtype=int), scores, served
 
 
 def evaluate(task: str, rows: pd.DataFrame, threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
     """The metrics `names` of labelled `rows` (see `labelled_rows`)."""
-    truth, predicted = _arrays(task, rows)
-    return _evaluate_arrays(task, truth, predicted, threshold, names)
+    return _evaluate_arrays(task, *_arrays(task, rows), threshold, names)
 
 
-def _evaluate_arrays(task: str, truth: np.ndarray, predicted: np.ndarray, threshold: float,
-                     names: tuple[str, ...]) -> dict[str, float | None]:
+def _evaluate_arrays(task: str, truth: np.ndarray, predicted: np.ndarray, served: np.ndarray | None,
+                     threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
     if task == "multiclass_classification":
         return metrics.multiclass_metrics(truth, predicted, names)
     if task == "regression":
         return metrics.regression_metrics(truth, predicted, names)
-    return metrics.binary_metrics(truth, predicted, threshold, names)
+    return metrics.binary_metrics(truth, predicted, threshold, names, served)
 
 
 def sufficient_statistics(task: str, rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
     """What longer periods aggregate exactly: confusion counts and sums (see performance/metrics.py)."""
-    truth, predicted = _arrays(task, rows)
+    truth, predicted, served = _arrays(task, rows)
     if task == "multiclass_classification":
         return metrics.multiclass_statistics(truth, predicted)
     if task == "regression":
         return metrics.regression_statistics(truth, predicted)
-    return metrics.binary_statistics(truth, predicted, threshold)
+    return metrics.binary_statistics(truth, predicted, threshold, served)
 
 
 def fit_bands(task: str, rows: pd.DataFrame, threshold: float, names: tuple[str, ...],
               rng: np.random.Generator) -> dict[str, Any]:
     """Mean and standard deviation of each metric over BAND_REPEATS random windows of each BAND_SIZES label count
     (smaller than the reference), drawn without replacement from the reference's labelled rows."""
-    truth, predicted = _arrays(task, rows)
+    truth, predicted, served = _arrays(task, rows)
     sizes = [size for size in BAND_SIZES if size <= len(truth) // 2]
     band: dict[str, Any] = {"sizes": sizes, "mean": {}, "std": {}}
     samples: dict[str, list[list[float]]] = {}
@@ -78,7 +110,8 @@ def fit_bands(task: str, rows: pd.DataFrame, threshold: float, names: tuple[str,
         values: dict[str, list[float]] = {}
         for _ in range(BAND_REPEATS):
             index = rng.choice(len(truth), size, replace=False)
-            for name, value in _evaluate_arrays(task, truth[index], predicted[index], threshold, names).items():
+            drawn = None if served is None else served[index]
+            for name, value in _evaluate_arrays(task, truth[index], predicted[index], drawn, threshold, names).items():
                 if value is not None:
                     values.setdefault(name, []).append(value)
         for name, found in values.items():

@@ -11,6 +11,10 @@ Undefined is None, never 0 or NaN (a NaN compares False against every alert tier
 - non-finite scores are the caller's job to drop (the pipeline drops them). Left in, the confusion metrics count
   a NaN score as below the threshold (NaN >= t is False), the ranking metrics (roc_auc, pr_auc) and the
   probability metrics are None;
+- binary: the confusion metrics (accuracy, precision, recall, f1) are of the class the model served when the caller
+  passes `served` (1.0 / 0.0 per row, from the predictions table's prediction column); a row whose served class is
+  NaN (missing or unreadable), or every row when there is none, is classified as `score >= threshold`. The ranking
+  and probability metrics always use the score;
 - multiclass: recall[c] of a class with no true rows; macro_f1 leaves out a class whose F1 is undefined (no true
   and no predicted rows, only possible when `classes` names it), as scikit-learn's zero_division=np.nan does:
   a class absent from a window must not pull the average down and raise an alert;
@@ -197,10 +201,21 @@ SCORE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float | None]] = {
 }
 
 
-def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
-    """`names` (from BINARY_METRICS) of 0/1 `labels` (non-zero is positive) and scores, predicting positive at
-    `score >= threshold`."""
-    confusion = Confusion.of(labels, scores >= threshold)
+def predicted_positive(scores: np.ndarray, threshold: float, served: np.ndarray | None = None) -> np.ndarray:
+    """Which rows the model predicted positive: the served class (1.0 / 0.0) where `served` has one, else
+    `score >= threshold` (a NaN in `served`, or no `served` at all)."""
+    by_threshold = np.asarray(scores, dtype="float64") >= threshold
+    if served is None:
+        return by_threshold
+    served = np.asarray(served, dtype="float64")
+    return np.where(np.isnan(served), by_threshold, served == 1.0)
+
+
+def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...],
+                   served: np.ndarray | None = None) -> dict[str, float | None]:
+    """`names` (from BINARY_METRICS) of 0/1 `labels` (non-zero is positive) and scores. The confusion metrics
+    predict positive as `predicted_positive` says: the `served` class where there is one, else `score >= threshold`."""
+    confusion = Confusion.of(labels, predicted_positive(scores, threshold, served))
     values: dict[str, float | None] = {}
     for name in names:
         values[name] = CONFUSION_METRICS[name](confusion) if name in CONFUSION_METRICS else SCORE_METRICS[name](labels, scores)
@@ -208,7 +223,8 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, nam
 
 
 def bootstrap_standard_errors(labels: np.ndarray, scores: np.ndarray, threshold: float, names: tuple[str, ...],
-                              rng: np.random.Generator, reps: int = 200) -> dict[str, float | None]:
+                              rng: np.random.Generator, reps: int = 200,
+                              served: np.ndarray | None = None) -> dict[str, float | None]:
     """Standard error of each metric on this window, by resampling its labelled rows (`reps` times).
 
     Used to tell a real drop from the noise of a small window: 175 labels give an accuracy that moves
@@ -218,7 +234,8 @@ def bootstrap_standard_errors(labels: np.ndarray, scores: np.ndarray, threshold:
     samples: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(reps):
         index = rng.integers(0, n, n)
-        for name, value in binary_metrics(labels[index], scores[index], threshold, names).items():
+        resampled = None if served is None else np.asarray(served)[index]
+        for name, value in binary_metrics(labels[index], scores[index], threshold, names, resampled).items():
             if value is not None:
                 samples[name].append(value)
     return {name: float(np.std(values, ddof=1)) if len(values) > 1 else None for name, values in samples.items()}
@@ -239,11 +256,13 @@ def _probability_sums(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
             "bin_label_sum": [int(v) for v in label_sums]}
 
 
-def binary_statistics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+def binary_statistics(labels: np.ndarray, scores: np.ndarray, threshold: float,
+                      served: np.ndarray | None = None) -> dict[str, Any]:
     """JSON-safe record from which `aggregate_binary` recomputes the window's metrics, alone or with others:
-    n, positives, tp, fp, tn, fn, log_loss_sum, brier_sum and, per ECE bin, bin_count, bin_score_sum, bin_label_sum."""
+    n, positives, tp, fp, tn, fn (of the classes `predicted_positive` gives), log_loss_sum, brier_sum and, per ECE
+    bin, bin_count, bin_score_sum, bin_label_sum."""
     scores = np.asarray(scores, dtype="float64")
-    c = Confusion.of(labels, scores >= threshold)
+    c = Confusion.of(labels, predicted_positive(scores, threshold, served))
     return {"n": int(len(labels)), "positives": c.tp + c.fn, "tp": c.tp, "fp": c.fp, "tn": c.tn, "fn": c.fn,
             **_probability_sums(labels, scores)}
 

@@ -24,7 +24,14 @@ from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig
 from include.monitoring.performance import metrics, significance
 from include.monitoring.performance.estimation import ESTIMABLE, calibrate, estimate_binary
-from include.monitoring.performance.evaluation import band_at, evaluate, labelled_rows, sufficient_statistics
+from include.monitoring.performance.evaluation import (
+    band_at,
+    classification,
+    evaluate,
+    labelled_rows,
+    served_classes,
+    sufficient_statistics,
+)
 from include.monitoring.performance.labels import invalid_labels
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
@@ -92,11 +99,12 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
     slices: list[tuple[MetricRow, float | None]] = []
     for slice_key, slice_value, part in _groups(config, usable):
         statistics = sufficient_statistics(config.task, part, perf.threshold)
+        classified = _classification(config, reference, part)
         rows.append(MetricRow(MetricKind.PERFORMANCE, "sufficient_statistics", float(len(part)), window,
                               slice_key=slice_key, slice_value=slice_value, n=len(part),
-                              details={**stamp, **statistics}))
+                              details={**stamp, **statistics, **classified}))
         (slices if slice_key else whole).extend(_metric_rows(config, reference, window, part, statistics, slice_key,
-                                                             slice_value, stamp))
+                                                             slice_value, stamp, classified))
     awaiting = "" if eligible else f"coverage {coverage or 0:.0%} < {perf.min_coverage:.0%}"
     # Two families: the slices' many tests must not dilute the whole window's power (as for slice drift).
     return [*rows, *_severities(config, whole, eligible, awaiting), *_severities(config, slices, eligible, awaiting)]
@@ -121,10 +129,28 @@ def _slice_columns(config: MonitorConfig) -> list[str]:
     return list(dict.fromkeys([*([version] if version else []), *config.performance.slices]))
 
 
+def _classification(config: MonitorConfig, reference: dict[str, Any], rows: pd.DataFrame) -> dict[str, Any]:
+    """Binary models: how the confusion metrics classified `rows` (evaluation.classification), and a note when the
+    reference's baseline classified its rows otherwise (served classes against a baseline of score >= threshold,
+    or the reverse, is no like-for-like comparison). {} for other tasks."""
+    if config.task != "binary_classification":
+        return {}
+    found = classification(rows, config.performance.threshold)
+    # Profiles fitted before served classes were read have no "classification": they used the threshold.
+    fitted = reference.get("classification", {}).get("classified_by", "threshold")
+    if reference.get("baseline") and fitted != found["classified_by"]:
+        found["reference_classified_by"] = fitted
+        found["reference_note"] = (f"the reference's baseline classified its rows by {fitted}, this window by "
+                                   f"{found['classified_by']}: give the reference table the served class column "
+                                   "and rebuild it with cli build-reference")
+    return found
+
+
 def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, part: pd.DataFrame,
                  statistics: dict[str, Any], slice_key: str, slice_value: str,
-                 stamp: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
-    """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference."""
+                 stamp: dict[str, Any], classified: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
+    """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference; the
+    confusion metrics' details say how the rows were classified (`classified`)."""
     perf, n = config.performance, len(part)
     names = config.performance_metrics
     if n < perf.min_labels:
@@ -132,8 +158,8 @@ def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Windo
                            n=n, details={**stamp, "insufficient": f"{n} labels, fewer than min_labels={perf.min_labels}"}),
                  None) for name in names]
     values = evaluate(config.task, part, perf.threshold, names)
-    return [_judged(MetricKind.PERFORMANCE, config, reference, name, value, window, n, slice_key, slice_value, stamp,
-                    statistics)
+    return [_judged(MetricKind.PERFORMANCE, config, reference, name, value, window, n, slice_key, slice_value,
+                    {**stamp, **(classified if name in metrics.CONFUSION_METRICS else {})}, statistics)
             for name, value in values.items()]
 
 
@@ -205,23 +231,31 @@ def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | Non
     return rows
 
 
-def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scores: pd.Series,
-                          window: Window) -> list[MetricRow]:
+def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scores: pd.Series, window: Window,
+                          served: pd.Series | None = None) -> list[MetricRow]:
     """Binary models: the window's performance estimated from its scores, calibrated on the reference. It is
     there as soon as the window closes, beside the realized value that arrives with the labels; it assumes the
-    scores stay calibrated, so it follows covariate shift but not a concept change."""
+    scores stay calibrated, so it follows covariate shift but not a concept change. `served` (the window's
+    prediction column, aligned with `scores`) gives the predicted class as for the realized metrics."""
     calibration = reference.get("score_calibration")
     if config.task != "binary_classification" or not config.performance.estimate or not calibration:
         return []
     values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
-    values = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    rows = pd.DataFrame({"score": values[finite]})
+    if served is not None:
+        rows["predicted"] = served.to_numpy()[finite]
+        rows["served"] = served_classes(rows["predicted"], config.labels).to_numpy(dtype="float64")
+    values = values[finite]
     names = tuple(name for name in config.performance_metrics if name in ESTIMABLE)
     if values.size < config.performance.min_labels or not names:
         return []
-    estimates = estimate_binary(calibrate(calibration, values), values, config.performance.threshold, names)
+    estimates = estimate_binary(calibrate(calibration, values), values, config.performance.threshold, names,
+                                rows["served"].to_numpy() if served is not None else None)
     stamp = {"method": "confidence-based, isotonic calibration on the reference"}
+    classified = _classification(config, reference, rows)
     scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, config, reference, name, value, window, int(values.size), "", "",
-                      stamp)
+                      {**stamp, **(classified if name in metrics.CONFUSION_METRICS else {})})
               for name, value in estimates.items()]
     return _severities(config, scored, eligible=True, awaiting="")
 

@@ -104,6 +104,30 @@ def test_estimate_binary_hand_worked():
     assert values == pytest.approx(expected, abs=1e-12)
 
 
+def test_estimate_binary_served_classes_hand_worked():
+    """The same rows, the model having served [1, 0, 0, 1] (NaN: the threshold decides, here 0 for score 0.4):
+    E[TP] = 0.8 + 0.1 = 0.9, E[FP] = 0.2 + 0.9 = 1.1, E[FN] = 0.5 + 0.5 = 1.0, E[TN] = 0.5 + 0.5 = 1.0.
+    accuracy 1.9 / 4 = 0.475; precision 0.9 / 2 = 0.45; recall 0.9 / 1.9; f1 1.8 / (1.8 + 1.1 + 1.0) = 18/39.
+    ROC AUC is of the scores: 89/108 as above."""
+    values = estimate_binary(np.array([0.8, 0.5, 0.5, 0.1]), np.array([0.9, 0.6, 0.4, 0.2]), 0.5, ALL,
+                             served=np.array([1.0, 0.0, np.nan, 1.0]))
+    expected = {"accuracy": 0.475, "precision": 0.45, "recall": 0.9 / 1.9, "f1": 18 / 39, "roc_auc": 89 / 108}
+    assert values == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_estimate_binary_certain_probabilities_equal_realized_metrics_of_the_served_class(seed):
+    """With p in {0, 1} the labels are known: the estimate is metrics.binary_metrics of what the model served."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 40)
+    scores = rng.integers(0, 11, 40) / 10
+    served = np.where(rng.random(40) < 0.1, np.nan, (scores >= 0.3).astype("float64"))
+    assert estimate_binary(labels.astype("float64"), scores, 0.5, ALL, served=served) == pytest.approx(
+        binary_metrics(labels, scores, 0.5, ALL, served=served), abs=1e-12)
+    assert estimate_binary(labels.astype("float64"), scores, 0.5, ALL, served=served) != pytest.approx(
+        estimate_binary(labels.astype("float64"), scores, 0.5, ALL), abs=1e-6)
+
+
 def test_estimated_roc_auc_tied_scores_count_half():
     """scores [0.5, 0.5], p [1, 0]: pair (0, 1) weight 1 * 1, tied -> 1/2; pair (1, 0) weight 0. Denominator
     1 * 1 - 0 = 1 -> 0.5, as metrics.roc_auc gives for labels [1, 0] with tied scores."""
@@ -351,8 +375,9 @@ def test_non_finite_inputs():
     (lambda: estimate_binary(np.array([0.5]), np.array([0.5]), 0.5, ("log_loss",)), "cannot estimate"),
     (lambda: estimate_binary(np.array([1.5]), np.array([0.5]), 0.5, ALL), r"\[0, 1\]"),
     (lambda: estimate_binary(np.array([0.5, 0.5]), np.array([0.5]), 0.5, ALL), "same length"),
+    (lambda: estimate_binary(np.array([0.5]), np.array([0.5]), 0.5, ALL, served=np.array([1.0, 0.0])), "same length"),
 ], ids=["label_not_binary", "length_mismatch", "knot_budget_too_small", "bad_calibration", "unknown_metric",
-        "probability_out_of_range", "estimate_length_mismatch"])
+        "probability_out_of_range", "estimate_length_mismatch", "served_length_mismatch"])
 def test_invalid_inputs_raise_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from include.monitoring.config import LabelsConfig
-from include.monitoring.performance.evaluation import band_at, evaluate, fit_bands, labelled_rows
+from include.monitoring.performance.evaluation import (
+    band_at,
+    classification,
+    evaluate,
+    fit_bands,
+    labelled_rows,
+    sufficient_statistics,
+)
 
 BAND = {"sizes": [100, 1000], "mean": {"accuracy": [0.80, 0.82]}, "std": {"accuracy": [0.04, 0.0125]}}
 
@@ -86,3 +93,75 @@ def test_each_slice_value_gets_a_band_of_its_own_spread_and_unknown_slices_fall_
     assert noisy > 1.8 * steady
     assert _band(reference, "segment", "never_seen") is reference["performance_bands"]
     assert _band(reference, "", "") is reference["performance_bands"]
+
+
+# --- binary: the class the model served -------------------------------------------------------------------------------
+
+NAMED = LabelsConfig(positive_label="default", negative_label="repaid")
+
+
+def _served_rows() -> pd.DataFrame:
+    """Eight labelled rows whose served class is written every way a table may hold it (1/0, true/false, yes/no,
+    the labels' class names), one null and one unreadable ("maybe"), and two rows that cannot be scored."""
+    return pd.DataFrame({
+        "label": [1, 1, 1, 0, 0, 0, 1, 1, None, 1],
+        "score": [0.9, 0.45, 0.3, 0.55, 0.2, 0.7, 0.6, 0.4, 0.8, float("nan")],
+        "predicted": ["1", "true", "repaid", "yes", False, "default", None, "maybe", "1", "1"]})
+
+
+def test_labelled_rows_read_served_classes_as_labels_and_count_the_unreadable():
+    usable = labelled_rows("binary_classification", _served_rows(), NAMED)
+    assert len(usable) == 8
+    assert usable["served"].tolist()[:6] == [1.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+    assert usable["served"].iloc[6:].isna().all()
+    assert classification(usable, 0.5) == {"classified_by": "served_class", "served_classes": 6,
+                                           "served_class_missing": 1, "served_class_unreadable": 1, "threshold": 0.5}
+
+
+def test_evaluate_binary_uses_the_served_class_and_the_threshold_only_where_it_is_missing():
+    """Rows 6 (null) and 7 ("maybe") fall back to score >= 0.5: 0.6 -> 1, 0.4 -> 0. scikit-learn on the resulting
+    classes; ROC AUC of the scores. At the threshold alone accuracy would be 3/8, not 4/8."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+    usable = labelled_rows("binary_classification", _served_rows(), NAMED)
+    truth, scores = usable["label"].astype(int).to_numpy(), usable["score"].to_numpy()
+    classes = np.array([1, 1, 0, 1, 0, 1, 1, 0])
+    names = ("accuracy", "precision", "recall", "f1", "roc_auc")
+    expected = {"accuracy": accuracy_score(truth, classes), "precision": precision_score(truth, classes),
+                "recall": recall_score(truth, classes), "f1": f1_score(truth, classes),
+                "roc_auc": roc_auc_score(truth, scores)}
+    assert evaluate("binary_classification", usable, 0.5, names) == pytest.approx(expected, abs=1e-12)
+    assert expected["accuracy"] == 4 / 8
+    statistics = sufficient_statistics("binary_classification", usable, 0.5)
+    assert (statistics["tp"], statistics["fp"], statistics["tn"], statistics["fn"]) == (3, 2, 1, 2)
+    without = usable.drop(columns=["predicted", "served"])
+    assert evaluate("binary_classification", without, 0.5, ("accuracy",))["accuracy"] == 3 / 8
+
+
+def test_a_table_without_the_column_or_with_it_never_filled_scores_at_the_threshold_as_before():
+    rows = _served_rows().drop(columns=["predicted"])
+    usable = labelled_rows("binary_classification", rows, NAMED)
+    assert "served" not in usable.columns
+    assert classification(usable, 0.5) == {"classified_by": "threshold", "threshold": 0.5}
+    empty = labelled_rows("binary_classification", rows.assign(predicted=None), NAMED)
+    assert classification(empty, 0.5) == {"classified_by": "threshold", "served_classes": 0, "served_class_missing": 8,
+                                          "served_class_unreadable": 0, "threshold": 0.5}
+    names = ("accuracy", "precision", "recall", "f1", "roc_auc")
+    assert evaluate("binary_classification", empty, 0.5, names) == evaluate("binary_classification", usable, 0.5, names)
+    assert (sufficient_statistics("binary_classification", empty, 0.5)
+            == sufficient_statistics("binary_classification", usable, 0.5))
+
+
+def test_the_band_draws_served_classes_with_their_rows():
+    """Served classes that are always right: accuracy 1 in every drawn window (no spread); at the threshold the
+    same rows are 80 % right."""
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 2000)
+    scores = np.where(rng.random(2000) < 0.8, labels, 1 - labels) * 0.6 + 0.2
+    rows = labelled_rows("binary_classification", pd.DataFrame({"label": labels, "score": scores, "predicted": labels}),
+                         LabelsConfig())
+    band = fit_bands("binary_classification", rows, 0.5, ("accuracy",), np.random.default_rng(0))
+    assert band["mean"]["accuracy"] == [1.0] * len(band["sizes"]) and set(band["std"]["accuracy"]) == {0.0}
+    at_threshold = fit_bands("binary_classification", rows.drop(columns=["served"]), 0.5, ("accuracy",),
+                             np.random.default_rng(0))
+    assert at_threshold["mean"]["accuracy"][0] == pytest.approx(0.8, abs=0.05)

@@ -443,6 +443,83 @@ def test_aggregate_binary_no_rows_all_none(records):
     assert aggregate_binary(records, BINARY_METRICS) == dict.fromkeys(BINARY_METRICS)
 
 
+# --- binary: the class the model served -------------------------------------------------------------------------------
+
+SERVED_LABELS = np.array([1, 1, 1, 0, 0, 0, 1, 1])
+SERVED_SCORES = np.array([0.9, 0.45, 0.3, 0.55, 0.2, 0.7, 0.6, 0.4])
+SERVED = np.array([1, 1, 0, 1, 0, 1, 1, 1], dtype="float64")  # as a model cutting at 0.4 would serve, bar row 2
+
+
+def served_oracle(labels: np.ndarray, scores: np.ndarray, served: np.ndarray) -> dict:
+    """scikit-learn's confusion metrics of the served classes and its ranking metrics of the scores."""
+    return {"accuracy": accuracy_score(labels, served), "precision": precision_score(labels, served),
+            "recall": recall_score(labels, served), "f1": f1_score(labels, served),
+            "roc_auc": roc_auc_score(labels, scores)}
+
+
+def test_binary_metrics_served_classes_hand_worked_differ_from_the_threshold():
+    """Served [1, 1, 0, 1, 0, 1, 1, 1] against labels [1, 1, 1, 0, 0, 0, 1, 1]: tp 4 (rows 0, 1, 6, 7), fn 1 (row 2),
+    fp 2 (rows 3, 5), tn 1 (row 4) -> accuracy 5/8, precision 4/6, recall 4/5, f1 8/11. At score >= 0.5 the same
+    rows give tp 2, fn 3, fp 2, tn 1 -> accuracy 3/8: the served class decides, not the threshold."""
+    values = binary_metrics(SERVED_LABELS, SERVED_SCORES, 0.5, ALL, served=SERVED)
+    assert values == pytest.approx({"accuracy": 5 / 8, "precision": 4 / 6, "recall": 4 / 5, "f1": 8 / 11,
+                                    "roc_auc": roc_auc_score(SERVED_LABELS, SERVED_SCORES)}, abs=1e-15)
+    assert_matches(values, served_oracle(SERVED_LABELS, SERVED_SCORES, SERVED.astype(int)))
+    assert binary_metrics(SERVED_LABELS, SERVED_SCORES, 0.5, ("accuracy",))["accuracy"] == 3 / 8
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_binary_metrics_served_at_another_threshold_match_sklearn_on_the_served_class(seed):
+    """A model that served score >= 0.35, with 5 % of its decisions overridden: the confusion metrics are
+    scikit-learn's on what it served, and differ from those at performance.threshold; the ranking and probability
+    metrics are of the scores either way."""
+    labels, scores = random_binary(seed, n=2000, positive_share=0.3)
+    served = ((scores >= 0.35) ^ (np.random.default_rng(seed).random(scores.size) < 0.05)).astype(int)
+    values = binary_metrics(labels, scores, 0.5, BINARY_METRICS, served=served.astype("float64"))
+    assert_matches({name: values[name] for name in ALL}, served_oracle(labels, scores, served))
+    at_threshold = binary_metrics(labels, scores, 0.5, BINARY_METRICS)
+    assert values["accuracy"] != pytest.approx(at_threshold["accuracy"], abs=1e-3)
+    for name in ("roc_auc", "pr_auc", "log_loss", "brier", "ece"):
+        assert values[name] == at_threshold[name], name
+
+
+def test_binary_metrics_rows_without_a_served_class_fall_back_to_the_threshold():
+    """NaN served classes (null or unreadable in the table) are classified as score >= threshold, row by row."""
+    served = SERVED.copy()
+    served[[2, 7]] = np.nan  # row 2: score 0.3 -> 0 (as served); row 7: score 0.4 -> 0 (served 1)
+    expected = np.array([1, 1, 0, 1, 0, 1, 1, 0])
+    assert metrics.predicted_positive(SERVED_SCORES, 0.5, served).astype(int).tolist() == expected.tolist()
+    assert_matches(binary_metrics(SERVED_LABELS, SERVED_SCORES, 0.5, ALL, served=served),
+                   served_oracle(SERVED_LABELS, SERVED_SCORES, expected))
+    everywhere_nan = binary_metrics(SERVED_LABELS, SERVED_SCORES, 0.5, ALL, served=np.full(8, np.nan))
+    assert everywhere_nan == binary_metrics(SERVED_LABELS, SERVED_SCORES, 0.5, ALL)
+
+
+@PROPERTY
+@given(data=labelled_scores(), cuts=st.lists(st.integers(0, 400), max_size=4), seed=st.integers(0, 2**16))
+def test_aggregate_binary_of_split_windows_with_served_classes_equals_metrics_of_all_rows(data, cuts, seed):
+    labels, scores = data
+    served = np.random.default_rng(seed).choice([0.0, 1.0, np.nan], labels.size)
+    records = [json_round_trip(binary_statistics(labels[part], scores[part], 0.5, served[part]))
+               for part in pieces(labels.size, cuts)]
+    whole = binary_metrics(labels, scores, 0.5, AGGREGATABLE_BINARY, served=served)
+    assert_matches(aggregate_binary(records, AGGREGATABLE_BINARY),
+                   {k: math.nan if v is None else v for k, v in whole.items()})
+
+
+def test_bootstrap_standard_errors_resample_the_served_classes_with_their_rows():
+    """Served classes that are always right give an accuracy of 1 in every resample: no spread. At the threshold
+    the same rows are sometimes wrong, and their accuracy spreads."""
+    labels, scores = random_binary(1, n=300, positive_share=0.3)
+    served = labels.astype("float64")
+    errors = metrics.bootstrap_standard_errors(labels, scores, 0.5, ("accuracy", "roc_auc"), np.random.default_rng(1),
+                                               reps=30, served=served)
+    assert errors["accuracy"] == 0.0 and errors["roc_auc"] > 0
+    at_threshold = metrics.bootstrap_standard_errors(labels, scores, 0.5, ("accuracy",), np.random.default_rng(1),
+                                                     reps=30)
+    assert at_threshold["accuracy"] > 0
+
+
 # --- binary: undefined cases ------------------------------------------------------------------------------------------
 
 
