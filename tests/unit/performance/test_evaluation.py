@@ -15,6 +15,7 @@ from include.monitoring.performance.evaluation import (
     evaluate,
     fit_bands,
     labelled_rows,
+    served_classes,
     sufficient_statistics,
 )
 
@@ -165,3 +166,13 @@ def test_the_band_draws_served_classes_with_their_rows():
     at_threshold = fit_bands("binary_classification", rows.drop(columns=["served"]), 0.5, ("accuracy",),
                              np.random.default_rng(0))
     assert at_threshold["mean"]["accuracy"][0] == pytest.approx(0.8, abs=0.05)
+
+
+def test_served_classes_parsed_once_per_distinct_value_read_as_labels_are():
+    from include.monitoring.performance.labels import parse_labels
+
+    raw = pd.Series(["1", "true", "repaid", "yes", False, "default", None, "maybe", True, 1, 0.0, float("nan"), 2,
+                     "No", " yes "], index=range(10, 25), dtype=object)
+    served = served_classes(raw, NAMED)
+    assert served.equals(parse_labels("binary_classification", raw, NAMED))
+    assert served.tolist()[:6] == [1.0, 1.0, 0.0, 1.0, 0.0, 1.0] and served.iloc[[6, 7, 11, 12]].isna().all()
