@@ -24,7 +24,12 @@ and the false-alert figures flatter than production traffic. The clean replay (7
 it the performance step alone, re-scoring over the 30-day label horizon in SQLite, takes about 1 s a window,
 validation and profiling about 0.45 s.
 
-The last line is `RESULT detected=<k>/<n> at_first_window=<m> false_critical=<c> false_warning=<w>`.
+Per incident it also counts what reached the person on call: PagerDuty triggers (pages), Slack messages and thread
+replies, from the outbox of the incident replay (delivery is not run; every non-suppressed row would be sent), and
+the incident's alerts still open 24 h after it ended.
+
+The last line is `RESULT detected=<k>/<n> at_first_window=<m> false_critical=<c> false_warning=<w>
+pages_per_incident_max=<p> stuck_open=<s>`.
 """
 
 from __future__ import annotations
@@ -147,9 +152,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=2) as pool:
         incidents = pool.submit(incident_replay, config, Path(tmp), earliest_onset, seed) if only != "clean" else None
         clean = pool.submit(clean_replay, config, Path(tmp), earliest_onset, seed) if only != "incidents" else None
-        detections, unexplained = incidents.result() if incidents else ([], [])
+        detections, unexplained, burdens = incidents.result() if incidents else ([], [], [])
         false_alerts = clean.result() if clean else []
     print_detections(detections)
+    print_burden(burdens)
     print_openings("alerts of the incident replay that no incident explains", unexplained)
     print_openings("false alerts of the clean replay (every opening at WARNING or above)", false_alerts)
     print(f"total run time {time.perf_counter() - started:.0f} s")
@@ -158,7 +164,9 @@ def main() -> None:
     counts = {level: sum(opening.severity == level for opening in false_alerts) for level in ("CRITICAL", "WARNING")}
     print(f"RESULT detected={sum(d.first is not None for d in detections)}/{len(detections)} "
           f"at_first_window={sum(d.at_first_window for d in detections)} "
-          f"false_critical={counts['CRITICAL']} false_warning={counts['WARNING']}")
+          f"false_critical={counts['CRITICAL']} false_warning={counts['WARNING']} "
+          f"pages_per_incident_max={max((b.pagerduty_triggers for b in burdens), default=0)} "
+          f"stuck_open={sum(len(b.stuck_open) for b in burdens)}")
 
 
 def code_commit() -> str:
@@ -187,7 +195,70 @@ def incident_replay(config, directory: Path, earliest_onset: datetime,
           f"utilization at the run ending {due['gradual_shift']:%Y-%m-%d %H:%M} UTC")
     detections = [detect(incident, replay.openings, due.get(incident.name)) for incident in INCIDENTS]
     unexplained = [opening for opening in replay.openings if not explaining_incidents(opening)]
-    return detections, unexplained
+    return detections, unexplained, burden(store)
+
+
+@dataclass(frozen=True, slots=True)
+class Burden:
+    """What an incident cost the person on call: pages (PagerDuty triggers that open an alert; escalations add to
+    it), Slack messages (top-level and thread replies), and its alerts still open 24 h after it ended (or at the
+    replay's end, when that comes first: `seen_hours` says how long after it ended the state was read)."""
+
+    incident: str
+    pagerduty_triggers: int
+    pagerduty_updates: int
+    slack_messages: int
+    slack_replies: int
+    stuck_open: list[str]
+    seen_hours: float | None  # None: the incident lasts to the replay's end, so nothing can be stuck yet
+
+
+def burden(store) -> list[Burden]:
+    """Each incident's notifications: those whose incident (its first root's alert key) the incident explains,
+    queued for a window between its onset and its end; and its alerts still open after it."""
+    import sqlalchemy as sa
+
+    from include.monitoring import store as tables
+    from include.monitoring.demo.generator import INCIDENTS
+
+    n, a = tables.notifications.c, tables.alerts.c
+    with store.connect() as conn:
+        notes = conn.execute(sa.select(n.alert_key, n.window_start, n.channel, n.action).where(
+            n.status != "suppressed")).all()
+        alerts = conn.execute(sa.select(a.alert_key, a.opened_at, a.resolved_at, a.status, a.history)).all()
+    result = []
+    for incident in INCIDENTS:
+        onset, finish = incident.window(END)
+        mine = [note for note in notes if explains(incident.name, Opening(None, tables.utc(note.window_start),
+                                                                          note.alert_key, note.action, "", ""))]
+        read_at = min(finish + timedelta(hours=24), END)
+        stuck = [alert.alert_key.split(":", 1)[1] for alert in alerts
+                 if explains(incident.name, Opening(None, tables.utc(alert.opened_at), alert.alert_key, "", "", ""))
+                 and (alert.resolved_at is None or tables.utc(alert.resolved_at) > read_at)
+                 and alert.status != "watching"]
+        result.append(Burden(
+            incident.name,
+            sum(x.channel == "pagerduty" and x.action == "trigger" for x in mine),
+            sum(x.channel == "pagerduty" and x.action in ("escalate", "remind") for x in mine),
+            sum(x.channel.startswith("slack") and x.action == "trigger" for x in mine),
+            sum(x.channel.startswith("slack") and x.action != "trigger" for x in mine),
+            stuck if finish < END else [], (read_at - finish) / HOUR if finish < END else None))
+    return result
+
+
+def print_burden(burdens: list[Burden]) -> None:
+    rows = [("incident", "pages (PagerDuty triggers)", "PagerDuty updates", "Slack messages", "Slack replies",
+             "still open 24 h after it ended")]
+    for b in burdens:
+        stuck = ("lasts to the end" if b.seen_hours is None else
+                 f"{len(b.stuck_open)}" + (f" (read {b.seen_hours:.0f} h after)" if b.seen_hours < 24 else ""))
+        rows.append((b.incident, str(b.pagerduty_triggers), str(b.pagerduty_updates), str(b.slack_messages),
+                     str(b.slack_replies), stuck))
+    print("\nper-incident notifications (what the person on call received) and alerts left open")
+    print_table(rows)
+    for b in burdens:
+        for key in b.stuck_open:
+            print(f"  {b.incident}: still open: {key}")
 
 
 def clean_replay(config, directory: Path, earliest_onset: datetime, seed: int) -> list[Opening]:

@@ -125,10 +125,12 @@ def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: dic
                                         started_at, now=_now(), backfill=backfill, silences=variable_silences(config))
     staging.discard_run(store_engine, config.model, dag_run_id, _now())
     for t in transitions:
-        log.info("alert %s: %s%s", t.action, t.message, f" ({t.suppressed})" if t.suppressed else "")
+        folded = f" (folded under {t.folded_under})" if t.folded_under else ""
+        log.info("alert %s: %s%s%s", t.action, t.message, folded, f" ({t.suppressed})" if t.suppressed else "")
     actions = {action: sum(t.action == action for t in transitions) for action in ("trigger", "escalate", "resolve")}
-    log.info("wrote %d metric values for %s; alerts opened %d, escalated %d, resolved %d", len(obs.metrics) + len(rows),
-             obs.window, actions["trigger"], actions["escalate"], actions["resolve"])
+    log.info("wrote %d metric values for %s; alerts opened %d, escalated %d, resolved %d (%d of them folded under "
+             "their cause)", len(obs.metrics) + len(rows), obs.window, actions["trigger"], actions["escalate"],
+             actions["resolve"], sum(bool(t.folded_under) for t in transitions))
     return {"status": obs.status.value, "metrics": len(obs.metrics) + len(rows), "transitions": len(transitions)}
 
 

@@ -25,7 +25,10 @@ CONCURRENT_HOURS = (13, 12, 11, 10)
 ROUNDS = 5
 TABLES = ("monitor_runs", "window_profiles", "metric_values", "validation_results", "alerts", "notifications")
 # Columns that hold when a row was written, not what it says.
-VOLATILE = {"computed_at", "started_at", "finished_at", "created_at", "sent_at", "last_notified_at", "id"}
+# evaluated_through is the latest run that re-scored a key: which run re-scores an older window depends on which
+# labels it saw, timing, as the label cut-off below.
+VOLATILE = {"computed_at", "started_at", "finished_at", "created_at", "sent_at", "last_notified_at", "id",
+            "evaluated_through"}
 
 
 @cache

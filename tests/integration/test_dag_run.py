@@ -65,17 +65,19 @@ def test_zeroed_feature_hour_writes_metrics_and_pages_critical_drift_to_slack(da
     alerts = {r["alert_key"]: r for r in rows(store, "select * from alerts where status = 'open'")}
     assert alerts["credit_default:drift:feature_drift:income:"]["severity"] == "CRITICAL"
 
-    new_messages = slack.messages[before:]
-    # Slack's text has a zero-width space on each side of a backtick (mrkdwn shows the message literally).
-    income = [m for m in new_messages if "drift of `income` (" in m["text"].replace("\u200b", "")]  # not a slice's
-    assert len(income) == 1
-    assert income[0]["channel"] == "#ml-alerts"
-    assert income[0]["_auth"] == "Bearer xoxb-test-token"
-    assert "[CRITICAL] credit_default" in income[0]["text"] and "2026-11-22 19:00" in income[0]["text"]
-    stuck = [m["text"] for m in new_messages if "constant_column of `income`" in m["text"].replace("\u200b", "")]
-    assert len(stuck) == 1 and stuck[0].startswith("[CRITICAL] credit_default")
-    assert "expect_column_stdev_to_be_between" in stuck[0] and "examples: 0.0" in stuck[0]
-    sent = rows(store, "select channel, status from notifications where alert_key = 'credit_default:drift:feature_drift:income:'")
+    drift_alert = alerts["credit_default:drift:feature_drift:income:"]
+    assert drift_alert["parent_key"] == "credit_default:quality:constant_column:income:"  # folded under its cause
+    # One incident, one message: the constant columns are its roots, the drifts folded under them. Slack's text has a
+    # zero-width space on each side of a backtick (mrkdwn shows the message literally).
+    pages = [m for m in slack.messages[before:] if "constant_column of `income`" in m["text"].replace("\u200b", "")]
+    assert len(pages) == 1
+    assert pages[0]["channel"] == "#ml-alerts"
+    assert pages[0]["_auth"] == "Bearer xoxb-test-token"
+    text = pages[0]["text"].replace("\u200b", "")
+    assert text.startswith("[CRITICAL] credit_default") and "2026-11-22 19:00" in text
+    assert "expect_column_stdev_to_be_between" in text and "examples: 0.0" in text
+    assert "CRITICAL drift:feature_drift of `income` = " in text and "constant_column of `credit_limit`" in text
+    sent = rows(store, "select channel, status from notifications where alert_key = :k", k=drift_alert["incident"])
     # No PagerDuty connection in this test: its row is kept, marked skipped with the reason.
     assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent"), ("pagerduty", "skipped")}
 
@@ -116,13 +118,13 @@ def test_a_silence_in_the_airflow_variable_suppresses_the_page_of_a_real_run(dag
     income_drift = "credit_default:drift:feature_drift:income:"
     assert alerts[income_drift]["status"] == "open" and alerts[income_drift]["severity"] == "CRITICAL"  # recorded
     assert {r["status"] for r in alerts.values()} == {"open"}
-    silenced = rows(store, "select n.* from notifications n join alerts a on a.alert_key = n.alert_key "
-                           "where a.column_name = 'income'")
-    assert {(r["alert_key"], r["channel"]) for r in silenced} >= {
-        (income_drift, "log"), (income_drift, "slack"), (income_drift, "pagerduty")}
+    # The income root (its constant column) is recorded under its own key, the income drift folded under it.
+    stuck = "credit_default:quality:constant_column:income:"
+    assert alerts[income_drift]["parent_key"] == stuck
+    silenced = rows(store, "select * from notifications where alert_key = :k", k=stuck)
+    assert {r["channel"] for r in silenced} == {"log", "slack", "pagerduty"}
     suppressed_keys = {r["alert_key"] for r in rows(store, "select * from notifications where status = 'suppressed'")}
-    assert suppressed_keys == set(alerts) == {income_drift, "credit_default:quality:constant_column:income:",
-                                              "credit_default:quality:out_of_range:income:"}  # nothing else silenced
+    assert suppressed_keys == {stuck}  # nothing else silenced
     for notification in silenced:
         assert notification["status"] == "suppressed", notification
         assert notification["last_error"] == ("silenced (*:*:income:* until 2099-01-01T00:00:00+00:00: "
@@ -132,8 +134,10 @@ def test_a_silence_in_the_airflow_variable_suppresses_the_page_of_a_real_run(dag
     new_messages = slack.messages[before:]
     assert [m["text"] for m in new_messages if "income" in m["text"]] == []
     # The silence is selective: the other zeroed feature of the same window still pages.
-    limit = [m for m in new_messages if "drift of `credit_limit` (" in m["text"].replace("\u200b", "")]
+    limit = [m for m in new_messages if "constant_column of `credit_limit`" in m["text"].replace("\u200b", "")]
     assert len(limit) == 1 and limit[0]["text"].startswith("[CRITICAL] credit_default")
-    sent = rows(store, "select channel, status from notifications "
-                       "where alert_key = 'credit_default:drift:feature_drift:credit_limit:'")
+    assert "drift:feature_drift of `credit_limit` = " in limit[0]["text"].replace("\u200b", "")  # folded, named
+    [limit_root] = rows(store, "select incident from alerts "
+                               "where alert_key = 'credit_default:quality:constant_column:credit_limit:'")
+    sent = rows(store, "select channel, status from notifications where alert_key = :k", k=limit_root["incident"])
     assert {(r["channel"], r["status"]) for r in sent} == {("log", "sent"), ("slack", "sent"), ("pagerduty", "skipped")}

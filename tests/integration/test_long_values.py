@@ -79,5 +79,7 @@ def test_alerts_of_long_slice_values_are_found_again_by_the_next_window(store):
     assert len(alerts) == len(LONG_VALUES), alerts  # one per slice: the second window updated, not duplicated them
     assert all(a["status"] == "open" and len(a["alert_key"]) <= 512 and len(a["slice"]) <= 256 for a in alerts)
     assert {str(a["last_seen_at"])[:16] for a in alerts} == {"2026-11-22 16:00"}
-    triggers = _rows(store, "select alert_key from notifications where action = 'trigger'")
-    assert {t["alert_key"] for t in triggers} == {a["alert_key"] for a in alerts}
+    triggers = _rows(store, "select alert_key, message from notifications where action = 'trigger'")
+    # One incident: its notifications carry the key of one of its alerts, found as stored (shortened) in `alerts`.
+    assert len({t["alert_key"] for t in triggers}) == 1 and triggers[0]["alert_key"] in {a["alert_key"] for a in alerts}
+    assert triggers[0]["message"].startswith(f"[CRITICAL] credit_default: {len(LONG_VALUES)} findings")

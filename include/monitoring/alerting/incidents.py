@@ -43,10 +43,13 @@ GROUP_OF_ACTION = {"trigger": "new", "escalate": "new", "remind": "remind", "res
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """One incident's news of one kind in one window: its root transitions, each with the alerts folded under it."""
+
     incident: str
     action: str  # trigger | escalate | remind | resolve | update
-    severity: Severity
-    message: str
+    members: list[Transition]
+    folded: dict[str, list[tuple[str, MetricRow | None, str]]]
+    open_left: int  # root alerts of the incident still open after the window
     suppressed: str
     window_start: datetime
 
@@ -62,7 +65,9 @@ def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Tran
         sa.select(table.c.alert_key, table.c.incident).where(table.c.alert_key.in_([t.alert_key for t in roots])))}
     groups: dict[tuple[str, str, str], list[Transition]] = {}
     for t in roots:
-        incident = incident_of.get(t.alert_key, t.alert_key)
+        # A silenced or backfilled root is recorded under its own key: it must not take its incident's outbox slot
+        # (one row per incident, window, route and action) from the roots that do page.
+        incident = t.alert_key if t.suppressed else incident_of.get(t.alert_key, t.alert_key)
         groups.setdefault((incident, GROUP_OF_ACTION[t.action], t.suppressed), []).append(t)
     open_roots = _open_roots(conn, config.model, {incident for incident, _kind, _muted in groups})
     result = []
@@ -71,10 +76,31 @@ def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Tran
         action = {"new": "trigger" if open_roots.get(incident, 0) <= triggered else "escalate", "remind": "remind",
                   "resolve": "resolve" if not open_roots.get(incident) else "update"}[kind]
         folded = {t.alert_key: _folded_under(t.alert_key, transitions, rows, folding) for t in members}
-        result.append(Page(incident, action, max(t.severity for t in members),
-                           incident_text(config.model, action, members, folded, open_roots.get(incident, 0)),
-                           suppressed, window_start))
+        result.append(Page(incident, action, members, folded, open_roots.get(incident, 0), suppressed, window_start))
     return result
+
+
+def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) -> list[dict]:
+    """One outbox row per page and route. A route gets the page's roots whose severity it serves (a team's WARNING
+    channel is not sent the CRITICAL roots it does not take), so its message and severity are its own. An `update`
+    (part of an incident resolved) goes to every route but PagerDuty, where any event other than the incident's
+    resolve would re-trigger it."""
+    records = []
+    for page in pages:
+        routes: dict[str, list[Transition]] = {}
+        for member in page.members:
+            for channel in config.channels_for(member.severity):
+                routes.setdefault(channel, []).append(member)
+        for channel, members in routes.items():
+            if page.action == "update" and channel == "pagerduty":
+                continue
+            records.append({
+                "alert_key": page.incident, "model": config.model, "window_start": page.window_start,
+                "channel": channel, "action": page.action, "severity": max(m.severity for m in members).name,
+                "message": incident_text(config.model, page.action, members, page.folded, page.open_left),
+                "status": "suppressed" if page.suppressed else "pending", "attempts": 0,
+                "last_error": page.suppressed, "created_at": now})
+    return records
 
 
 def _open_roots(conn: sa.Connection, model: str, incidents: set[str]) -> dict[str, int]:

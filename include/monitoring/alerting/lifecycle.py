@@ -309,17 +309,8 @@ def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now:
 
 
 def _enqueue(conn: sa.Connection, config: MonitorConfig, pages: Sequence[incidents.Page], now: datetime) -> None:
-    """Write one outbox row per page and route; delivery happens in a later step. An `update` (part of an incident
-    resolved) goes to every route but PagerDuty, where any event other than the incident's resolve re-triggers it."""
-    records = [
-        {"alert_key": page.incident, "model": config.model, "window_start": page.window_start, "channel": channel,
-         "action": page.action, "severity": page.severity.name, "message": page.message,
-         "status": "suppressed" if page.suppressed else "pending", "attempts": 0, "last_error": page.suppressed,
-         "created_at": now}
-        for page in pages for channel in config.channels_for(page.severity)
-        if not (page.action == "update" and channel == "pagerduty")
-    ]
-    for record in records:
+    """Write the pages into the outbox (incidents.outbox_records); delivery happens in a later step."""
+    for record in incidents.outbox_records(config, pages, now):
         exists = conn.execute(sa.select(store.notifications.c.id).where(
             *(getattr(store.notifications.c, k) == record[k] for k in ("alert_key", "window_start", "channel", "action"))
         )).first()
