@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,11 +58,31 @@ def test_missing_score_column_blocks_the_run_with_the_reason(tmp_path, demo_fram
     assert missing.severity.name == "CRITICAL" and "`score`" in missing.message
 
 
-def test_text_in_numeric_column_is_critical_and_skips_only_that_columns_drift(tmp_path, demo_warehouse_path):
+@pytest.fixture(scope="module")
+def demo_reference_store(demo_warehouse_path, tmp_path_factory):
+    """A store file holding the demo's table reference, fitted once for the tests that read the demo warehouse."""
+    from include.monitoring import reference
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    path = tmp_path_factory.mktemp("reference") / "store.db"
+    reference.ensure_reference(_config(), engine_from_url(f"sqlite:///{demo_warehouse_path}"),
+                               sa.create_engine(f"sqlite:///{path}"), now=NOW)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_reference_store, tmp_path) -> sa.Engine:
+    """A copy of `demo_reference_store` of this test's own (`ensure_reference` finds the profile in it; fitting
+    reads no setting these tests change)."""
+    shutil.copyfile(demo_reference_store, tmp_path / "store.db")
+    return sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def test_text_in_numeric_column_is_critical_and_skips_only_that_columns_drift(demo_warehouse_path, demo_store):
     from include.monitoring.airflow_adapters import engine_from_url
 
     warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
-    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store = demo_store
     observation, transitions = _run(_config(), warehouse, store, hours_before_end=18)  # [09:00, 10:00): "n/a" values
     assert observation.status.value == "ok"
     [wrong_type] = [t for t in transitions if "wrong_type" in t.message]
@@ -86,13 +107,13 @@ def test_missing_predictions_table_fails_with_a_clear_message(tmp_path):
         pipeline.observe_window(_config(), "ref", {"columns": {}}, warehouse, window)
 
 
-def test_fewer_rows_than_min_rows_is_insufficient_data_with_the_count(tmp_path, demo_warehouse_path):
+def test_fewer_rows_than_min_rows_is_insufficient_data_with_the_count(demo_warehouse_path, demo_store):
     import dataclasses
 
     from include.monitoring.airflow_adapters import engine_from_url
 
     warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
-    store = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    store = demo_store
     config = dataclasses.replace(_config(), min_rows=100_000)
     observation, transitions = _run(config, warehouse, store, hours_before_end=30)
     assert observation.status.value == "insufficient_data" and observation.row_count > 0
