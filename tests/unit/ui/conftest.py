@@ -1,11 +1,11 @@
-"""A store filled once per module by replaying the demo's incident hours (see replay.py)."""
+"""A store filled once for the UI package's tests by replaying the demo's incident hours (replay.py); tests only read it."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def filled_store(tmp_path_factory, demo_frames):
     import sqlalchemy as sa
 
