@@ -211,6 +211,7 @@ class Burden:
     slack_replies: int
     stuck_open: list[str]
     seen_hours: float | None  # None: the incident lasts to the replay's end, so nothing can be stuck yet
+    pages: list[str]  # each page: its window and the root alert key that names its incident
 
 
 def burden(store) -> list[Burden]:
@@ -242,7 +243,9 @@ def burden(store) -> list[Burden]:
             sum(x.channel == "pagerduty" and x.action in ("escalate", "remind") for x in mine),
             sum(x.channel.startswith("slack") and x.action == "trigger" for x in mine),
             sum(x.channel.startswith("slack") and x.action != "trigger" for x in mine),
-            stuck if finish < END else [], (read_at - finish) / HOUR if finish < END else None))
+            stuck if finish < END else [], (read_at - finish) / HOUR if finish < END else None,
+            [f"{tables.utc(x.window_start):%m-%d %H:%M} {x.alert_key.split(':', 1)[1]}" for x in mine
+             if x.channel == "pagerduty" and x.action == "trigger"]))
     return result
 
 
@@ -257,6 +260,8 @@ def print_burden(burdens: list[Burden]) -> None:
     print("\nper-incident notifications (what the person on call received) and alerts left open")
     print_table(rows)
     for b in burdens:
+        for page in b.pages:
+            print(f"  {b.incident}: page {page}")
         for key in b.stuck_open:
             print(f"  {b.incident}: still open: {key}")
 

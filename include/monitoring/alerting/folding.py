@@ -11,6 +11,9 @@ or whose alert is open:
 - the score's drift and the share of predicted positives are children of the most drifted feature: a model fed
   moved inputs moves its outputs. Without any feature drift they stay roots, since then they are the news (the
   model or its serving changed, not its inputs);
+- a performance drop shows in several metrics of one slice (or of the whole window): the metrics fold under the
+  most severe one, the monitor's headline metric first on a tie, realized and estimated apart; estimated
+  performance, computed from the scores, folds under the score's drift (else the most drifted feature);
 - a slice that holds every row of the window (the only serving model version) raises no alert of its own: its
   row has the same count as the whole window's row for the same rule and column, so it is the window again. Its
   metric rows stay.
@@ -21,7 +24,7 @@ its nearest open ancestor, and a child whose ancestors are not open is a root an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from include.monitoring.alerting.messages import alert_rule
@@ -31,6 +34,7 @@ CAUSE_CHECKS = ("constant_column", "mostly_null", "wrong_type", "wrong_type_scor
 # Window-level drift rows that restate the features' drift or describe the model's outputs.
 SUMMARY_DRIFT = ("drift_share", "positive_share", "mean_score", "low_confidence_share")
 FEATURE_DRIFT = "feature_drift"  # the alert rule of every feature's (and the score's) drift, whatever the method
+PERFORMANCE_KINDS = (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +43,17 @@ class Folding:
     whole_window_slices: frozenset[str] = frozenset()  # slice keys that restate the whole window: no alert
 
     def ancestors(self, key: str) -> list[str]:
-        """The parent, its parent, ... (nearest first)."""
+        """The parent, its parent, ... (nearest first; never `key` itself)."""
         chain: list[str] = []
-        while (key := self.parents.get(key, "")) and key not in chain:
+        seen = {key}
+        while (key := self.parents.get(key, "")) and key not in seen:
             chain.append(key)
+            seen.add(key)
         return chain
 
 
-def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] = frozenset()) -> Folding:
+def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] = frozenset(),
+         metrics: Sequence[str] = ()) -> Folding:
     """The window's folding; `rows` by alert key (lifecycle.apply_alerts's `keyed`). A cause is a row that breaches
     in the window or whose alert is open (`open_keys`): while a feature's drift is open, the score's drift in a window
     where the feature's own test happens to pass is still its consequence."""
@@ -57,6 +64,9 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
     features = sorted(((key in breaching, row.severity, key) for key, row in rows.items() if key in causing
                        and not row.slice_key and _is_feature_drift(row) and row.column != score_column), reverse=True)
     worst_feature = features[0][2] if features else ""
+    score_drift = next((key for key, row in rows.items() if key in causing and not row.slice_key
+                        and _is_feature_drift(row) and row.column == score_column), "")
+    leads = _performance_leads(rows, causing, open_keys, metrics)
     parents: dict[str, str] = {}
     restating: set[str] = set()
     for key, row in rows.items():
@@ -73,7 +83,28 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
                 parents[key] = causes[row.column]
             elif (row.column == score_column or row.metric in SUMMARY_DRIFT) and worst_feature:
                 parents[key] = worst_feature
+        elif key in breaching and row.kind is MetricKind.ESTIMATED_PERFORMANCE and (score_drift or worst_feature):
+            parents[key] = score_drift or worst_feature  # estimated from the scores: it moves when they do
+        if key in breaching and row.kind in PERFORMANCE_KINDS and key not in parents:
+            lead = leads.get((row.kind, row.slice_key, row.slice_value), key)
+            if lead != key:
+                parents[key] = lead  # one slice's (or the window's) drop shows in several metrics: one cause
     return Folding(parents, frozenset(restating))
+
+
+def _performance_leads(rows: Mapping[str, MetricRow], causing: Set[str], open_keys: Set[str],
+                       metrics: Sequence[str]) -> dict[tuple, str]:
+    """Per (kind, slice): the key of the metric that speaks for the others, among those breaching or open: one
+    already open (the drop was reported), then the most severe, then the first in the monitor's list of metrics."""
+    order = {name: index for index, name in enumerate(metrics)}
+    best: dict[tuple, tuple] = {}
+    for key, row in rows.items():
+        if key in causing and row.kind in PERFORMANCE_KINDS:
+            group = (row.kind, row.slice_key, row.slice_value)
+            rank = (key in open_keys, row.severity, -order.get(row.metric, len(order)), key)
+            if group not in best or rank > best[group]:
+                best[group] = rank
+    return {group: rank[-1] for group, rank in best.items()}
 
 
 def _cause_checks(breaching: Mapping[str, MetricRow]) -> dict[str, str]:

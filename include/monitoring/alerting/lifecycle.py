@@ -78,7 +78,7 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     keyed = {alert_key(config.model, row): row for row in rows if not is_series_only(row) and not not_evaluated(row)}
     open_keys = set(conn.execute(sa.select(table.c.alert_key).where(table.c.model == config.model,
                                                                     table.c.status == "open")).scalars())
-    folding = fold(config.warehouse.score_column, keyed, open_keys)
+    folding = fold(config.warehouse.score_column, keyed, open_keys, config.performance_metrics)
     keyed = {key: row for key, row in keyed.items() if key not in folding.whole_window_slices}
     existing = {r.alert_key: r for r in conn.execute(sa.select(table).where(table.c.alert_key.in_(list(keyed))))}
     run_start = run_window.start if run_window is not None else None

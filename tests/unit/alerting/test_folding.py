@@ -238,3 +238,38 @@ def test_an_old_window_run_late_resolves_nothing_as_unseen(engine):
 
     assert _alerts(engine)[key(quality("constant_column", "income", C))]["status"] == "open"
 
+
+
+def performance(metric: str, severity: Severity, slice_: tuple[str, str] = ("", ""), estimated: bool = False,
+                hour: int = 0) -> MetricRow:
+    kind = MetricKind.ESTIMATED_PERFORMANCE if estimated else MetricKind.PERFORMANCE
+    return MetricRow(kind, metric, 0.5, _window(hour), slice_key=slice_[0], slice_value=slice_[1], n=80,
+                     threshold_warning=0.02, threshold_critical=0.05, severity=severity, details={"baseline": 0.79})
+
+
+def test_one_slices_drop_folds_its_metrics_under_the_headline_one_and_estimates_under_the_scores_drift():
+    self_employed = ("employment_type", "self_employed")
+    rows = {key(row): row for row in [
+        performance("accuracy", C, self_employed), performance("f1", C, self_employed),
+        performance("recall", W, self_employed), performance("accuracy", W, estimated=True),
+        performance("f1", C), drift("score", C), drift("income", OK)]}
+    folding = fold("score", rows, metrics=("roc_auc", "accuracy", "f1"))
+
+    lead = key(performance("accuracy", C, self_employed))
+    assert folding.parents[key(performance("f1", C, self_employed))] == lead  # same severity: the headline leads
+    assert folding.parents[key(performance("recall", W, self_employed))] == lead
+    assert folding.parents[key(performance("accuracy", W, estimated=True))] == key(drift("score", C))
+    assert key(performance("f1", C)) not in folding.parents and lead not in folding.parents  # other slices: apart
+
+
+def test_a_later_metric_of_an_open_slice_drop_is_folded_not_paged(engine):
+    config = _config()
+    self_employed = ("employment_type", "self_employed")
+    _run(engine, config, [performance("accuracy", C, self_employed, hour=0)], 0)
+    before = len(_notifications(engine))
+    _run(engine, config, [performance("accuracy", OK, self_employed, hour=1),
+                          performance("f1", C, self_employed, hour=1)], 1)
+
+    assert _notifications(engine, since_id=before) == []
+    assert _alerts(engine)[key(performance("f1", C, self_employed))]["parent_key"] == key(
+        performance("accuracy", C, self_employed))
