@@ -255,6 +255,10 @@ class AlertsConfig:
     # An open alert whose rule this many runs in a row could not evaluate (a slice too small, a feature skipped, no
     # labels due) resolves as no longer seen; a folded alert resolves with its cause instead.
     resolve_unseen_after: int = 24
+    # An incident whose root alerts all resolved stays quiet this long: a root that reopens, or a new one caused by
+    # its alerts, rejoins it (a reply in its Slack thread, no new page), and PagerDuty gets the resolve only after
+    # it. 0 = resolve PagerDuty with the last root.
+    reopen_within_hours: float = 24.0
     remind_hours: float = 24.0  # an alert still breaching is notified again after this long; 0 = never
     page_within_hours: float = 24.0  # windows that ended longer ago (backfills) write metrics but do not notify
     page_backfills: bool = False  # true: notify for old windows too
@@ -462,6 +466,7 @@ NUMERIC_RANGES: dict[str, Range] = {
     "alerts.resolve_after": LOOKBACK,
     "alerts.remind_hours": Range(0, 365 * 24),  # 0 = never
     "alerts.resolve_unseen_after": Range(1, 90 * 24),  # windows: up to 90 days of hourly runs
+    "alerts.reopen_within_hours": Range(0, 30 * 24),
     "alerts.page_within_hours": Range(1, 365 * 24),  # every run starts after its window ended: 0 would never page
     "alerts.dynamic.*.windows": Range(2, 365 * 24),
     "alerts.dynamic.*.min_windows": Range(2, 365 * 24),

@@ -52,9 +52,12 @@ def test_the_zeroed_hour_pages_once_and_resolves_once(tmp_path):
             _deliver(engine, slack, pagerduty, hour)
 
         assert len(slack.messages) == 2 and slack.messages[1].get("thread_ts") == "1.000"  # the resolve, in its thread
+        assert pagerduty.incidents == {incident: "triggered"}  # resolved on PagerDuty once quiet for 24 h
+        _run(engine, config, clean_window(28), 28)
+        _deliver(engine, slack, pagerduty, 28)
         assert [(e["event_action"], e["dedup_key"]) for e in pagerduty.events] == [("trigger", incident),
                                                                                   ("resolve", incident)]
-        assert pagerduty.incidents == {incident: "resolved"}
+        assert pagerduty.incidents == {incident: "resolved"} and len(slack.messages) == 2
 
 
 def test_an_escalation_and_a_partial_resolve_reply_in_the_incidents_thread(tmp_path):

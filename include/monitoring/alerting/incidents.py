@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -72,8 +72,8 @@ def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Tran
     open_roots = _open_roots(conn, config.model, {incident for incident, _kind, _muted in groups})
     result = []
     for (incident, kind, suppressed), members in groups.items():
-        triggered = sum(t.action == "trigger" for t in members)
-        action = {"new": "trigger" if open_roots.get(incident, 0) <= triggered else "escalate", "remind": "remind",
+        starts = any(t.starts_incident for t in members)
+        action = {"new": "trigger" if starts else "escalate", "remind": "remind",
                   "resolve": "resolve" if not open_roots.get(incident) else "update"}[kind]
         folded = {t.alert_key: _folded_under(t.alert_key, transitions, rows, folding) for t in members}
         result.append(Page(incident, action, members, folded, open_roots.get(incident, 0), suppressed, window_start))
@@ -84,7 +84,9 @@ def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) 
     """One outbox row per page and route. A route gets the page's roots whose severity it serves (a team's WARNING
     channel is not sent the CRITICAL roots it does not take), so its message and severity are its own. An `update`
     (part of an incident resolved) goes to every route but PagerDuty, where any event other than the incident's
-    resolve would re-trigger it."""
+    resolve would re-trigger it; PagerDuty's `resolve` waits for the incident's quiet period (quiet_ended), so that
+    an alert flapping back rejoins the open PagerDuty alert instead of paging again."""
+    deferred = config.alerts.reopen_within_hours > 0  # PagerDuty's resolve waits for the quiet period (quiet_ended)
     records = []
     for page in pages:
         routes: dict[str, list[Transition]] = {}
@@ -92,7 +94,7 @@ def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) 
             for channel in config.channels_for(member.severity):
                 routes.setdefault(channel, []).append(member)
         for channel, members in routes.items():
-            if page.action == "update" and channel == "pagerduty":
+            if channel == "pagerduty" and (page.action == "update" or page.action == "resolve" and deferred):
                 continue
             records.append({
                 "alert_key": page.incident, "model": config.model, "window_start": page.window_start,
@@ -103,10 +105,59 @@ def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) 
     return records
 
 
+def quiet(conn: sa.Connection, config: MonitorConfig, at: datetime | None) -> set[str]:
+    """The model's incidents whose roots all resolved less than alerts.reopen_within_hours before `at`."""
+    hours = config.alerts.reopen_within_hours
+    if not hours or at is None:
+        return set()
+    table = store.alerts
+    incident = _incident_name(table)
+    found = conn.execute(sa.select(incident).where(table.c.model == config.model, table.c.parent_key == "")
+                         .group_by(incident)
+                         .having(sa.func.sum(sa.case((table.c.status == "open", 1), else_=0)) == 0)
+                         .having(sa.func.max(table.c.resolved_at) > at - timedelta(hours=hours)))
+    return {name for (name,) in found if name}
+
+
+def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> list[dict]:
+    """PagerDuty resolves of the incidents whose quiet period is over: every root resolved at least
+    alerts.reopen_within_hours before `at`, paged, and not resolved on PagerDuty since."""
+    hours = config.alerts.reopen_within_hours
+    if not hours or "pagerduty" not in {*config.alerts.critical, *config.alerts.warning, *config.alerts.info}:
+        return []
+    table, sent = store.alerts, store.notifications
+    incident = _incident_name(table)
+    over = {name: resolved for name, resolved in conn.execute(
+        sa.select(incident, sa.func.max(table.c.resolved_at)).where(table.c.model == config.model,
+                                                                   table.c.parent_key == "")
+        .group_by(incident)
+        .having(sa.func.sum(sa.case((table.c.status == "open", 1), else_=0)) == 0)
+        .having(sa.func.max(table.c.resolved_at) <= at - timedelta(hours=hours)))}
+    if not over:
+        return []
+    rows = conn.execute(sa.select(sent.c.alert_key, sent.c.action, sent.c.severity, sent.c.id).where(
+        sent.c.model == config.model, sent.c.channel == "pagerduty", sent.c.status != "suppressed",
+        sent.c.alert_key.in_(list(over))).order_by(sent.c.id)).all()
+    last: dict[str, sa.Row] = {}
+    for row in rows:
+        last[row.alert_key] = row
+    return [{"alert_key": name, "model": config.model, "window_start": at, "channel": "pagerduty", "action": "resolve",
+             "severity": row.severity, "status": "pending", "attempts": 0, "last_error": "", "created_at": at,
+             "message": f"[RESOLVED] {config.model}: every alert of incident {name.removeprefix(config.model + ':')} "
+                        f"resolved by {store.utc(over[name]):%Y-%m-%d %H:%M} UTC and none came back in "
+                        f"{hours:g} h (alerts.reopen_within_hours)"}
+            for name, row in last.items() if row.action != "resolve"]
+
+
+def _incident_name(table: sa.Table) -> sa.ColumnElement:
+    """An alert's incident; an alert from before incidents is one of its own, named by its key."""
+    return sa.case((table.c.incident == "", table.c.alert_key), else_=table.c.incident)
+
+
 def _open_roots(conn: sa.Connection, model: str, incidents: set[str]) -> dict[str, int]:
     """Open root alerts per incident, after this window (an alert from before incidents has its own key as one)."""
     table = store.alerts
-    incident = sa.case((table.c.incident == "", table.c.alert_key), else_=table.c.incident)
+    incident = _incident_name(table)
     found = conn.execute(sa.select(incident, sa.func.count()).where(
         table.c.model == model, table.c.status == "open", table.c.parent_key == "", incident.in_(list(incidents)))
         .group_by(incident))

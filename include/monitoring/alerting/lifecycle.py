@@ -66,6 +66,7 @@ class Transition:
     message: str
     suppressed: str = ""  # why its notifications are not sent (a silence, a backfill), "" when they are
     folded_under: str = ""  # the open alert whose notification carries this one ("" = a root, notified itself)
+    starts_incident: bool = False  # a root that opened a new incident in this window (its page is a `trigger`)
 
 
 def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[MetricRow], now: datetime,
@@ -76,12 +77,14 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     (those of the Airflow variable)."""
     table = store.alerts
     keyed = {alert_key(config.model, row): row for row in rows if not is_series_only(row) and not not_evaluated(row)}
-    open_keys = set(conn.execute(sa.select(table.c.alert_key).where(table.c.model == config.model,
-                                                                    table.c.status == "open")).scalars())
-    folding = fold(config.warehouse.score_column, keyed, open_keys, config.performance_metrics)
+    run_start = run_window.start if run_window is not None else None
+    quiet = incidents.quiet(conn, config, run_start or max((row.window.start for row in keyed.values()),
+                                                             default=None))
+    live = set(conn.execute(sa.select(table.c.alert_key).where(table.c.model == config.model, sa.or_(
+        table.c.status == "open", table.c.incident.in_(list(quiet))))).scalars())
+    folding = fold(config.warehouse.score_column, keyed, live, config.performance_metrics)
     keyed = {key: row for key, row in keyed.items() if key not in folding.whole_window_slices}
     existing = {r.alert_key: r for r in conn.execute(sa.select(table).where(table.c.alert_key.in_(list(keyed))))}
-    run_start = run_window.start if run_window is not None else None
     transitions: list[Transition] = []
     for key, row in keyed.items():
         current = existing.get(key)
@@ -97,27 +100,35 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
     window_start = run_start or max((row.window.start for row in keyed.values()), default=None)
     if window_start is None:
         return transitions
-    transitions = fold_transitions(conn, config, transitions, folding, window_start)
     backfilled = _backfill_reason(config, run_window, backfill, now)
-    transitions = [dataclasses.replace(t, suppressed=backfilled or _silenced(
-        config, t.alert_key, [*config.alerts.silences, *silences], now)) for t in transitions]
-    _enqueue(conn, config, incidents.pages(conn, config, transitions, keyed, folding, window_start), now)
+
+    def muted(ts: list[Transition]) -> list[Transition]:
+        return [dataclasses.replace(t, suppressed=backfilled or _silenced(
+            config, t.alert_key, [*config.alerts.silences, *silences], now)) for t in ts]
+
+    # Muted first: an incident is named by a root that pages, when one does (a silenced root is recorded apart).
+    transitions = muted(fold_transitions(conn, config, muted(transitions), folding, window_start, quiet))
+    pages = incidents.pages(conn, config, transitions, keyed, folding, window_start)
+    _enqueue(conn, [*incidents.outbox_records(config, pages, now), *incidents.quiet_ended(conn, config, window_start)])
     return transitions
 
 
 def fold_transitions(conn: sa.Connection, config: MonitorConfig, transitions: list[Transition], folding: Folding,
-                     window_start: datetime) -> list[Transition]:
+                     window_start: datetime, quiet: set[str] = frozenset()) -> list[Transition]:
     """Which transitions are folded (and under which open alert), the incident of each new root, and the folded
     alerts that resolve with their cause.
 
     An alert that opens is folded under its farthest open ancestor in this window (folding.py), and stays folded
     under it until it resolves: its escalations, reminders and resolve are that alert's news, not pages of their own.
     The window's new roots start one incident together: what broke in one window is paged once, while a cause
-    that is not a consequence of an open alert, found in a later window, is news and pages again."""
+    that is not a consequence of an open alert, found in a later window, is news and pages again. A new root that
+    belonged to a quiet incident (all its roots resolved less than alerts.reopen_within_hours ago), or whose cause
+    in this window did, rejoins that incident instead: a flapping alert is one incident, not a page per flap."""
     table = store.alerts
     related = {t.alert_key for t in transitions} | {a for t in transitions for a in folding.ancestors(t.alert_key)}
-    state = {r.alert_key: r for r in conn.execute(sa.select(table.c.alert_key, table.c.status, table.c.parent_key)
-                                                  .where(table.c.alert_key.in_(list(related))))}
+    state = {r.alert_key: r for r in conn.execute(
+        sa.select(table.c.alert_key, table.c.status, table.c.parent_key, table.c.incident)
+        .where(table.c.alert_key.in_(list(related))))}
     marked = []
     for t in transitions:
         if t.action == "trigger":
@@ -127,10 +138,19 @@ def fold_transitions(conn: sa.Connection, config: MonitorConfig, transitions: li
             parent = state[t.alert_key].parent_key if t.alert_key in state else ""
         marked.append(dataclasses.replace(t, folded_under=parent))
     new_roots = sorted((t for t in marked if t.action == "trigger" and not t.folded_under),
-                       key=lambda t: (-t.severity, t.alert_key))
-    if new_roots:  # they start one incident, named by the most severe: one page for what broke in this window
-        keys = [t.alert_key for t in new_roots]
-        conn.execute(sa.update(table).where(table.c.alert_key.in_(keys)).values(parent_key="", incident=keys[0]))
+                       key=lambda t: (bool(t.suppressed), -t.severity, t.alert_key))
+    fresh = []
+    for t in new_roots:
+        rejoined = next((state[k].incident for k in [t.alert_key, *folding.ancestors(t.alert_key)]
+                         if k in state and state[k].incident in quiet), "")
+        if rejoined:
+            conn.execute(sa.update(table).where(table.c.alert_key == t.alert_key).values(parent_key="",
+                                                                                        incident=rejoined))
+        else:
+            fresh.append(t.alert_key)
+    if fresh:  # they start one incident, named by the most severe: one page for what broke in this window
+        conn.execute(sa.update(table).where(table.c.alert_key.in_(fresh)).values(parent_key="", incident=fresh[0]))
+        marked = [dataclasses.replace(t, starts_incident=t.alert_key in fresh) for t in marked]
     for t in marked:
         if t.action == "trigger" and t.folded_under:
             cause = conn.execute(sa.select(table.c.incident).where(table.c.alert_key == t.folded_under)).scalar()
@@ -308,9 +328,10 @@ def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now:
     return ""
 
 
-def _enqueue(conn: sa.Connection, config: MonitorConfig, pages: Sequence[incidents.Page], now: datetime) -> None:
-    """Write the pages into the outbox (incidents.outbox_records); delivery happens in a later step."""
-    for record in incidents.outbox_records(config, pages, now):
+def _enqueue(conn: sa.Connection, records: Sequence[dict]) -> None:
+    """Write the outbox rows (incidents.py), each once per incident, window, route and action; delivery happens in a
+    later step."""
+    for record in records:
         exists = conn.execute(sa.select(store.notifications.c.id).where(
             *(getattr(store.notifications.c, k) == record[k] for k in ("alert_key", "window_start", "channel", "action"))
         )).first()
