@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -32,3 +34,26 @@ def postgres_schema(postgres_database) -> Iterator[Callable[[], sa.Engine]]:
         for schema in schemas:
             conn.execute(sa.text(f'drop schema "{schema}" cascade'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_reference_store(demo_warehouse_path, tmp_path_factory):
+    """A store file holding the demo's table reference, fitted once for the tests that run demo windows."""
+    from include.monitoring import reference
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.config import load_monitor_config
+    from tests.conftest import ROOT
+
+    path = tmp_path_factory.mktemp("reference") / "store.db"
+    reference.ensure_reference(load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml"),
+                               engine_from_url(f"sqlite:///{demo_warehouse_path}"),
+                               sa.create_engine(f"sqlite:///{path}"), now=datetime(2026, 11, 23, 5, tzinfo=UTC))
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_reference_store, tmp_path) -> sa.Engine:
+    """A copy of `demo_reference_store` of this test's own (`ensure_reference` finds the profile in it; fitting
+    reads no setting the tests that use it change)."""
+    shutil.copyfile(demo_reference_store, tmp_path / "store.db")
+    return sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")

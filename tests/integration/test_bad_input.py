@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,26 +55,6 @@ def test_missing_score_column_blocks_the_run_with_the_reason(tmp_path, demo_fram
     assert drift == 0  # nothing computed on broken data
     [missing] = [t for t in transitions if "column_missing" in t.message]
     assert missing.severity.name == "CRITICAL" and "`score`" in missing.message
-
-
-@pytest.fixture(scope="module")
-def demo_reference_store(demo_warehouse_path, tmp_path_factory):
-    """A store file holding the demo's table reference, fitted once for the tests that read the demo warehouse."""
-    from include.monitoring import reference
-    from include.monitoring.airflow_adapters import engine_from_url
-
-    path = tmp_path_factory.mktemp("reference") / "store.db"
-    reference.ensure_reference(_config(), engine_from_url(f"sqlite:///{demo_warehouse_path}"),
-                               sa.create_engine(f"sqlite:///{path}"), now=NOW)
-    return path
-
-
-@pytest.fixture
-def demo_store(demo_reference_store, tmp_path) -> sa.Engine:
-    """A copy of `demo_reference_store` of this test's own (`ensure_reference` finds the profile in it; fitting
-    reads no setting these tests change)."""
-    shutil.copyfile(demo_reference_store, tmp_path / "store.db")
-    return sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 def test_text_in_numeric_column_is_critical_and_skips_only_that_columns_drift(demo_warehouse_path, demo_store):

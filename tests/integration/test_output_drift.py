@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -39,25 +38,6 @@ def _config():
     from include.monitoring.config import load_monitor_config
 
     return load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
-
-
-@pytest.fixture(scope="module")
-def demo_reference_store(demo_warehouse_path, tmp_path_factory):
-    """A store file holding the demo's table reference, fitted once for the tests that run demo windows."""
-    from include.monitoring import reference
-    from include.monitoring.airflow_adapters import engine_from_url
-
-    path = tmp_path_factory.mktemp("reference") / "store.db"
-    reference.ensure_reference(_config(), engine_from_url(f"sqlite:///{demo_warehouse_path}"),
-                               sa.create_engine(f"sqlite:///{path}"), now=NOW)
-    return path
-
-
-@pytest.fixture
-def demo_store(demo_reference_store, tmp_path) -> sa.Engine:
-    """A copy of `demo_reference_store` of this test's own (`ensure_reference` finds the profile in it)."""
-    shutil.copyfile(demo_reference_store, tmp_path / "store.db")
-    return sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 def test_positive_share_alerts_late_in_the_gradual_shift(demo_warehouse_path, demo_store):
