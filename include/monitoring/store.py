@@ -166,6 +166,9 @@ alerts = sa.Table(
     # The latest run window that evaluated this key: the count of windows not evaluated since resolves an alert
     # that is no longer seen (alerts.resolve_unseen_after).
     sa.Column("evaluated_through", _Time),
+    # The run window that resolved it (resolved_at is the evaluated window's start, older for re-scored performance):
+    # the clock of its incident's quiet period.
+    sa.Column("resolved_in_run", _Time),
 )
 
 notifications = sa.Table(
@@ -230,8 +233,9 @@ def upgrade_alerts(engine: sa.Engine) -> None:
         for column in (alerts.c.parent_key, alerts.c.incident):
             if column.name not in present:
                 _add_column(conn, column, default="''")
-        if "evaluated_through" not in present:
-            _add_column(conn, alerts.c.evaluated_through)
+        for column in (alerts.c.evaluated_through, alerts.c.resolved_in_run):
+            if column.name not in present:
+                _add_column(conn, column)
     _upgraded.add(engine)
 
 

@@ -14,6 +14,8 @@ or whose alert is open:
 - a performance drop shows in several metrics of one slice (or of the whole window): the metrics fold under the
   most severe one, the monitor's headline metric first on a tie, realized and estimated apart; estimated
   performance, computed from the scores, folds under the score's drift (else the most drifted feature);
+- the whole window's alert on a rule and column is folded under an open alert of one of its slices on the same
+  rule and column: the slice saw it first, the window shows it spreading;
 - a slice that holds every row of the window (the only serving model version) raises no alert of its own: its
   row has the same count as the whole window's row for the same rule and column, so it is the window again. Its
   metric rows stay.
@@ -89,6 +91,10 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
             lead = leads.get((row.kind, row.slice_key, row.slice_value), key)
             if lead != key:
                 parents[key] = lead  # one slice's (or the window's) drop shows in several metrics: one cause
+        if key in breaching and not row.slice_key and key not in parents:
+            found_first = sorted(k for k in open_keys if k.startswith(key) and k != key)  # its slices' open alerts
+            if found_first:
+                parents[key] = found_first[0]  # a slice saw it first: the window's alert is that drop spreading
     return Folding(parents, frozenset(restating))
 
 

@@ -115,7 +115,7 @@ def quiet(conn: sa.Connection, config: MonitorConfig, at: datetime | None) -> se
     found = conn.execute(sa.select(incident).where(table.c.model == config.model, table.c.parent_key == "")
                          .group_by(incident)
                          .having(sa.func.sum(sa.case((table.c.status == "open", 1), else_=0)) == 0)
-                         .having(sa.func.max(table.c.resolved_at) > at - timedelta(hours=hours)))
+                         .having(sa.func.max(_resolved(table)) > at - timedelta(hours=hours)))
     return {name for (name,) in found if name}
 
 
@@ -128,11 +128,11 @@ def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> lis
     table, sent = store.alerts, store.notifications
     incident = _incident_name(table)
     over = {name: resolved for name, resolved in conn.execute(
-        sa.select(incident, sa.func.max(table.c.resolved_at)).where(table.c.model == config.model,
+        sa.select(incident, sa.func.max(_resolved(table))).where(table.c.model == config.model,
                                                                    table.c.parent_key == "")
         .group_by(incident)
         .having(sa.func.sum(sa.case((table.c.status == "open", 1), else_=0)) == 0)
-        .having(sa.func.max(table.c.resolved_at) <= at - timedelta(hours=hours)))}
+        .having(sa.func.max(_resolved(table)) <= at - timedelta(hours=hours)))}
     if not over:
         return []
     rows = conn.execute(sa.select(sent.c.alert_key, sent.c.action, sent.c.severity, sent.c.id).where(
@@ -147,6 +147,11 @@ def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> lis
                         f"resolved by {store.utc(over[name]):%Y-%m-%d %H:%M} UTC and none came back in "
                         f"{hours:g} h (alerts.reopen_within_hours)"}
             for name, row in last.items() if row.action != "resolve"]
+
+
+def _resolved(table: sa.Table) -> sa.ColumnElement:
+    """When an alert resolved, in run time (alerts from before resolved_in_run: their window's start)."""
+    return sa.func.coalesce(table.c.resolved_in_run, table.c.resolved_at)
 
 
 def _incident_name(table: sa.Table) -> sa.ColumnElement:

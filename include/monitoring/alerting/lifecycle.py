@@ -170,7 +170,7 @@ def _resolve_with_causes(conn: sa.Connection, config: MonitorConfig, resolved: l
                                                    table.c.parent_key.in_(resolved))).all()
     if children:
         conn.execute(sa.update(table).where(table.c.alert_key.in_([c.alert_key for c in children])).values(
-            status="resolved", resolved_at=window_start))
+            status="resolved", resolved_at=window_start, resolved_in_run=window_start))
     return [Transition(c.alert_key, "resolve", Severity.parse(c.severity),
                        folded_resolved_text(config.model, c, c.parent_key), folded_under=c.parent_key)
             for c in children]
@@ -205,7 +205,7 @@ def _resolve_unseen(conn: sa.Connection, config: MonitorConfig, evaluated: set[s
         if alert.alert_key in evaluated or missed < after:
             continue
         conn.execute(sa.update(table).where(table.c.alert_key == alert.alert_key).values(
-            status="resolved", resolved_at=run_window.start))
+            status="resolved", resolved_at=run_window.start, resolved_in_run=run_window.start))
         transitions.append(Transition(alert.alert_key, "resolve", Severity.parse(alert.severity),
                                       unseen_text(config.model, alert, missed, run_window)))
     return transitions
@@ -269,7 +269,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
         return Transition(key, "remind", opened_at, message) if reminded else None
     if state["clean_windows"] >= alerts.resolve_after:
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(
-            **state, status="resolved", resolved_at=row.window.start))
+            **state, status="resolved", resolved_at=row.window.start, resolved_in_run=evaluated_through))
         return Transition(key, "resolve", opened_at, resolved_text(config.model, row))
     conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
     return None

@@ -301,3 +301,33 @@ def test_a_new_alert_caused_by_a_quiet_incidents_alert_rejoins_it(engine):
 
     assert _alerts(engine)[key(drift("score", C))]["incident"] == key(drift("income", C))
     assert [n["action"] for n in _notifications(engine) if n["channel"] == "pagerduty"] == ["trigger", "escalate"]
+
+
+def test_the_whole_windows_drop_after_its_slices_is_folded_under_the_slice(engine):
+    config = _config()
+    self_employed = ("employment_type", "self_employed")
+    _run(engine, config, [performance("accuracy", C, self_employed, hour=0)], 0)
+    before = len(_notifications(engine))
+    _run(engine, config, [performance("accuracy", C, self_employed, hour=1), performance("accuracy", C, hour=1)], 1)
+
+    assert _notifications(engine, since_id=before) == []
+    assert _alerts(engine)[key(performance("accuracy", C))]["parent_key"] == key(
+        performance("accuracy", C, self_employed))
+
+
+def test_the_quiet_period_runs_on_run_time_for_rescored_performance(engine):
+    """Performance rows are about windows labelled a day or more before the run: the alert's resolved_at is that
+    old window, yet its incident is quiet from the run that resolved it."""
+    config = _config()
+    accuracy = key(performance("accuracy", C))
+
+    def rescored(run_hour: int, severity: Severity) -> None:
+        row = performance("accuracy", severity, hour=run_hour - 30)  # the window labelled 30 h before the run
+        with engine.begin() as conn:
+            apply_alerts(conn, config, [row], _window(run_hour).end, run_window=_window(run_hour))
+
+    for run_hour, severity in ((40, C), (41, OK), (42, OK), (47, C)):
+        rescored(run_hour, severity)
+
+    assert [n["action"] for n in _notifications(engine) if n["channel"] == "pagerduty"] == ["trigger", "escalate"]
+    assert _alerts(engine)[accuracy]["incident"] == accuracy
