@@ -15,7 +15,8 @@ or whose alert is open:
   most severe one, the monitor's headline metric first on a tie, realized and estimated apart; estimated
   performance, computed from the scores, folds under the score's drift (else the most drifted feature);
 - the whole window's alert on a rule and column is folded under an open alert of one of its slices on the same
-  rule and column: the slice saw it first, the window shows it spreading;
+  rule and column (performance: on any metric of the same kind): the slice saw it first, the window shows it
+  spreading;
 - a slice that holds every row of the window (the only serving model version) raises no alert of its own: its
   row has the same count as the whole window's row for the same rule and column, so it is the window again. Its
   metric rows stay.
@@ -92,9 +93,12 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
             if lead != key:
                 parents[key] = lead  # one slice's (or the window's) drop shows in several metrics: one cause
         if key in breaching and not row.slice_key and key not in parents:
-            found_first = sorted(k for k in open_keys if k.startswith(key) and k != key)  # its slices' open alerts
-            if found_first:
-                parents[key] = found_first[0]  # a slice saw it first: the window's alert is that drop spreading
+            # A slice saw it first: the window's alert is that slice's problem spreading. The same rule's slice
+            # alert, else (performance) any of the kind's: a slice's drop moves the window's other metrics too.
+            same_rule = sorted(k for k in open_keys if k.startswith(key) and k != key)
+            same_kind = sorted(k for k in open_keys if row.kind in PERFORMANCE_KINDS and _is_slice_of_kind(k, row.kind))
+            if same_rule or same_kind:
+                parents[key] = (same_rule or same_kind)[0]
     return Folding(parents, frozenset(restating))
 
 
@@ -122,6 +126,12 @@ def _cause_checks(breaching: Mapping[str, MetricRow]) -> dict[str, str]:
             if row.column not in found or rank[:2] > found[row.column][:2]:
                 found[row.column] = rank
     return {column: key for column, (_severity, _order, key) in found.items()}
+
+
+def _is_slice_of_kind(alert_key: str, kind: MetricKind) -> bool:
+    """Whether an alert key (`model:kind:rule:column:slice`) is a slice's alert of `kind`."""
+    parts = alert_key.split(":", 4)
+    return len(parts) == 5 and parts[1] == kind.value and bool(parts[4])
 
 
 def _is_feature_drift(row: MetricRow) -> bool:

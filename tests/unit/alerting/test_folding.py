@@ -331,3 +331,12 @@ def test_the_quiet_period_runs_on_run_time_for_rescored_performance(engine):
 
     assert [n["action"] for n in _notifications(engine) if n["channel"] == "pagerduty"] == ["trigger", "escalate"]
     assert _alerts(engine)[accuracy]["incident"] == accuracy
+
+
+def test_another_metric_of_the_whole_window_folds_under_the_slices_open_drop():
+    self_employed = ("employment_type", "self_employed")
+    rows = {key(row): row for row in [performance("roc_auc", C), drift("income", C)]}
+    open_slice = key(performance("accuracy", C, self_employed))
+    folding = fold("score", rows, {open_slice}, ("roc_auc", "accuracy"))
+
+    assert folding.parents == {key(performance("roc_auc", C)): open_slice}  # drift is no performance: apart
