@@ -24,7 +24,8 @@ and the false-alert figures flatter than production traffic. The clean replay (7
 it the performance step alone, re-scoring over the 30-day label horizon in SQLite, takes about 1 s a window,
 validation and profiling about 0.45 s.
 
-Per incident it also counts what reached the person on call: PagerDuty triggers (pages), Slack messages and thread
+Per incident it also counts what reached the person on call: pages (PagerDuty events that open an alert: the first
+of a dedup_key, or the first after its resolve), Slack messages and thread
 replies, from the outbox of the incident replay (delivery is not run; every non-suppressed row would be sent), and
 the incident's alerts still open 24 h after it ended.
 
@@ -200,8 +201,8 @@ def incident_replay(config, directory: Path, earliest_onset: datetime,
 
 @dataclass(frozen=True, slots=True)
 class Burden:
-    """What an incident cost the person on call: pages (PagerDuty triggers that open an alert; escalations add to
-    it), Slack messages (top-level and thread replies), and its alerts still open 24 h after it ended (or at the
+    """What an incident cost the person on call: pages (PagerDuty events that open an alert; later events of the
+    open alert add to it), Slack messages (top-level and thread replies), and its alerts still open 24 h after it ended (or at the
     replay's end, when that comes first: `seen_hours` says how long after it ended the state was read)."""
 
     incident: str
@@ -225,32 +226,43 @@ def burden(store) -> list[Burden]:
     n, a = tables.notifications.c, tables.alerts.c
     with store.connect() as conn:
         notes = conn.execute(sa.select(n.alert_key, n.window_start, n.channel, n.action).where(
-            n.status != "suppressed")).all()
+            n.status != "suppressed").order_by(n.id)).all()
         alerts = conn.execute(sa.select(a.alert_key, a.opened_at, a.resolved_at, a.status, a.history)).all()
+    # A page is a PagerDuty event that opens an alert: the first event of its dedup_key, or the first after its
+    # resolve (escalations and reminders of an open alert add to it). Counted in the order the outbox was written.
+    triggered: set[str] = set()
+    opens: set[int] = set()
+    for index, note in enumerate(notes):
+        if note.channel != "pagerduty":
+            continue
+        if note.action == "resolve":
+            triggered.discard(note.alert_key)
+        elif note.alert_key not in triggered:
+            triggered.add(note.alert_key)
+            opens.add(index)
     result = []
     for incident in INCIDENTS:
         onset, finish = incident.window(END)
-        mine = [note for note in notes if explains(incident.name, Opening(None, tables.utc(note.window_start),
-                                                                          note.alert_key, note.action, "", ""))]
+        mine = [(index, note) for index, note in enumerate(notes) if explains(
+            incident.name, Opening(None, tables.utc(note.window_start), note.alert_key, note.action, "", ""))]
         read_at = min(finish + timedelta(hours=24), END)
         stuck = [alert.alert_key.split(":", 1)[1] for alert in alerts
                  if explains(incident.name, Opening(None, tables.utc(alert.opened_at), alert.alert_key, "", "", ""))
                  and (alert.resolved_at is None or tables.utc(alert.resolved_at) > read_at)
                  and alert.status != "watching"]
+        pages = [x for index, x in mine if index in opens]
         result.append(Burden(
-            incident.name,
-            sum(x.channel == "pagerduty" and x.action == "trigger" for x in mine),
-            sum(x.channel == "pagerduty" and x.action in ("escalate", "remind") for x in mine),
-            sum(x.channel.startswith("slack") and x.action == "trigger" for x in mine),
-            sum(x.channel.startswith("slack") and x.action != "trigger" for x in mine),
+            incident.name, len(pages),
+            sum(x.channel == "pagerduty" and x.action != "resolve" for _i, x in mine) - len(pages),
+            sum(x.channel.startswith("slack") and x.action == "trigger" for _i, x in mine),
+            sum(x.channel.startswith("slack") and x.action != "trigger" for _i, x in mine),
             stuck if finish < END else [], (read_at - finish) / HOUR if finish < END else None,
-            [f"{tables.utc(x.window_start):%m-%d %H:%M} {x.alert_key.split(':', 1)[1]}" for x in mine
-             if x.channel == "pagerduty" and x.action == "trigger"]))
+            [f"{tables.utc(x.window_start):%m-%d %H:%M} {x.action} {x.alert_key.split(':', 1)[1]}" for x in pages]))
     return result
 
 
 def print_burden(burdens: list[Burden]) -> None:
-    rows = [("incident", "pages (PagerDuty triggers)", "PagerDuty updates", "Slack messages", "Slack replies",
+    rows = [("incident", "pages (PagerDuty alerts opened)", "PagerDuty updates", "Slack messages", "Slack replies",
              "still open 24 h after it ended")]
     for b in burdens:
         stuck = ("lasts to the end" if b.seen_hours is None else

@@ -9,8 +9,9 @@ or whose alert is open:
 - a slice's alert on a rule and column is a child of the whole window's alert on the same rule and column when
   that one breaches too: the slice restates it on fewer rows;
 - the score's drift and the share of predicted positives are children of the most drifted feature: a model fed
-  moved inputs moves its outputs. Without any feature drift they stay roots, since then they are the news (the
-  model or its serving changed, not its inputs);
+  moved inputs moves its outputs. Without any feature drift, of a failed unexpected_model_version check: a model
+  the monitor does not expect is serving. Else they stay roots, since then they are the news (the model or its
+  serving changed, not its inputs);
 - a performance drop shows in several metrics of one slice (or of the whole window): the metrics fold under the
   most severe one, the monitor's headline metric first on a tie, realized and estimated apart; estimated
   performance, computed from the scores, folds under the score's drift (else the most drifted feature);
@@ -38,6 +39,7 @@ CAUSE_CHECKS = ("constant_column", "mostly_null", "wrong_type", "wrong_type_scor
 SUMMARY_DRIFT = ("drift_share", "positive_share", "mean_score", "low_confidence_share")
 FEATURE_DRIFT = "feature_drift"  # the alert rule of every feature's (and the score's) drift, whatever the method
 PERFORMANCE_KINDS = (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE)
+ROLLOUT_CHECK = "unexpected_model_version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,9 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
     features = sorted(((key in breaching, row.severity, key) for key, row in rows.items() if key in causing
                        and not row.slice_key and _is_feature_drift(row) and row.column != score_column), reverse=True)
     worst_feature = features[0][2] if features else ""
+    # A model version the monitor does not expect is serving: its outputs differ from the reference's model.
+    rollout = next((key for key, row in sorted(rows.items()) if key in causing and row.kind is MetricKind.QUALITY
+                    and row.metric == ROLLOUT_CHECK), "")
     score_drift = next((key for key, row in rows.items() if key in causing and not row.slice_key
                         and _is_feature_drift(row) and row.column == score_column), "")
     leads = _performance_leads(rows, causing, open_keys, metrics)
@@ -84,8 +89,8 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
         elif key in breaching and row.kind is MetricKind.DRIFT:
             if _is_feature_drift(row) and row.column in causes:
                 parents[key] = causes[row.column]
-            elif (row.column == score_column or row.metric in SUMMARY_DRIFT) and worst_feature:
-                parents[key] = worst_feature
+            elif (row.column == score_column or row.metric in SUMMARY_DRIFT) and (worst_feature or rollout):
+                parents[key] = worst_feature or rollout
         elif key in breaching and row.kind is MetricKind.ESTIMATED_PERFORMANCE and (score_drift or worst_feature):
             parents[key] = score_drift or worst_feature  # estimated from the scores: it moves when they do
         if key in breaching and row.kind in PERFORMANCE_KINDS and key not in parents:

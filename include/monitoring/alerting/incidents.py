@@ -6,7 +6,8 @@ its most severe root, which is also the PagerDuty dedup_key and the key of its S
 incident gets at most one notification per kind and route:
 
     new or escalated roots   "trigger" when they open the incident, else "escalate" (a reply in its thread; for
-                             PagerDuty a trigger with the same dedup_key, which adds to the open alert, no new page)
+                             PagerDuty a trigger with the same dedup_key, which adds to the open alert, no new page);
+                             a folded alert rising above its cause escalates the incident too
     reminders                "remind"
     resolved roots           "resolve" when no root of the incident is left open (PagerDuty resolves it), else
                              "update" (Slack and the log only: part of the incident is over)
@@ -57,10 +58,10 @@ class Page:
 def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Transition],
           rows: Mapping[str, MetricRow], folding: Folding, window_start: datetime) -> list[Page]:
     """The window's notifications: the root transitions grouped by incident, kind and suppression."""
-    roots = [t for t in transitions if not t.folded_under]
+    table = store.alerts
+    roots = [t for t in transitions if not t.folded_under] + _outranking(conn, transitions)
     if not roots:
         return []
-    table = store.alerts
     incident_of = {r.alert_key: r.incident or r.alert_key for r in conn.execute(
         sa.select(table.c.alert_key, table.c.incident).where(table.c.alert_key.in_([t.alert_key for t in roots])))}
     groups: dict[tuple[str, str, str], list[Transition]] = {}
@@ -103,6 +104,18 @@ def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) 
                 "status": "suppressed" if page.suppressed else "pending", "attempts": 0,
                 "last_error": page.suppressed, "created_at": now})
     return records
+
+
+def _outranking(conn: sa.Connection, transitions: Sequence[Transition]) -> list[Transition]:
+    """Folded alerts that open or escalate above the alert they are folded under: their incident escalates with
+    them, so a CRITICAL finding reaches the CRITICAL routes even when its cause was reported at WARNING."""
+    rising = [t for t in transitions if t.folded_under and t.action in ("trigger", "escalate")]
+    if not rising:
+        return []
+    table = store.alerts
+    cause = dict(conn.execute(sa.select(table.c.alert_key, table.c.severity).where(
+        table.c.alert_key.in_([t.folded_under for t in rising]))).all())
+    return [t for t in rising if t.folded_under in cause and t.severity > Severity.parse(cause[t.folded_under])]
 
 
 def quiet(conn: sa.Connection, config: MonitorConfig, at: datetime | None) -> set[str]:

@@ -340,3 +340,22 @@ def test_another_metric_of_the_whole_window_folds_under_the_slices_open_drop():
     folding = fold("score", rows, {open_slice}, ("roc_auc", "accuracy"))
 
     assert folding.parents == {key(performance("roc_auc", C)): open_slice}  # drift is no performance: apart
+
+
+def test_a_folded_alert_above_its_causes_tier_escalates_the_incident_to_its_routes(engine):
+    config = _config(warning=("log", "slack"))
+    cause = key(quality("out_of_range", "income", W))
+    _run(engine, config, [quality("out_of_range", "income", W, 0)], 0)  # WARNING: Slack, no page
+    _run(engine, config, [quality("out_of_range", "income", W, 1), drift("income", C, 1)], 1)
+    pagerduty = [(n["action"], n["alert_key"]) for n in _notifications(engine) if n["channel"] == "pagerduty"]
+
+    assert pagerduty == [("escalate", cause)]  # the drift's CRITICAL reaches PagerDuty, in the incident
+    assert _alerts(engine)[key(drift("income", C))]["parent_key"] == cause
+
+
+def test_output_drift_without_feature_drift_folds_under_an_unexpected_model_version():
+    rows = {key(row): row for row in [quality("unexpected_model_version", "model_version", W), drift("score", C),
+                                      positive_share(C), drift("income", OK)]}
+    rollout = key(quality("unexpected_model_version", "model_version", W))
+
+    assert fold("score", rows).parents == {key(drift("score", C)): rollout, key(positive_share(C)): rollout}
