@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: `scripts` and `include` live in the project root
     sys.path.insert(0, str(ROOT))
 
-from include.monitoring.ui.app import URL_PREFIX  # noqa: E402
+from include.monitoring.ui.views import URL_PREFIX  # noqa: E402
 from scripts import standalone  # noqa: E402
 from scripts.airflow_settings import SettingsError, apply_settings  # noqa: E402
 

@@ -37,3 +37,19 @@ def rows(engine: sa.Engine, query: str, **params) -> list[dict]:
 # A feature's own drift row, whichever method scored it (ks, wasserstein, chi2, ... under `auto`).
 FEATURE_DRIFT = ("kind = 'drift' and metric in ('ks', 'wasserstein', 'psi', 'chi2', 'jensen_shannon', 'hellinger', "
                  "'l_infinity')")
+
+
+def reference_store_factory(config, warehouse: sa.Engine, new_store, now: datetime):
+    """A factory of new stores (from `new_store()`) each holding the warehouse's reference profile, fitted once."""
+    from include.monitoring import reference
+
+    fitted_in = new_store()
+    reference.ensure_reference(config, warehouse, fitted_in, now=now)
+    _, profile = reference.load_reference(config, fitted_in)
+
+    def fresh_store() -> sa.Engine:
+        store = new_store()
+        reference.store_profile(store, config, profile, reference.source_description(config), now)
+        return store
+
+    return fresh_store

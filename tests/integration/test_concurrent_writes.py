@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_DAYS, DEMO_END, DEMO_PEAK_ROWS, DEMO_SEED, ROOT
+from tests.integration.helpers import reference_store_factory
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +62,7 @@ def warehouse(postgres_schema) -> sa.Engine:
 @pytest.fixture(scope="module")
 def fresh_store(postgres_schema, warehouse) -> Callable[[], sa.Engine]:
     """A factory of empty stores holding only the demo's reference profile, fitted once."""
-    from include.monitoring import reference
-
-    fitted_in = postgres_schema()
-    reference.ensure_reference(_config(), warehouse, fitted_in, now=NOW)
-    _, profile = reference.load_reference(_config(), fitted_in)
-
-    def make() -> sa.Engine:
-        store = postgres_schema()
-        reference.store_profile(store, _config(), profile, reference.source_description(_config()), NOW)
-        return store
-
-    return make
+    return reference_store_factory(_config(), warehouse, postgres_schema, NOW)
 
 
 def _run(warehouse: sa.Engine, store: sa.Engine, hours_before_end: int) -> None:

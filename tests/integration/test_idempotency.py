@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_DAYS, DEMO_END, DEMO_PEAK_ROWS, DEMO_SEED
+from tests.integration.helpers import reference_store_factory
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,6 @@ def backend(request, demo_warehouse_path, tmp_path_factory):
     """The demo warehouse on SQLite or PostgreSQL, and a factory of empty stores on the same backend that hold
     only the demo's reference profile, fitted once per backend: fitting it again in every test took half of each
     test's time, and a test that runs a window needs the stored profile, not the fitting."""
-    from include.monitoring import reference
     from include.monitoring.airflow_adapters import engine_from_url
 
     if request.param == "sqlite":
@@ -51,16 +51,7 @@ def backend(request, demo_warehouse_path, tmp_path_factory):
         new_store = request.getfixturevalue("postgres_schema")  # a new schema of the session's database each call
         warehouse = new_store()
         write_demo_warehouse(warehouse, end=DEMO_END, days=DEMO_DAYS, peak_rows=DEMO_PEAK_ROWS, seed=DEMO_SEED)
-    fitted_in = new_store()
-    reference.ensure_reference(_config(), warehouse, fitted_in, now=NOW)
-    _, profile = reference.load_reference(_config(), fitted_in)
-
-    def fresh_store() -> sa.Engine:
-        store = new_store()
-        reference.store_profile(store, _config(), profile, reference.source_description(_config()), NOW)
-        return store
-
-    yield warehouse, fresh_store
+    yield warehouse, reference_store_factory(_config(), warehouse, new_store, NOW)
     warehouse.dispose()
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 
 def test_banner_names_the_model_health_address_the_plugin_serves(capsys):
-    from include.monitoring.ui.app import URL_PREFIX
+    from include.monitoring.ui.views import URL_PREFIX
     from scripts.run_local import print_banner
 
     start = datetime(2026, 12, 4, 10, tzinfo=UTC)

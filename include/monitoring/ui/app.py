@@ -29,8 +29,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from include.monitoring.ui.views import URL_PREFIX  # noqa: F401  (the mount point, imported from here by scripts)
-
 STORE_CONN_ID = "monitoring_store"
 DEFAULT_RANGE = "24h"
 
