@@ -432,7 +432,7 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
 
     The oracle applies the monitor's own rule to the raw rows with scipy: the method `auto` picks for the window's
     size (Kolmogorov-Smirnov p-value, Bonferroni over the window's tests, which is what Benjamini-Hochberg gives the
-    one drifted feature; or the Wasserstein distance in reference standard deviations), the configured tiers, and
+    one drifted feature, and the whole window's drift share of the false-page budget; or the Wasserstein distance in reference standard deviations), the configured tiers, and
     the persistence of drift:feature_drift."""
     import numpy as np
     import pandas as pd
@@ -440,7 +440,7 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
     from scipy import stats
 
     from include.monitoring.alerting.lifecycle import firing_tier
-    from include.monitoring.alerting.policy import score_severity
+    from include.monitoring.alerting.policy import score_severity, spend
     from include.monitoring.drift.base import ScoreKind
     from include.monitoring.types import Severity
 
@@ -458,7 +458,7 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
         method = config.drift_method(column, len(values))
         tiers = config.drift_tiers(column, method)
         if method == "ks":
-            p_value = min(1.0, stats.ks_2samp(values, reference).pvalue * tests)
+            p_value = spend([min(1.0, stats.ks_2samp(values, reference).pvalue * tests)], "drift")[0]
             severity = score_severity(ScoreKind.P_VALUE, p_value, tiers)
         else:
             distance = stats.wasserstein_distance(values, reference) / np.std(reference)

@@ -46,11 +46,17 @@ def freshness_rows(config: MonitorConfig, engine: sa.Engine, window: Window, row
 
 
 def volume_row(config: MonitorConfig, engine: sa.Engine, window: Window, row_count: int) -> MetricRow:
-    """The row count against the same hour of the week in up to `validation.volume_weeks` earlier weeks.
-    Weeks without a single row (before launch, or an outage) are not normal traffic and are left out."""
+    """The row count against the same hour of the week in up to `validation.volume_weeks` earlier weeks."""
     rules = config.validation
     earlier = [window.shifted(-timedelta(weeks=week)) for week in range(1, rules.volume_weeks + 1)]
-    history = [count for count in warehouse.count_windows(engine, config, earlier) if count > 0]
+    return volume_verdict(config, window, row_count, warehouse.count_windows(engine, config, earlier))
+
+
+def volume_verdict(config: MonitorConfig, window: Window, row_count: int, earlier_counts: list[int]) -> MetricRow:
+    """The volume row of a window given the row counts of the same hour in the earlier weeks. Weeks without a
+    single row (before launch, or an outage) are not normal traffic and are left out."""
+    rules = config.validation
+    history = [count for count in earlier_counts if count > 0]
     band = volume_band(history, rules.volume_k)
     details: dict[str, Any] = {"history": history, "k": rules.volume_k}
     severity = Severity.OK

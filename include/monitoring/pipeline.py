@@ -98,6 +98,14 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
     frame = validation_frame(config, frame)
     specs = [*expectation_specs(config, reference, frame), *load_custom_suite(custom_suite_path(config))]
     validations = [*_with_hints(validate_frame(frame, specs, suite_name=f"{config.model}_window"), rows), *checks]
+    return observe_frame(config, reference_id, reference, window, frame, row_count, validations, operational_rows)
+
+
+def observe_frame(config: MonitorConfig, reference_id: str, reference: dict[str, Any], window: Window,
+                  frame: pd.DataFrame, row_count: int, validations: list[dict[str, Any]],
+                  operational_rows: list[MetricRow]) -> Observation:
+    """What a window's validated rows show, given their validation results: the status, quality rows, profiles,
+    estimated performance and serving rows. Reads nothing (bench/false_pages.py calls it without a warehouse)."""
     quality = quality_rows(validations, window, len(frame))
     status, reason = RunStatus.OK, ""
     blocking = [r for r in validations if not r["success"] and r["check_name"] in config.validation.blocking]
@@ -277,8 +285,9 @@ def _run_jobs(jobs: dict[str, Callable[[], dict[str, Any]]], parallel: bool) -> 
 
 def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
     """Drift of every profiled column and of the model's output against the reference. All p-values of the
-    window (each p-value feature and the positive share) are corrected together, so that an undrifted window
-    alerts with at most the WARNING tier's probability however many features it has."""
+    window (each p-value feature and the positive share) are corrected together, then for the family's share of the
+    window's false-page budget (policy.BUDGET_SHARES), so that an undrifted window alerts with at most its share of
+    the tier's probability however many features it has."""
     if observation.status is not RunStatus.OK:
         return []
     window = observation.window
@@ -301,7 +310,7 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     if output and output[0].score_kind is ScoreKind.P_VALUE:
         tests.append(output[1])
     raw = [test.p_value for test in tests]
-    corrected = iter(policy.correct_p_values(raw, config.drift.correction))
+    corrected = iter(policy.spend(policy.correct_p_values(raw, config.drift.correction), "drift"))
     for column, method, score in scored:
         tiers = config.drift_tiers(column, method.name)
         p_value = next(corrected) if method.score_kind is ScoreKind.P_VALUE else None
@@ -310,7 +319,8 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
                    "method_choice": config.configured_drift_method(column), "alert_rule": FEATURE_DRIFT}
         if p_value is not None:
-            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_window=len(raw))
+            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_window=len(raw),
+                           budget_share=policy.BUDGET_SHARES["drift"])
         method_row = MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
                                n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                                severity=severity, details=details)
@@ -354,7 +364,8 @@ def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise:
 def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
     """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
     reference, by the tests (ks, chi2: no noise table is stored per slice), all p-values of the window's slices
-    corrected together (a family apart from the whole window's, whose power it would otherwise dilute)."""
+    corrected together (a family apart from the whole window's, whose power it would otherwise dilute), then for the
+    slices' share of the window's false-page budget."""
     tests: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
     for slice_key, by_value in observation.slices.items():
         for slice_value, features in by_value.items():
@@ -366,7 +377,8 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
                     continue
                 tests.append((slice_key, slice_value, feature, method,
                               score_column(method, ref, profile, config.drift.noise_quantile)))
-    corrected = policy.correct_p_values([score.p_value for *_, score in tests], config.drift.correction)
+    corrected = policy.spend(policy.correct_p_values([score.p_value for *_, score in tests], config.drift.correction),
+                             "drift_slices")
     rows, levels = [], []
     for (slice_key, slice_value, feature, method, score), p_value in zip(tests, corrected, strict=True):
         tiers = config.drift_tiers(feature, method.name)
@@ -375,7 +387,8 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
                               threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                               severity=policy.score_severity(method.score_kind, p_value, tiers, None),
                               details={**score.details, "raw_p_value": score.p_value, "correction": config.drift.correction,
-                                       "tests_in_slices": len(tests), "alert_rule": FEATURE_DRIFT}))
+                                       "tests_in_slices": len(tests), "budget_share": policy.BUDGET_SHARES["drift_slices"],
+                                       "alert_rule": FEATURE_DRIFT}))
         levels.append(drift_level_row(rows[-1], method.score_kind, tiers, None))
     return [*rows, *levels]
 
@@ -428,7 +441,8 @@ def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: O
     details = {"reference": reference_share, "threshold": config.performance.threshold, "test": method.name,
                "statistic": result.value, "noise": result.noise}
     if p_value is not None:
-        details.update(raw_p_value=result.p_value, correction=config.drift.correction, tests_in_window=tests_in_window)
+        details.update(raw_p_value=result.p_value, correction=config.drift.correction, tests_in_window=tests_in_window,
+                       budget_share=policy.BUDGET_SHARES["drift"])
     return [
         MetricRow(MetricKind.DRIFT, "positive_share", share, window, column=score, p_value=p_value, n=n,
                   threshold_warning=tiers.warning, threshold_critical=tiers.critical,
@@ -498,13 +512,18 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
         all_rows = apply_dynamic(conn, config, [*observation.metrics, *metrics, run_failed_row(observation.window)])
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
                              observation.profiles)
-        current = [r for r in all_rows
-                   if r.kind is not MetricKind.PERFORMANCE and (r.value is not None or r.severity > Severity.OK)]
-        transitions = apply_alerts(conn, config, [*current, *rescoring.alerting_rows(config, all_rows)], now,
+        transitions = apply_alerts(conn, config, alert_inputs(config, all_rows), now,
                                    run_window=observation.window, backfill=backfill, silences=silences)
         if not backfill:
             queue_digest(conn, config, observation.window, now)
         return transitions
+
+
+def alert_inputs(config: MonitorConfig, rows: list[MetricRow]) -> list[MetricRow]:
+    """The rows a run judges alerts by: the window's own rows that hold a value or a verdict, and per performance
+    metric and slice the newest window its labels made eligible (rescoring.alerting_rows)."""
+    current = [r for r in rows if r.kind is not MetricKind.PERFORMANCE and (r.value is not None or r.severity > Severity.OK)]
+    return [*current, *rescoring.alerting_rows(config, rows)]
 
 
 RUN_FAILED = "run_failed"

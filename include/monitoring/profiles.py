@@ -26,6 +26,8 @@ def to_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Returns the values as float64 (NaN where missing or unparseable) and a mask of the values that were
     present but could not be parsed ("n/a", "12 months").
     """
+    if values.dtype.kind in "biuf":  # already numbers (nullable ones too): nothing to parse
+        return values.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(values), dtype=bool)
     numbers = pd.to_numeric(values, errors="coerce")
     unparseable = numbers.isna().to_numpy() & values.notna().to_numpy()
     return numbers.to_numpy(dtype="float64", na_value=np.nan), unparseable
@@ -124,28 +126,35 @@ def category_names(values: pd.Series) -> pd.Series:
 def category_frequencies(values: pd.Series) -> pd.Series:
     """Counts per category name, most frequent first, ties broken by name (so row order never matters).
     Values are counted first and only the distinct ones are turned into names: a million rows of ten
-    categories cost one counting pass."""
-    raw = values.value_counts(dropna=True)
-    names = category_names(pd.Series(raw.index, dtype=values.dtype)).to_numpy()
-    counts = pd.Series(raw.to_numpy(), index=names).groupby(level=0).sum()  # 2 and 2.0 are one category
-    order = sorted(counts.index, key=lambda name: (-int(counts[name]), name))
-    return counts.reindex(order)
+    categories cost one counting pass (and text values, the usual case, are their own names)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    counted = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    if all(isinstance(value, str) for value in distinct):
+        names = np.asarray(distinct, dtype=object)
+    else:
+        names = category_names(pd.Series(distinct, dtype=values.dtype)).to_numpy()
+    totals: dict[str, int] = {}
+    for name, count in zip(names, counted.tolist(), strict=True):
+        totals[name] = totals.get(name, 0) + count  # 2 and 2.0 are one category
+    order = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    return pd.Series([count for _, count in order], index=[name for name, _ in order], dtype="int64")
 
 
 def categorical_profile(values: pd.Series, categories: list[str], pooled: list[str]) -> dict[str, Any]:
     """Counts of the reference categories (OTHER counts the pooled ones) and of never-seen values."""
     frequencies = category_frequencies(values)
+    table = dict(zip(frequencies.index, frequencies.tolist(), strict=True))  # most frequent first
     pooled_names = set(pooled)
     known = set(categories) | pooled_names
-    pooled_count = int(sum(int(count) for name, count in frequencies.items() if name in pooled_names))
-    unseen = frequencies[[name not in known for name in frequencies.index]]
+    unseen = [(name, count) for name, count in table.items() if name not in known]
     return {
         "kind": "categorical",
         "n": int(values.size),
         "nulls": int(values.isna().sum()),
-        "counts": [pooled_count if name == OTHER else int(frequencies.get(name, 0)) for name in categories],
-        "unseen": int(unseen.sum()),
-        "unseen_examples": {str(k): int(v) for k, v in unseen.head(5).items()},
+        "counts": [sum(count for name, count in table.items() if name in pooled_names) if name == OTHER
+                   else table.get(name, 0) for name in categories],
+        "unseen": sum(count for _, count in unseen),
+        "unseen_examples": {str(name): count for name, count in unseen[:5]},
     }
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from include.monitoring.types import RunStatus
 from tests.conftest import DEMO_END, ROOT
 
 pytestmark = pytest.mark.integration
@@ -83,6 +84,34 @@ def test_every_window_of_the_horizon_is_scored_once_then_only_when_its_labels_ch
     assert len(following) < len(first) / 2
     stored = _rows(store, "select count(*) as n from metric_values where metric = 'label_coverage'")[0]["n"]
     assert stored == 61 + 1  # one row per window (and the next hour's): re-scoring replaced, never duplicated
+
+
+def test_a_window_is_judged_once_at_the_run_whose_labels_first_make_it_eligible(engines):
+    """Runs hour by hour while labels arrive: each window's rows are a first look (alert inputs) only in the run where
+    its coverage first reaches performance.min_coverage; the later runs re-score it with more labels, recorded but
+    judging no alert, since each look would be one more chance of a false page."""
+    from include.monitoring import pipeline, reference
+    from include.monitoring.types import MetricKind
+
+    warehouse, store = engines
+    config = _config()
+    _, profile = reference.load_reference(config, store)
+    looks: dict[datetime, list[tuple[float, bool]]] = {}
+    for hours in range(44, 32, -1):
+        window = _window(hours)
+        rows = pipeline.compute_performance(config, profile, warehouse, store, window)
+        judged = [r for r in pipeline.alert_inputs(config, rows) if r.kind is MetricKind.PERFORMANCE]
+        assert all(r.details["first_look"] for r in judged)
+        for row in rows:
+            if row.metric == "label_coverage" and row.value is not None and row.value >= config.performance.min_coverage:
+                looks.setdefault(row.window.start, []).append((row.value, row.details["first_look"]))
+        pipeline.write_window(config, store, pipeline.Observation(window, RunStatus.OK, "", 0, 0, "ref"), rows, "test",
+                              window.end, window.end)
+    crossed = [flags for flags in looks.values() if len(flags) > 1]
+    assert len(crossed) >= 2  # windows judged, then re-scored with more labels in the runs after
+    for flags in looks.values():
+        assert [first for _, first in flags] == [True] + [False] * (len(flags) - 1), flags
+        assert [value for value, _ in flags] == sorted(value for value, _ in flags)  # more labels each time
 
 
 def test_late_labels_update_an_old_window_with_the_coverage_and_cut_off_recorded(engines):

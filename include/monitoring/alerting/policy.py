@@ -1,7 +1,8 @@
 """Scores -> severities. The only place where the direction of a score is applied.
 
 A distance alerts when it is at least its tier *and* above its noise band at the window's size;
-a p-value alerts when, after Benjamini-Hochberg across the window's features, it is at most its tier;
+a p-value alerts when, after Benjamini-Hochberg across its family of tests and its family's share of the window's
+false-page budget (`BUDGET_SHARES`), it is at most its tier;
 a performance metric alerts when its relative drop from the reference baseline exceeds its tier
 (strictly: "a drop > 5 %") and is larger than the window's noise.
 
@@ -140,6 +141,21 @@ def bonferroni(p_values: Sequence[float]) -> list[float]:
 def correct_p_values(p_values: Sequence[float], correction: str) -> list[float]:
     """The correction named in the config (drift.correction) applied across one window's features."""
     return {"benjamini_hochberg": benjamini_hochberg, "bonferroni": bonferroni}[correction](p_values)
+
+
+# The false-page budget of one window (README, "The false-page budget"). A run makes several families of tests that
+# can page: the whole window's drift tests, the slices' drift tests, and the exact tests of realized performance on the
+# whole window and on the slices (one look per window: rescoring.alerting_rows). Each family is corrected within
+# itself, then for its share of the window's budget (a weighted Bonferroni across the families), so that the CRITICAL
+# tier, 1e-4, is the chance that a quiet window pages at all, however many families it has: 720 windows a month,
+# one false page in about 14 months. The whole window's drift, the first sign of most incidents, gets half.
+BUDGET_SHARES = {"drift": 0.5, "drift_slices": 0.1, "performance": 0.2, "performance_slices": 0.2}
+
+
+def spend(p_values: Sequence[float], family: str) -> list[float]:
+    """A family's corrected p-values, divided by its share of the window's budget (capped at 1)."""
+    share = BUDGET_SHARES[family]
+    return [min(1.0, float(p) / share) for p in p_values]
 
 
 def relative_drop(baseline: float | None, value: float | None) -> float | None:

@@ -6,8 +6,9 @@ window was last scored with. Only windows whose count moved are read again, so a
 costs two small queries. A window is never re-scored with fewer labels than a later run already used (backfills
 and parallel runs of older windows leave newer results alone).
 
-Alerts: a window's rows carry severities once its label coverage reaches `performance.min_coverage`; of those,
-the newest window decides each alert (see `alerting_rows`).
+Alerts: a window's rows carry severities once its label coverage reaches `performance.min_coverage`; a window is
+judged once, at the run whose labels first make it eligible, and of the windows judged in a run the newest decides
+each alert (see `alerting_rows`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: 
     # skipped: unchanged, or already scored by a later run with at least these labels
     rows: list[MetricRow] = []
     for scored_window, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, changed, known_by):
-        rows += window_performance(config, reference, scored_window, frame, known_by)
+        previous = scored.get(scored_window.start)
+        looked = previous is not None and previous[0] >= config.performance.min_coverage * counts[scored_window.start][0]
+        rows += window_performance(config, reference, scored_window, frame, known_by, looked_before=looked)
     due = due_coverage_row(config, counts, window)
     return [*rows, *([due] if due is not None else [])]
 
@@ -82,16 +85,17 @@ def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, in
 
 
 def window_performance(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
-                       known_by: datetime) -> list[MetricRow]:
+                       known_by: datetime, looked_before: bool = False) -> list[MetricRow]:
     """Coverage, metrics and their sufficient statistics for the whole window and each slice. The p-values (a metric
     beyond its band) are corrected together, the whole window's and the slices' apart, so that twenty slices do not
-    page twenty times as often."""
+    page twenty times as often. `looked_before`: an earlier run already scored the window with enough labels to
+    judge it; its rows then say so (`first_look` false) and judge no alert (see `alerting_rows`)."""
     perf = config.performance
     usable = labelled_rows(config.task, frame, config.labels)
     labelled = int(frame["label"].notna().sum())
     coverage = labelled / len(frame) if len(frame) else None
     eligible = coverage is not None and coverage >= perf.min_coverage
-    stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage}
+    stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage, "first_look": eligible and not looked_before}
     invalid = int(invalid_labels(config.task, frame["label"], config.labels).sum())
     rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=len(frame),
                       details={**stamp, "labelled": labelled, "usable": len(usable), "invalid_labels": invalid})]
@@ -107,7 +111,8 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
                                                              slice_value, stamp, classified))
     awaiting = "" if eligible else f"coverage {coverage or 0:.0%} < {perf.min_coverage:.0%}"
     # Two families: the slices' many tests must not dilute the whole window's power (as for slice drift).
-    return [*rows, *_severities(config, whole, eligible, awaiting), *_severities(config, slices, eligible, awaiting)]
+    return [*rows, *_severities(config, whole, eligible, awaiting, "performance"),
+            *_severities(config, slices, eligible, awaiting, "performance_slices")]
 
 
 def _groups(config: MonitorConfig, usable: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
@@ -207,21 +212,33 @@ def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value:
 
 
 def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | None]], eligible: bool,
-                awaiting: str) -> list[MetricRow]:
-    """Correct the p-values together (Benjamini-Hochberg); a metric alerts at its drop tier when its corrected
-    p-value is at most performance.significance and the window is eligible."""
+                awaiting: str, family: str) -> list[MetricRow]:
+    """A metric alerts at its drop tier when its corrected p-value is at most performance.significance and the
+    window is eligible. Two families, each corrected together (Benjamini-Hochberg): the exact tests, which then spend
+    `family`'s share of the window's false-page budget (policy.BUDGET_SHARES) and can page; and the metrics judged
+    from the band, whose normal tail read from a hundred reference draws is too light that far out (bench/false_pages.py
+    measured their false alerts at several times the nominal rate), so they alert at WARNING at most."""
     perf = config.performance
-    corrected = iter(policy.benjamini_hochberg([p for _, p in scored if p is not None]))
+    exact = [i for i, (row, p) in enumerate(scored) if p is not None and row.details.get("test") == "fisher_exact"]
+    band = [i for i, (_row, p) in enumerate(scored) if p is not None and i not in exact]
+    corrected = dict(zip(exact, policy.spend(policy.benjamini_hochberg([scored[i][1] for i in exact]), family),
+                         strict=True))
+    corrected.update(zip(band, policy.benjamini_hochberg([scored[i][1] for i in band]), strict=True))
     rows = []
-    for row, p in scored:
+    for i, (row, _p) in enumerate(scored):
         details = dict(row.details)
         severity = Severity.OK
-        if p is not None:
-            details["p_value_corrected"] = adjusted = next(corrected)
+        if i in corrected:
+            details["p_value_corrected"] = adjusted = corrected[i]
             details["significance"] = perf.significance
             details["significant"] = adjusted <= perf.significance
+            if i in exact:
+                details["budget_share"] = policy.BUDGET_SHARES[family]
+            else:
+                details["highest_severity"] = "WARNING (judged from the band)"
             if eligible and adjusted <= perf.significance:
                 severity = policy.drop_severity(details["relative_drop"], perf.warning_drop, perf.critical_drop)
+                severity = severity if i in exact else min(severity, Severity.WARNING)
         if awaiting:
             details["awaiting_labels"] = awaiting
         rows.append(MetricRow(row.kind, row.metric, row.value, row.window, slice_key=row.slice_key,
@@ -257,7 +274,7 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
     scored = [_judged(MetricKind.ESTIMATED_PERFORMANCE, config, reference, name, value, window, int(values.size), "", "",
                       {**stamp, **(classified if name in metrics.CONFUSION_METRICS else {})})
               for name, value in estimates.items()]
-    return _severities(config, scored, eligible=True, awaiting="")
+    return _severities(config, scored, eligible=True, awaiting="", family="performance")
 
 
 def _of_slice(reference: dict[str, Any], section: str, slice_key: str, slice_value: str) -> Any:
@@ -285,10 +302,12 @@ def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value:
 
 def alerting_rows(config: MonitorConfig, rows: list[MetricRow]) -> list[MetricRow]:
     """The performance rows that drive alerts: per (metric, slice), the newest window whose coverage made it
-    eligible. Older eligible windows were judged by earlier runs; windows awaiting labels judge nothing."""
+    eligible in this run (its first look). A window is judged once: the looks of later runs, as the rest of its labels
+    arrive, are recorded but judge nothing, since each look is one more chance of a false page (see the README's
+    false-page budget); windows awaiting labels judge nothing either."""
     newest: dict[tuple[str, str, str, str], MetricRow] = {}
     for row in rows:
-        if row.kind is not MetricKind.PERFORMANCE or not row.details.get("eligible") or row.value is None:
+        if row.kind is not MetricKind.PERFORMANCE or not row.details.get("first_look") or row.value is None:
             continue
         key = (row.metric, row.column, row.slice_key, row.slice_value)
         if key not in newest or row.window.start > newest[key].window.start:
