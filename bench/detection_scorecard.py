@@ -432,8 +432,8 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
 
     The oracle applies the monitor's own rule to the raw rows with scipy: the method `auto` picks for the window's
     size (Kolmogorov-Smirnov p-value, Bonferroni over the window's tests, which is what Benjamini-Hochberg gives the
-    one drifted feature, and the whole window's drift share of the false-page budget; or the Wasserstein distance in reference standard deviations), the configured tiers, and
-    the persistence of drift:feature_drift."""
+    one drifted feature, then the whole window's drift share of the false-page budget; or the Wasserstein distance in
+    reference standard deviations), the configured tiers, and the persistence of drift:feature_drift."""
     import numpy as np
     import pandas as pd
     import sqlalchemy as sa

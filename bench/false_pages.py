@@ -281,7 +281,7 @@ def report(results: list[MonthResult], seconds: float) -> None:
               f"(95 % {low:.3f} to {high:.3f})")
         for rule, count in Counter(rule for rule, _k, _d in found).most_common():
             print(f"  {count:>4}  {rule}")
-        for rule, key, detail in found[:12]:
+        for _rule, key, detail in found[:12]:
             print(f"        {key.split(':', 1)[1]}  {detail}")
     print("\nwhat-if: runs whose family would open a CRITICAL at each significance level (per model-year), "
           "from the smallest corrected p-values; the drift tests' CRITICAL tier and performance.significance are 1e-4")
