@@ -1,6 +1,6 @@
 """False pages of a quiet model, over many independent clean model-months: the rate behind the README's promise.
 
-    .venv/bin/python bench/false_pages.py [--models 10] [--months 10] [--workers 2] [--peak 2000]
+    .venv/bin/python bench/false_pages.py [--models 10] [--months 10] [--workers 2] [--peak 2000] [--hours 720]
 
 Each model has its own reference (20,000 rows of include/monitoring/demo/generator.py's clean traffic, fitted by
 `reference.fit_reference`); each of its months is 720 hourly windows of fresh clean traffic from the same generator
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; every model-month starts here, each on its own random stream
 HOUR = timedelta(hours=1)
-MONTH_HOURS = int(__import__("os").environ.get("FALSE_PAGES_HOURS", 720))
+MONTH_HOURS = 720
 HOURS_PER_YEAR = 8760
 LABEL_DELAY_HOURS = (20.0, 44.0)  # as the demo generator: uniform delay, 5 % of labels never arrive
 LABEL_LOSS = 0.05
@@ -53,6 +53,9 @@ LATENCY_MEDIAN_MS, ERROR_SHARE = 40.0, 0.001
 OPENINGS = ("trigger", "escalate")
 SMALL_P = 0.01
 LEVELS = (1e-3, 5e-4, 1e-4, 5e-5, 2e-5, 1e-5)  # significance levels of the what-if table
+TIER = 1e-4  # the CRITICAL tier of the drift tests and performance.significance
+BUDGET_FAMILIES = {"drift: whole window": "drift", "drift: slices": "drift_slices",
+                   "performance: whole window": "performance", "performance: slices": "performance_slices"}
 
 
 @dataclass(slots=True)
@@ -63,9 +66,9 @@ class MonthResult:
     openings: list[tuple[str, str, str, str]] = field(default_factory=list)  # (severity, rule, key, detail)
     pages: int = 0
     seconds: float = 0.0
-    # Per run and family of tests, the smallest corrected p-value below SMALL_P that would alert at its tier:
-    # (family, p); what other significance levels would have opened (see `report`).
-    small_p: list[tuple[str, float]] = field(default_factory=list)
+    # Per run with any: each family's smallest p-value below SMALL_P that would alert at CRITICAL, corrected within
+    # the family, before its share of the budget (smallest_p_values): what other settings would have paged (`report`).
+    small_p: list[list[tuple[str, float]]] = field(default_factory=list)
 
 
 def main() -> None:
@@ -74,9 +77,10 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=10, help="model-months per model")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--peak", type=int, default=2000)
+    parser.add_argument("--hours", type=int, default=MONTH_HOURS, help="runs per model-month (fewer: a quick check)")
     args = parser.parse_args()
     started = time.perf_counter()
-    tasks = [(model, month, args.peak) for model in range(args.models) for month in range(args.months)]
+    tasks = [(model, month, args.peak, args.hours) for model in range(args.models) for month in range(args.months)]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = []
         for result in pool.map(model_month, tasks):
@@ -103,7 +107,7 @@ def reference_of(config, model: int) -> dict[str, Any]:
     return _REFERENCES[model]
 
 
-def model_month(task: tuple[int, int, int]) -> MonthResult:
+def model_month(task: tuple[int, int, int, int]) -> MonthResult:
     """One clean model-month through the decision path; its openings."""
     import numpy as np
     import sqlalchemy as sa
@@ -117,27 +121,27 @@ def model_month(task: tuple[int, int, int]) -> MonthResult:
     from include.monitoring.performance import rescoring
     from include.monitoring.types import Window
 
-    model, month, peak = task
+    model, month, peak, hours = task
     config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
     reference = reference_of(config, model)
     rng = np.random.default_rng([model, month, 7])
     weeks, lead = config.validation.volume_weeks, 72  # earlier weeks for volume; hours before the month for labels
     first = -max(weeks * 168, lead)
-    counts = {i: int(rng.poisson(hourly_rows((START + i * HOUR).hour, peak))) for i in range(first, MONTH_HOURS)}
+    counts = {i: int(rng.poisson(hourly_rows((START + i * HOUR).hour, peak))) for i in range(first, hours)}
     engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
     store.create_tables(engine)
     result = MonthResult(model, month)
     t = time.perf_counter()
     judged_at: dict[int, list] = {}  # run index -> realized performance rows first eligible at that run
     arrivals: dict[int, np.ndarray] = {}  # window index -> label arrival times (hours after START; inf: never)
-    for i in range(-lead, MONTH_HOURS):
+    for i in range(-lead, hours):
         window = Window(START + i * HOUR, START + (i + 1) * HOUR)
         arrivals[i] = label_arrivals(rng, i, counts[i])
         if i + 1 + LABEL_DELAY_HOURS[1] < 0:  # judged before the month by a run it does not replay: counts suffice
             continue
         frame = traffic(rng, counts[i])
         look = first_eligible_look(config, i, arrivals[i])
-        if look is not None and look < MONTH_HOURS:
+        if look is not None and look < hours:
             labelled = performance_frame(frame, arrivals[i], look)
             judged_at.setdefault(look, []).extend(
                 rescoring.window_performance(config, reference, window, labelled, START + look * HOUR))
@@ -151,7 +155,8 @@ def model_month(task: tuple[int, int, int]) -> MonthResult:
                 *judged_at.pop(i, []), *([due] if due else []), pipeline.run_failed_row(window)]
         with engine.begin() as conn:
             transitions = apply_alerts(conn, config, pipeline.alert_inputs(config, rows), window.end, run_window=window)
-        result.small_p += smallest_p_values(config, pipeline.alert_inputs(config, rows))
+        if smallest := smallest_p_values(config, pipeline.alert_inputs(config, rows)):
+            result.small_p.append(smallest)
         by_key = {alert_key(config.model, row): row for row in rows}
         for transition in transitions:
             if transition.action in OPENINGS and transition.severity.name in ("WARNING", "CRITICAL"):
@@ -232,22 +237,24 @@ def rule_of(config, row) -> str:
 
 
 def family_of(row) -> str:
-    """The family of tests a p-value row is corrected in (the positive share with the whole window's drift)."""
+    """The family of tests a p-value row is corrected in (the positive share with the whole window's drift; the
+    performance metrics judged from the band apart from the exact tests)."""
     where = "slices" if row.slice_key else "whole window"
-    return f"{row.kind.value}: {where}"
+    judged = " (band)" if "highest_severity" in row.details else ""
+    return f"{row.kind.value}{judged}: {where}"
 
 
 def smallest_p_values(config, rows) -> list[tuple[str, float]]:
-    """Per family, the smallest corrected p-value of the run's alert inputs below SMALL_P whose row would alert at
-    the CRITICAL tier if that p-value were significant (performance: its drop beyond performance.critical_drop)."""
+    """Per family, the smallest p-value of the run's alert inputs, corrected within the family but before its share
+    of the budget is spent (so that `report` can price other shares), kept when below SMALL_P and when its row would
+    be CRITICAL were that p-value significant (performance: a drop beyond performance.critical_drop)."""
     smallest: dict[str, float] = {}
     for row in rows:
-        p = row.p_value
-        if p is None or p > SMALL_P or row.metric == "drift_level":
+        if row.p_value is None or row.metric == "drift_level":
             continue
+        p = row.p_value * row.details.get("budget_share", 1.0)
         drop = row.details.get("relative_drop")
-        if row.kind.value != "drift" and (drop is None or drop <= config.performance.critical_drop
-                                          or "highest_severity" in row.details):
+        if p > SMALL_P or row.kind.value != "drift" and (drop is None or drop <= config.performance.critical_drop):
             continue
         family = family_of(row)
         smallest[family] = min(p, smallest.get(family, 1.0))
@@ -259,6 +266,20 @@ def detail_of(row) -> str:
         return ""
     p = row.p_value if row.p_value is not None else row.details.get("p_value_corrected")
     return f"{row.window.start:%m-%d %H:%M} n={row.n} value={row.value:.4g}" + (f" p={p:.2g}" if p is not None else "")
+
+
+def settings() -> dict[str, dict[str, float]]:
+    """Family -> the p-value (corrected within the family) at which it pages, per setting of the what-if table."""
+    from include.monitoring.alerting.policy import BUDGET_SHARES
+
+    every = {**{family: TIER for family in BUDGET_FAMILIES},
+             **{f"{kind} (band): {where}": TIER for kind in ("performance", "estimated_performance")
+                for where in ("whole window", "slices")}}
+    shared = {family: TIER * BUDGET_SHARES[share] for family, share in BUDGET_FAMILIES.items()}
+    return {"each family at the whole tier, band metrics page (before the budget)": every,
+            "each family at the whole tier, band metrics warn": {family: TIER for family in BUDGET_FAMILIES},
+            "the budget: shares of 1e-4 (policy.BUDGET_SHARES), band metrics warn (today)": shared,
+            "a stricter budget: the same shares of 5e-5": {family: p / 2 for family, p in shared.items()}}
 
 
 def interval(count: int, exposure: float) -> tuple[float, float]:
@@ -283,14 +304,19 @@ def report(results: list[MonthResult], seconds: float) -> None:
             print(f"  {count:>4}  {rule}")
         for _rule, key, detail in found[:12]:
             print(f"        {key.split(':', 1)[1]}  {detail}")
-    print("\nwhat-if: runs whose family would open a CRITICAL at each significance level (per model-year), "
-          "from the smallest corrected p-values; the drift tests' CRITICAL tier and performance.significance are 1e-4")
-    families = sorted({family for r in results for family, _p in r.small_p})
-    print("  " + "family".ljust(28) + "".join(f"{level:>10.0e}" for level in LEVELS))
-    for family in [*families, "all families"]:
-        counts = [sum(1 for r in results for f, p in r.small_p if (family in ("all families", f)) and p <= level)
-                  for level in LEVELS]
-        print("  " + family.ljust(28) + "".join(f"{count / years:>10.2f}" for count in counts))
+    looks = [look for r in results for look in r.small_p]
+    print("\nwhat-if: runs in which a family would page at each significance level (per model-year), from its smallest "
+          "p-value corrected within the family")
+    families = sorted({family for look in looks for family, _p in look})
+    print("  " + "family".ljust(44) + "".join(f"{level:>9.0e}" for level in LEVELS))
+    for family in families:
+        counts = [sum(p <= level for look in looks for f, p in look if f == family) for level in LEVELS]
+        print("  " + family.ljust(44) + "".join(f"{count / years:>9.2f}" for count in counts))
+    print("\nwhat-if: runs that would page per model-year under each setting (95 % interval)")
+    for name, setting in settings().items():
+        paged = sum(any(p <= setting.get(f, -1.0) for f, p in look) for look in looks)
+        low, high = interval(paged, years)
+        print(f"  {paged / years:>5.2f} ({low:.2f} to {high:.2f})  {name}")
     pages = sum(r.pages for r in results)
     print(f"\npages (root openings at CRITICAL): {pages}, {pages / years:.2f} per model-year "
           f"(95 % up to {interval(pages, years)[1]:.2f})")

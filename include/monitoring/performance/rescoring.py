@@ -307,7 +307,8 @@ def alerting_rows(config: MonitorConfig, rows: list[MetricRow]) -> list[MetricRo
     false-page budget); windows awaiting labels judge nothing either."""
     newest: dict[tuple[str, str, str, str], MetricRow] = {}
     for row in rows:
-        if row.kind is not MetricKind.PERFORMANCE or not row.details.get("first_look") or row.value is None:
+        judged = row.details.get("eligible") and row.details.get("first_look")  # a metric's row, at its first look
+        if row.kind is not MetricKind.PERFORMANCE or not judged or row.value is None:
             continue
         key = (row.metric, row.column, row.slice_key, row.slice_value)
         if key not in newest or row.window.start > newest[key].window.start:
