@@ -69,7 +69,7 @@ def describe(model: str, row: MetricRow) -> str:
         where += f" for {row.slice_key}={cut_to_limit(row.slice_value)}"
     d = row.details
     if row.metric == "positive_share":
-        evidence = (f"chi-squared p = {_fmt(row.p_value)} after {d.get('correction')}" if row.p_value is not None else
+        evidence = (f"chi-squared p = {_fmt(row.p_value)} {_after(d)}" if row.p_value is not None else
                     f"{METHOD_LABELS.get(d.get('test', ''), d.get('test'))} {_fmt(d.get('statistic'))}, "
                     f"noise band {_fmt(d.get('noise'))} at n={row.n}")
         what = (f"the share of predicted positives moved to {_fmt(row.value)} from the reference "
@@ -80,7 +80,7 @@ def describe(model: str, row: MetricRow) -> str:
                 f"({d.get('unseen_rows')} of {row.n} rows: {examples}); expected none")
     elif row.kind is MetricKind.DRIFT and row.p_value is not None:
         what = (f"drift{where} ({METHOD_LABELS.get(row.metric, row.metric)} test, statistic {_fmt(row.value)} on "
-                f"{row.n} rows): p = {_fmt(row.p_value)} after {d.get('correction', 'correction')} "
+                f"{row.n} rows): p = {_fmt(row.p_value)} {_after(d)} "
                 f"<= {_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}")
     elif row.kind is MetricKind.DRIFT:
         what = (f"drift{where} ({METHOD_LABELS.get(row.metric, row.metric)}): {_fmt(row.value)} >= "
@@ -138,7 +138,14 @@ def _evidence(d: dict) -> str:
                 f"{d['reference_trials']}, Fisher's exact test")
     else:
         test = f"the reference's band at that many rows is {_fmt(d.get('band_mean'))} +- {_fmt(d.get('band_std'))}"
-    return f"{test}: p = {_fmt(d.get('p_value_corrected'))} after correction <= {_fmt(d.get('significance'))}"
+    return f"{test}: p = {_fmt(d.get('p_value_corrected'))} {_after(d)} <= {_fmt(d.get('significance'))}"
+
+
+def _after(d: dict) -> str:
+    """What a p-value was corrected for: its family's tests and its family's share of the window's false-page
+    budget (alerting/policy.py, BUDGET_SHARES)."""
+    share = d.get("budget_share")
+    return f"after {d.get('correction', 'correction')}" + (f" and a {share:g} share of the budget" if share else "")
 
 
 def resolved_text(model: str, row: MetricRow) -> str:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from include.monitoring.alerting import policy
+from include.monitoring.alerting.messages import describe
 from include.monitoring.config import MonitorConfig, PerformanceConfig
 from include.monitoring.performance.rescoring import alerting_rows, window_performance
 from include.monitoring.types import MetricKind, Severity, Window
@@ -88,6 +89,7 @@ def test_an_exact_test_pages_and_a_band_metric_warns_at_most_however_far_below_i
                               [3200, 800]], alternative="less").pvalue
     assert accuracy.p_value == pytest.approx(min(1.0, raw / policy.BUDGET_SHARES["performance"]))  # alone in its family
     assert accuracy.details["budget_share"] == policy.BUDGET_SHARES["performance"]
+    assert "Fisher's exact test: p = " in describe("m", accuracy) and "a 0.2 share of the budget" in describe("m", accuracy)
     assert auc.details["test"] == "band" and auc.p_value < 1e-12  # 15 standard deviations below the band
     assert auc.severity is Severity.WARNING and auc.details["highest_severity"].startswith("WARNING")
 
