@@ -187,7 +187,8 @@ def test_alerts_wait_for_label_coverage():
     eligible = window_performance(_config(min_labels=10, metrics=("accuracy",), min_coverage=0.2), reference, window,
                                   frame, window.end)
     [judged] = [r for r in eligible if r.metric == "accuracy" and not r.slice_key]
-    assert judged.severity.name == "CRITICAL" and alerting_rows(config, [judged]) == [judged]
+    # This reference has no counts, so accuracy is judged from the band: WARNING at most, however far below it.
+    assert judged.severity.name == "WARNING" and alerting_rows(config, [judged]) == [judged]
 
 
 def _two_slice_frames(rng, window_rows: int, window_accuracy: float, window_positives: float):
@@ -254,7 +255,9 @@ def test_a_profile_without_counts_judges_proportions_from_the_band_and_says_so()
               if r.metric == "accuracy"}
     assert judged["self_employed"].details["test"] == "band" and "cli build-reference" in judged[
         "self_employed"].details["no_counts"]
-    assert judged["self_employed"].severity.name == "CRITICAL"  # 0.5 right against 0.8: beyond the band too
+    # 0.5 right against 0.8: beyond the band too, which warns at most (its tails are too light to page on)
+    assert judged["self_employed"].severity.name == "WARNING"
+    assert judged["self_employed"].details["highest_severity"].startswith("WARNING")
 
 
 def test_estimates_are_judged_from_the_band_on_the_windows_scores():
@@ -273,7 +276,7 @@ def test_estimates_are_judged_from_the_band_on_the_windows_scores():
     assert set(rows) == {"accuracy", "roc_auc"}
     for row in rows.values():
         assert row.details["test"] == "band" and row.n == 2000 and "not_judged" not in row.details
-    assert rows["accuracy"].value < reference["baseline"]["accuracy"] and rows["accuracy"].severity.name == "CRITICAL"
+    assert rows["accuracy"].value < reference["baseline"]["accuracy"] and rows["accuracy"].severity.name == "WARNING"
 
 
 def _task_warehouse(tmp_path, task: str):

@@ -116,16 +116,19 @@ def window_performance(config: MonitorConfig, reference: dict[str, Any], window:
 
 
 def _groups(config: MonitorConfig, usable: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
-    """The whole window, then each slice: the top `slice_top_k` values of each slice column, the rest as OTHER."""
+    """The whole window, then each slice: the top `slice_top_k` values of each slice column (most rows first, ties by
+    name), the rest as OTHER."""
     groups = [("", "", usable)]
     for column in _slice_columns(config):
         if column not in usable.columns:
             continue
-        values = usable[column].astype("string").fillna("<null>")
-        top = values.value_counts().index[:config.performance.slice_top_k]
-        named = values.where(values.isin(top), OTHER)
-        if named.nunique() > 1:  # one value is the whole window again (all traffic on one model version)
-            groups += [(column, str(value), usable[named == value]) for value in sorted(named.unique())]
+        values = usable[column].astype("string").fillna("<null>").to_numpy(dtype=object)
+        names, codes, counts = np.unique(values, return_inverse=True, return_counts=True)
+        top = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))[:config.performance.slice_top_k]
+        named = np.where(np.isin(codes, top), values, OTHER)
+        if len(names) > 1:  # one value is the whole window again (all traffic on one model version)
+            groups += [(column, str(value), usable.iloc[np.flatnonzero(named == value)])
+                       for value in sorted(set(named))]
     return groups
 
 
