@@ -363,33 +363,41 @@ def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise:
 
 def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
     """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
-    reference, by the tests (ks, chi2: no noise table is stored per slice), all p-values of the window's slices
-    corrected together (a family apart from the whole window's, whose power it would otherwise dilute), then for the
-    slices' share of the window's false-page budget."""
-    tests: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
+    reference, by the rule of the whole window: the method `drift_method` picks for the slice's own row count (`auto`:
+    a test below auto_switch_rows, a distance from there) and the same tiers. A distance's noise band is resampled at
+    run time from the slice's reference counts at the slice's size (no table is stored per slice). The slices'
+    p-values are corrected together (a family apart from the whole window's, whose power it would otherwise dilute),
+    then for the slices' share of the window's false-page budget; distances are not p-values and need neither."""
+    scored: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
     for slice_key, by_value in observation.slices.items():
         for slice_value, features in by_value.items():
             for feature, profile in features.items():
-                method = get_method("chi2" if feature in config.features.categorical else "ks")
+                method = get_method(config.drift_method(feature, profile["n"]))
                 ref = {**reference["columns"][feature],
                        **reference["slice_profiles"][slice_key][slice_value][feature], "calibration": {}}
                 if _window_skip_reason(profile) or skip_reason(method, ref):
                     continue
-                tests.append((slice_key, slice_value, feature, method,
-                              score_column(method, ref, profile, config.drift.noise_quantile)))
-    corrected = policy.spend(policy.correct_p_values([score.p_value for *_, score in tests], config.drift.correction),
-                             "drift_slices")
+                scored.append((slice_key, slice_value, feature, method,
+                               score_column(method, ref, profile, config.drift.noise_quantile)))
+    tests = [score.p_value for *_, method, score in scored if method.score_kind is ScoreKind.P_VALUE]
+    corrected = iter(policy.spend(policy.correct_p_values(tests, config.drift.correction), "drift_slices"))
     rows, levels = [], []
-    for (slice_key, slice_value, feature, method, score), p_value in zip(tests, corrected, strict=True):
+    for slice_key, slice_value, feature, method, score in scored:
         tiers = config.drift_tiers(feature, method.name)
+        details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
+                   "alert_rule": FEATURE_DRIFT}
+        p_value = None
+        if method.score_kind is ScoreKind.P_VALUE:
+            p_value = next(corrected)
+            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_slices=len(tests),
+                           budget_share=policy.BUDGET_SHARES["drift_slices"])
+        judged = p_value if p_value is not None else score.value
         rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, observation.window, column=feature,
                               slice_key=slice_key, slice_value=slice_value, p_value=p_value, n=score.n,
                               threshold_warning=tiers.warning, threshold_critical=tiers.critical,
-                              severity=policy.score_severity(method.score_kind, p_value, tiers, None),
-                              details={**score.details, "raw_p_value": score.p_value, "correction": config.drift.correction,
-                                       "tests_in_slices": len(tests), "budget_share": policy.BUDGET_SHARES["drift_slices"],
-                                       "alert_rule": FEATURE_DRIFT}))
-        levels.append(drift_level_row(rows[-1], method.score_kind, tiers, None))
+                              severity=policy.score_severity(method.score_kind, judged, tiers, score.noise),
+                              details=details))
+        levels.append(drift_level_row(rows[-1], method.score_kind, tiers, score.noise))
     return [*rows, *levels]
 
 
