@@ -265,7 +265,8 @@ def detail_of(row) -> str:
     if row is None:
         return ""
     p = row.p_value if row.p_value is not None else row.details.get("p_value_corrected")
-    return f"{row.window.start:%m-%d %H:%M} n={row.n} value={row.value:.4g}" + (f" p={p:.2g}" if p is not None else "")
+    value = f"{row.value:.4g}" if row.value is not None else "none"
+    return f"{row.window.start:%m-%d %H:%M} n={row.n} value={value}" + (f" p={p:.2g}" if p is not None else "")
 
 
 def settings() -> dict[str, dict[str, float]]:
