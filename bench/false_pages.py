@@ -153,11 +153,12 @@ def model_month(task: tuple[int, int, int, int]) -> MonthResult:
         due = rescoring.due_coverage_row(config, due_counts(counts, arrivals, i), window)
         rows = [*observation.metrics, *pipeline.compute_drift(config, reference, observation),
                 *judged_at.pop(i, []), *([due] if due else []), pipeline.run_failed_row(window)]
+        judged = pipeline.alert_inputs(config, rows)
         with engine.begin() as conn:
-            transitions = apply_alerts(conn, config, pipeline.alert_inputs(config, rows), window.end, run_window=window)
-        if smallest := smallest_p_values(config, pipeline.alert_inputs(config, rows)):
+            transitions = apply_alerts(conn, config, judged, window.end, run_window=window)
+        if smallest := smallest_p_values(config, judged):
             result.small_p.append(smallest)
-        by_key = {alert_key(config.model, row): row for row in rows}
+        by_key = {alert_key(config.model, row): row for row in judged}
         for transition in transitions:
             if transition.action in OPENINGS and transition.severity.name in ("WARNING", "CRITICAL"):
                 row = by_key.get(transition.alert_key)
