@@ -365,7 +365,8 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
     """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
     reference, by the rule of the whole window: the method `drift_method` picks for the slice's own row count (`auto`:
     a test below auto_switch_rows, a distance from there) and the same tiers. A distance's noise band is resampled at
-    run time from the slice's reference counts at the slice's size (no table is stored per slice). The slices'
+    run time from the slice's reference counts at the slice's size (no table is stored per slice; a slice that holds
+    the whole window reads the column's stored table). The slices'
     p-values are corrected together (a family apart from the whole window's, whose power it would otherwise dilute),
     then for the slices' share of the window's false-page budget; distances are not p-values and need neither."""
     scored: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
@@ -373,8 +374,12 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
         for slice_value, features in by_value.items():
             for feature, profile in features.items():
                 method = get_method(config.drift_method(feature, profile["n"]))
-                ref = {**reference["columns"][feature],
-                       **reference["slice_profiles"][slice_key][slice_value][feature], "calibration": {}}
+                whole = reference["columns"][feature]
+                # A slice holding every row of the window (the only serving model version) is the window again: the
+                # column's stored band serves it; any other slice's band is resampled from its own reference counts.
+                restates = profile["n"] == observation.sampled_rows
+                ref = {**whole, **reference["slice_profiles"][slice_key][slice_value][feature],
+                       "calibration": whole.get("calibration", {}) if restates else {}}
                 if _window_skip_reason(profile) or skip_reason(method, ref):
                     continue
                 scored.append((slice_key, slice_value, feature, method,

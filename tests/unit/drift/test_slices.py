@@ -64,6 +64,8 @@ def test_a_slice_holding_the_whole_window_is_judged_as_the_window(reference, row
     if method == "wasserstein":
         assert version.value == pytest.approx(shift, abs=0.04) and version.details["noise"] > 0
         assert version.p_value is None and "budget_share" not in version.details  # a distance: no correction
+        assert version.details["calibration"] == "stored with the reference"  # the window again: the column's band
+        assert version.details["noise"] == pytest.approx(whole.details["noise"], rel=0.01)
 
 
 @pytest.mark.parametrize(("slice_rows", "trials"), [(300, 200), (3000, 60), (30_000, 20)])
@@ -87,6 +89,7 @@ def test_a_shift_confined_to_one_large_slice_is_caught_there_and_nowhere_else(re
     frame = traffic(rng, {"a": 5000, "b": 3000, "c": 2000}, shift={"a": 0.3})
     x = by_slice(drift_rows(reference, frame), "x")
     assert x["segment=a"].metric == "wasserstein" and x["segment=a"].severity is Severity.CRITICAL  # 0.3 >= 0.2
+    assert x["segment=a"].details["calibration"].startswith("resampled at run time")  # its own reference's band
     assert x["segment=b"].severity is Severity.OK and x["segment=c"].severity is Severity.OK
     assert x[""].severity is Severity.WARNING  # diluted in the whole window: 0.15 standard deviations
     y = by_slice(drift_rows(reference, frame), "y")
