@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/drift_bench.py
 	$(PY) bench/detection_scorecard.py
+	$(PY) bench/false_pages.py
 
 clean:
 	rm -rf $(VENV) .airflow .data
