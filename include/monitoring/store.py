@@ -306,8 +306,14 @@ class RunRecord:
     finished_at: datetime
 
 
+# Details that are a run's decision inputs, not facts of the window: whether a re-scored window was judged by this
+# run depends on what the store held when the run read it, so parallel runs of a backfill would store it differently.
+RUN_ONLY_DETAILS = ("first_look",)
+
+
 def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[str, Any]:
-    """The row's record; its details keep the whole value of every field stored shortened, under `truncated`."""
+    """The row's record (without RUN_ONLY_DETAILS); its details keep the whole value of every field stored shortened,
+    under `truncated`."""
     record = {
         "model": model, "window_start": row.window.start, "window_end": row.window.end, "kind": row.kind.value,
         "column_name": row.column, "slice_key": row.slice_key, "slice_value": row.slice_value,
@@ -316,7 +322,9 @@ def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[st
         "severity": row.severity.name, "computed_at": computed_at,
     }
     shortened = overlong(metric_values, record)
-    details = {**row.details, "truncated": shortened} if shortened else row.details
+    details = {key: value for key, value in row.details.items() if key not in RUN_ONLY_DETAILS}
+    if shortened:
+        details["truncated"] = shortened
     return {**record, "details": json.dumps(details, sort_keys=True, default=str)}
 
 
