@@ -65,14 +65,14 @@ def build_monitor_dag(config: MonitorConfig):
         def load_reference() -> str:
             from include.monitoring import tasks
 
-            return tasks.load_reference(config)
+            return tasks.load_reference(config, _window())
 
         # These return a key of their data in the store and a summary; the tasks log what they did in words.
         @task(pool="warehouse_pool", on_failure_callback=record_failure, show_return_value_in_logs=False)
         def observe_window(reference_id: str) -> dict:
             from include.monitoring import tasks
 
-            return tasks.observe_window(config, _window(), get_current_context()["run_id"])
+            return tasks.observe_window(config, _window(), get_current_context()["run_id"], reference_id)
 
         @task(on_failure_callback=record_failure, show_return_value_in_logs=False)
         def compute_drift(observation: dict) -> dict:
@@ -84,7 +84,7 @@ def build_monitor_dag(config: MonitorConfig):
         def compute_performance(reference_id: str) -> dict:
             from include.monitoring import tasks
 
-            return tasks.compute_performance(config, _window(), get_current_context()["run_id"])
+            return tasks.compute_performance(config, _window(), get_current_context()["run_id"], reference_id)
 
         @task(on_failure_callback=record_failure)
         def write_metrics(observation: dict, drift: dict, performance: dict) -> dict:

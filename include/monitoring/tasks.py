@@ -26,14 +26,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_reference(config: MonitorConfig) -> str:
-    """The id of the model's stored reference profile; fitted from the reference rows the first time only."""
-    return reference.ensure_reference(config, warehouse_engine_for(config.warehouse.conn_id), engine_for(config.store_conn_id),
-                                      now=_now())
+def load_reference(config: MonitorConfig, window: Window) -> str:
+    """The id of the stored reference profile `window` is compared with (the table reference, fitted from the
+    reference rows the first time only, or the rolling or seasonal one built from it). The run's other tasks read
+    that profile by this id, so every step of one run uses the same reference."""
+    store_engine = engine_for(config.store_conn_id)
+    reference.ensure_reference(config, warehouse_engine_for(config.warehouse.conn_id), store_engine, now=_now())
+    reference_id, _ = reference.load_reference(config, store_engine, window.start)
+    return reference_id
 
 
-def observe_window(config: MonitorConfig, window: Window, dag_run_id: str) -> dict[str, Any]:
-    reference_id, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
+def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
+    profile = reference.load_profile(engine_for(config.store_conn_id), reference_id)
     observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id), window)
     failed = [f"{v['check_name']}({v['column_name']})" if v["column_name"] else v["check_name"]
               for v in observation.validations if not v["success"]]
@@ -59,8 +63,8 @@ def compute_drift(config: MonitorConfig, observation: dict[str, Any], dag_run_id
                        {"rows": len(rows), "flagged": len(flagged)}, _now())
 
 
-def compute_performance(config: MonitorConfig, window: Window, dag_run_id: str) -> dict[str, Any]:
-    _, profile = reference.load_reference(config, engine_for(config.store_conn_id), window.start)
+def compute_performance(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
+    profile = reference.load_profile(engine_for(config.store_conn_id), reference_id)
     rows = pipeline.compute_performance(config, profile, warehouse_engine_for(config.warehouse.conn_id),
                                         engine_for(config.store_conn_id), window)
     for line in _performance_lines(rows):
