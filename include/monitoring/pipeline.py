@@ -1,10 +1,12 @@
 """The steps of one window, callable without Airflow (the DAG tasks, the CLI and the tests call these).
 
-    observe_window      rows of the window -> validation results, quality rows, column profiles, status
+    observe_window      rows of the window -> validation results, then observe_frame: quality rows, column
+                        profiles, the estimate, status
     compute_drift       profiles vs the reference profile -> drift rows (direction applied in the policy)
-    compute_performance labels matured since the window closed -> performance rows for an older window
+    compute_performance labels matured since the window closed -> performance rows for older windows
     write_window        everything above -> metric store, alert state and outbox, in one transaction
-    deliver             outbox -> notification channels
+
+The outbox is delivered by alerting/delivery.py (the send_notifications task).
 
 Raw rows are touched once, in `observe_window`; everything after works on profiles and small results,
 which is why they can travel between Airflow tasks as XCom.

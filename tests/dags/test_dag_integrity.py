@@ -39,7 +39,7 @@ def test_monitor_dag_has_owner_retries_tags_timeouts_and_hourly_windows(dagbag, 
     dag = dagbag.dags[f"monitor_{path.stem}"]
     assert "model-monitoring" in dag.tags and f"model:{path.stem}" in dag.tags
     assert dag.catchup is False
-    assert dag.max_active_runs >= 1
+    assert dag.max_active_runs == 4  # a backfill runs windows side by side; the store serialises their writes
     assert isinstance(dag.timetable, CronDataIntervalTimetable)
     assert dag.timetable.expression == "0 * * * *"
     for task in dag.tasks:
@@ -71,20 +71,19 @@ def test_broken_monitor_file_becomes_a_visible_failing_dag_and_others_still_load
     assert list(broken.task_dict) == ["report_config_error"]
 
 
-def test_importing_dag_file_loads_no_heavy_library():
+def test_importing_dag_file_loads_no_heavy_library(tmp_path):
     """In a fresh interpreter, importing the DAG file adds none of the heavy libraries."""
     code = (
         "import sys, json, runpy; runpy.run_path('dags/monitors.py'); runpy.run_path('dags/fire_drill.py');"
         "print(json.dumps(sorted(m for m in ('pandas','numpy','scipy','great_expectations','sqlalchemy','slack_sdk')"
         " if m in sys.modules)))"
     )
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(ROOT / ".airflow-import-test"),
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path / "airflow"),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__UNIT_TEST_MODE": "True"}
     baseline = subprocess.run([sys.executable, "-c", "import airflow.sdk, sys, json; print(json.dumps(sorted(m for m in "
                                "('pandas','numpy','scipy','great_expectations','sqlalchemy','slack_sdk') if m in sys.modules)))"],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    shutil.rmtree(ROOT / ".airflow-import-test", ignore_errors=True)
     added = set(json.loads(result.stdout.strip().splitlines()[-1])) - set(json.loads(baseline.stdout.strip().splitlines()[-1]))
     assert added == set(), f"the DAG file imports {sorted(added)} at parse time"
 
