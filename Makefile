@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean screenshots
+.PHONY: run test test-fast lint bench install clean screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+# Everything but the statistical simulations and the Airflow standalone tests (marked slow): a quick loop while editing.
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 # The README's pictures of the Model health views, taken by the browser test (needs Debian's chromium).
 screenshots: $(STAMP)

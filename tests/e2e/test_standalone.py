@@ -17,7 +17,7 @@ import pytest
 from scripts import standalone
 from tests.e2e.conftest import running_standalone
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "monitor_credit_default"

@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.model_health.conftest import ENDPOINTS, PAGES, PREFIX, bearer, get, roleless_token
 from tests.unit.ui import replay
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.mark.parametrize("path", PAGES + ENDPOINTS)

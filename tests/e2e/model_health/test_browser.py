@@ -20,7 +20,7 @@ from tests.conftest import required_program
 from tests.e2e.model_health.conftest import PREFIX, get
 from tests.unit.ui import replay
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 VIEWPORT = {"width": 1440, "height": 1000}
 TIMEOUT_MS = 30_000

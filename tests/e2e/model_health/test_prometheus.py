@@ -19,7 +19,7 @@ from tests.conftest import ROOT, required_program
 from tests.e2e.model_health.conftest import PREFIX, bearer, get, roleless_token
 from tests.unit.ui import replay
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 METRICS = f"{PREFIX}/metrics"
 DASHBOARD = ROOT / "dashboards" / "grafana" / "model_health.json"

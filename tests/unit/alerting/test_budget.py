@@ -44,6 +44,7 @@ def test_spending_never_lowers_a_p_value_and_keeps_the_order(p_values, family):
         np.minimum(np.asarray(p_values) / policy.BUDGET_SHARES[family], 1.0), kind="stable").tolist()
 
 
+@pytest.mark.slow
 def test_a_quiet_window_pages_with_at_most_the_tier_s_probability_across_the_families():
     """Independent uniform p-values (a quiet window: every test calibrated, each family its own count of tests):
     the chance that any family reaches the CRITICAL tier is at most the tier, within the simulation's error

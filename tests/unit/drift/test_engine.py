@@ -35,6 +35,7 @@ def alerting(rows) -> list:
     return [row for row in rows if row.severity >= Severity.WARNING]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [50, 200, 1000, 10_000], ids=lambda n: f"{n}_rows")
 def test_no_drift_windows_alert_at_most_one_percent_over_the_whole_feature_set(fitted, n):
     config, reference = fitted

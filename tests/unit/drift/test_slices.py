@@ -68,6 +68,7 @@ def test_a_slice_holding_the_whole_window_is_judged_as_the_window(reference, row
         assert version.details["noise"] == pytest.approx(whole.details["noise"], rel=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("slice_rows", "trials"), [(300, 200), (3000, 60), (30_000, 20)])
 def test_undrifted_slices_alert_in_at_most_one_percent_of_windows(reference, slice_rows, trials):
     """Segment a holds half of each window; every slice of it is clean. A WARNING or CRITICAL of any slice counts
