@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from include.monitoring.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS
 from include.monitoring.drift import DRIFT_METHODS
 from include.monitoring.drift.base import FeatureKind, Resolution, ScoreKind
+from include.monitoring.drift.noise import noise_band
 
 DISTANCES = sorted(name for name, method in DRIFT_METHODS.items() if method.score_kind is ScoreKind.DISTANCE)
 COUNT_DISTANCES = [n for n in DISTANCES if n != "psi" and not DRIFT_METHODS[n].uses_locations]
@@ -98,3 +99,61 @@ def test_distance_larger_shift_toward_target_is_not_smaller(name, data, referenc
 
     power = 1 if name == "psi" else 2  # the divergences themselves, not their square roots
     assert value(reference, window(t_small)) ** power <= value(reference, window(t_large)) ** power + 1e-12
+
+
+# --- the count distances (hellinger, jensen_shannon, l_infinity): what each promises alike ---------------------------
+
+PROPERTY = settings(max_examples=60, deadline=None, database=None)
+counts_lists = st.lists(st.integers(min_value=0, max_value=5000), min_size=2, max_size=12).filter(lambda c: sum(c) > 0)
+
+
+def value_of(name: str):
+    """The method's `<name>_value` (one window) and `<name>_values` (the batch statistic its noise band resamples)."""
+    module = importlib.import_module(f"include.monitoring.drift.{name}")
+    return getattr(module, f"{name}_value"), getattr(module, f"{name}_values")
+
+
+@pytest.mark.parametrize("name", COUNT_DISTANCES, ids=str)
+@pytest.mark.parametrize("reference, window", [([50, 50], [50, 50]), ([1, 2, 3, 4], [2, 4, 6, 8]),
+                                               ([0, 10, 0, 7], [0, 10, 0, 7]), ([2000] * 10, [20] * 10)],
+                         ids=["even", "uneven_scaled", "zeros", "deciles_scaled"])
+def test_count_distance_identical_shares_is_zero(name, reference, window):
+    assert value_of(name)[0](reference, window) == 0.0
+
+
+@pytest.mark.parametrize("name", COUNT_DISTANCES, ids=str)
+@PROPERTY
+@given(reference=counts_lists, scale=st.integers(1, 7))
+def test_count_distance_identical_shares_property_is_zero(name, reference, scale):
+    assert value_of(name)[0](reference, [c * scale for c in reference]) == 0.0
+
+
+@pytest.mark.parametrize("name", COUNT_DISTANCES, ids=str)
+@PROPERTY
+@given(data=st.data(), reference=counts_lists)
+def test_count_distance_any_counts_is_within_zero_one_and_symmetric(name, data, reference):
+    value = value_of(name)[0]
+    window = data.draw(st.lists(st.integers(0, 5000), min_size=len(reference), max_size=len(reference))
+                       .filter(lambda c: sum(c) > 0))
+    found = value(reference, window)
+    assert 0.0 <= found <= 1.0
+    assert value(window, reference) == pytest.approx(found, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", COUNT_DISTANCES, ids=str)
+def test_count_distance_larger_windows_have_a_narrower_noise_band(name):
+    reference = tuple([2000] * 10)
+    bands = [noise_band(value_of(name)[1], reference, n, 0.999) for n in (50, 200, 1000)]
+    assert bands[0] > bands[1] > bands[2]
+
+
+@pytest.mark.parametrize("name", COUNT_DISTANCES, ids=str)
+def test_count_distance_score_fields_match_parts(name):
+    value, values = value_of(name)
+    reference, window = [400, 300, 200, 100], [10, 20, 30, 40]
+    found = DRIFT_METHODS[name].score(reference, window, 0.999)
+    assert found.value == value(reference, window)
+    assert found.n == 100
+    assert found.noise == noise_band(values, tuple(reference), 100, 0.999)
+    assert found.p_value is None
+    assert found.details == {"bins": 4}
