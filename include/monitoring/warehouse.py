@@ -162,7 +162,7 @@ def _read(engine: sa.Engine, query: sa.Select, what: str) -> pd.DataFrame:
 
 
 def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> WindowRows:
-    """The window's predictions, [start, end), sampled deterministically above max_rows_per_window."""
+    """The window's predictions, [start, end), sampled deterministically by id above max_rows_per_window."""
     w = config.warehouse
     table, ts = _timestamp_column(engine, config)
     wanted = monitored_columns(config)
@@ -174,6 +174,10 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
+        # The same rows on every re-run and every database: a query without ORDER BY returns them in whatever order
+        # the database reads them (PostgreSQL's parallel scans differ run to run), so they are put in id order first.
+        if w.id_column in frame.columns:
+            frame = frame.sort_values(w.id_column, kind="stable", ignore_index=True)
         rng = np.random.default_rng(int(window.start.timestamp()))  # same window, same sample
         frame = frame.iloc[np.sort(rng.choice(row_count, w.max_rows_per_window, replace=False))].reset_index(drop=True)
     return WindowRows(

@@ -178,3 +178,32 @@ def test_labels_sent_twice_or_corrected_join_once_with_the_latest_on_postgres(po
     assert row.details["examples"] == ["p1", "p0", "p2"] and row.severity.name == "WARNING"
     values = warehouse.arrived_label_values(postgres_engine, config, arrived)
     assert sorted(values, key=str) == sorted([("0", 2), ("1", 3), ("maybe", 1), (None, 1)], key=str)
+
+
+def test_a_window_above_max_rows_is_sampled_by_id_the_same_on_every_database_and_insert_order(postgres_engine,
+                                                                                               tmp_path):
+    """600 predictions of one hour, inserted in id order and shuffled, on PostgreSQL and on SQLite: with
+    max_rows_per_window = 100 every one of the four reads samples the same 100 ids."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from include.monitoring import warehouse
+    from include.monitoring.types import Window
+
+    window = Window(datetime(2026, 11, 21, 0, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
+    ordered = [{"id": f"p{i:04d}", "ts": datetime(2026, 11, 21, 0, 0, i % 60), "score": i / 600} for i in range(600)]
+    shuffled = [ordered[i] for i in np.random.default_rng(1).permutation(600)]
+    sqlite = sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    samples = []
+    for engine in (postgres_engine, sqlite):
+        for name, rows_in_order in (("sampled_ordered", ordered), ("sampled_shuffled", shuffled)):
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"create table {name} (prediction_id text, ts timestamp, score float)"))
+                conn.execute(sa.text(f"insert into {name} values (:id, :ts, :score)"), rows_in_order)
+            found = warehouse.fetch_window(engine, _config_for(name, max_rows_per_window=100), window)
+            assert found.row_count == 600 and len(found.frame) == 100
+            samples.append(list(found.frame["prediction_id"]))
+    assert all(sample == samples[0] for sample in samples)
+    assert samples[0] == sorted(samples[0])  # in id order, spread over the window's ids
+    assert samples[0][0] < "p0100" and samples[0][-1] > "p0500"
