@@ -69,6 +69,7 @@ class MonthResult:
     # Per run with any: each family's smallest p-value below SMALL_P that would alert at CRITICAL, corrected within
     # the family, before its share of the budget (smallest_p_values): what other settings would have paged (`report`).
     small_p: list[list[tuple[str, float]]] = field(default_factory=list)
+    previous_looks: list[int] = field(default_factory=list)  # per judged window, its looks under the previous rule
 
 
 def main() -> None:
@@ -167,7 +168,23 @@ def model_month(task: tuple[int, int, int, int]) -> MonthResult:
                 result.pages += transition.severity.name == "CRITICAL" and not transition.folded_under
         result.runs += 1
     result.seconds = time.perf_counter() - t
+    result.previous_looks = previous_rule_looks(config, counts, arrivals, hours)
     return result
+
+
+def previous_rule_looks(config, counts: dict[int, int], arrivals: dict, hours: int) -> list[int]:
+    """How often each window's whole-window accuracy was judged under the rule before the budget: every run judged
+    the newest window whose labels changed in it, once eligible (coverage) and with min_labels labels, so a window
+    was judged again at each run where no newer one qualified (night windows, as their labels trickled in)."""
+    perf = config.performance
+    looks: dict[int, int] = {}
+    for run in range(hours):
+        for i in range(run, max(run - 48, min(arrivals)) - 1, -1):  # newest first; labels come within 45 h
+            known_now, known_before = (int((arrivals[i] < end).sum()) for end in (run + 1, run))
+            if known_now != known_before and known_now >= perf.min_coverage * counts[i] and known_now >= perf.min_labels:
+                looks[i] = looks.get(i, 0) + 1
+                break
+    return list(looks.values())
 
 
 def label_arrivals(rng, index: int, n: int):
@@ -319,6 +336,11 @@ def report(results: list[MonthResult], seconds: float) -> None:
         paged = sum(any(p <= setting.get(f, -1.0) for f, p in look) for look in looks)
         low, high = interval(paged, years)
         print(f"  {paged / years:>5.2f} ({low:.2f} to {high:.2f})  {name}")
+    looks = [n for r in results for n in r.previous_looks]
+    if looks:
+        print(f"\nunder the previous rule (a window judged at every re-scoring while no newer one could be): the whole "
+              f"window's accuracy judged {len(looks):,} windows {sum(looks):,} times, {sum(looks) / len(looks):.2f} looks "
+              f"per judged window, at most {max(looks)}")
     pages = sum(r.pages for r in results)
     print(f"\npages (root openings at CRITICAL): {pages}, {pages / years:.2f} per model-year "
           f"(95 % up to {interval(pages, years)[1]:.2f})")
