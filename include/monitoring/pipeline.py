@@ -314,20 +314,9 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     raw = [test.p_value for test in tests]
     corrected = iter(policy.spend(policy.correct_p_values(raw, config.drift.correction), "drift"))
     for column, method, score in scored:
-        tiers = config.drift_tiers(column, method.name)
         p_value = next(corrected) if method.score_kind is ScoreKind.P_VALUE else None
-        severity = policy.score_severity(method.score_kind, p_value if p_value is not None else score.value, tiers,
-                                         score.noise)
-        details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
-                   "method_choice": config.configured_drift_method(column), "alert_rule": FEATURE_DRIFT}
-        if p_value is not None:
-            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_window=len(raw),
-                           budget_share=policy.BUDGET_SHARES["drift"])
-        method_row = MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, p_value=p_value,
-                               n=score.n, threshold_warning=tiers.warning, threshold_critical=tiers.critical,
-                               severity=severity, details=details)
-        rows.append(method_row)
-        levels.append(drift_level_row(method_row, method.score_kind, tiers, score.noise))
+        rows.append(feature_drift_row(config, window, column, method, score, p_value, len(raw)))
+        levels.append(drift_level_row(rows[-1], method.score_kind, config.drift_tiers(column, method.name), score.noise))
         if column in config.features.categorical:
             rows.append(new_category_row(config, column, observation.profiles[column], window))
     if output:
@@ -390,22 +379,30 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
     corrected = iter(policy.spend(policy.correct_p_values(tests, config.drift.correction), "drift_slices"))
     rows, levels = [], []
     for slice_key, slice_value, feature, method, score in scored:
-        tiers = config.drift_tiers(feature, method.name)
-        details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
-                   "alert_rule": FEATURE_DRIFT}
-        p_value = None
-        if method.score_kind is ScoreKind.P_VALUE:
-            p_value = next(corrected)
-            details.update(raw_p_value=score.p_value, correction=config.drift.correction, tests_in_slices=len(tests),
-                           budget_share=policy.BUDGET_SHARES["drift_slices"])
-        judged = p_value if p_value is not None else score.value
-        rows.append(MetricRow(MetricKind.DRIFT, method.name, score.value, observation.window, column=feature,
-                              slice_key=slice_key, slice_value=slice_value, p_value=p_value, n=score.n,
-                              threshold_warning=tiers.warning, threshold_critical=tiers.critical,
-                              severity=policy.score_severity(method.score_kind, judged, tiers, score.noise),
-                              details=details))
-        levels.append(drift_level_row(rows[-1], method.score_kind, tiers, score.noise))
+        p_value = next(corrected) if method.score_kind is ScoreKind.P_VALUE else None
+        rows.append(feature_drift_row(config, observation.window, feature, method, score, p_value, len(tests),
+                                      slice_key, slice_value))
+        levels.append(drift_level_row(rows[-1], method.score_kind, config.drift_tiers(feature, method.name), score.noise))
     return [*rows, *levels]
+
+
+def feature_drift_row(config: MonitorConfig, window: Window, column: str, method: DriftMethod, score: DriftScore,
+                      p_value: float | None, tests: int, slice_key: str = "", slice_value: str = "") -> MetricRow:
+    """A feature's drift (rule feature_drift) in the window or one of its slices: a test judged by its p-value after
+    its family's correction and share of the budget (`p_value`; `tests` in the family), a distance by its tier
+    above its noise band."""
+    tiers = config.drift_tiers(column, method.name)
+    details = {**score.details, "noise": score.noise, "score_kind": method.score_kind.value,
+               "method_choice": config.configured_drift_method(column), "alert_rule": FEATURE_DRIFT}
+    if p_value is not None:
+        details.update({"raw_p_value": score.p_value, "correction": config.drift.correction,
+                        "tests_in_slices" if slice_key else "tests_in_window": tests,
+                        "budget_share": policy.BUDGET_SHARES["drift_slices" if slice_key else "drift"]})
+    return MetricRow(MetricKind.DRIFT, method.name, score.value, window, column=column, slice_key=slice_key,
+                     slice_value=slice_value, p_value=p_value, n=score.n, threshold_warning=tiers.warning,
+                     threshold_critical=tiers.critical, details=details,
+                     severity=policy.score_severity(method.score_kind, score.value if p_value is None else p_value,
+                                                    tiers, score.noise))
 
 
 def new_category_row(config: MonitorConfig, column: str, profile: dict[str, Any], window: Window) -> MetricRow:

@@ -223,7 +223,7 @@ def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | Non
     measured their false alerts at several times the nominal rate), so they alert at WARNING at most."""
     perf = config.performance
     exact = [i for i, (row, p) in enumerate(scored) if p is not None and row.details.get("test") == "fisher_exact"]
-    band = [i for i, (_row, p) in enumerate(scored) if p is not None and i not in exact]
+    band = [i for i, (row, p) in enumerate(scored) if p is not None and row.details.get("test") != "fisher_exact"]
     corrected = dict(zip(exact, policy.spend(policy.benjamini_hochberg([scored[i][1] for i in exact]), family),
                          strict=True))
     corrected.update(zip(band, policy.benjamini_hochberg([scored[i][1] for i in band]), strict=True))
