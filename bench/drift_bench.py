@@ -65,11 +65,13 @@ def frame(numeric, categorical, scores):
 def ours(data, sizes):
     import numpy as np
 
-    from include.monitoring import pipeline
+    from include.monitoring import window_profiles as window_profiles_module
     from include.monitoring.config import FeaturesConfig, MonitorConfig
-    from include.monitoring.pipeline import Observation, compute_drift, window_profiles
+    from include.monitoring.drift.engine import compute_drift
+    from include.monitoring.observation import Observation
     from include.monitoring.reference import fit_reference
     from include.monitoring.types import RunStatus, Severity, Window, parse_utc
+    from include.monitoring.window_profiles import window_profiles
 
     config = MonitorConfig(model="bench", features=FeaturesConfig(
         numeric=tuple(f"num_{i}" for i in range(NUMERIC)), categorical=tuple(f"cat_{j}" for j in range(CATEGORICAL))))
@@ -101,7 +103,7 @@ def ours(data, sizes):
         peaks[size] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         medians[size] = statistics.median(timings) * 1000
-        if size >= pipeline.PARALLEL_PROFILE_ROWS:  # also on one thread, for the record
+        if size >= window_profiles_module.PARALLEL_PROFILE_ROWS:  # also on one thread, for the record
             single = _one_thread(step, rows)
             print(f"ours: {size:>9} rows  on one thread: median {single:9.1f} ms over 3 runs")
         drifted = sorted({r.column for r in result if r.severity >= Severity.WARNING and r.column != "score"})
@@ -113,9 +115,9 @@ def ours(data, sizes):
 
 def _one_thread(step, rows) -> float:
     """Median ms of `step` with the columns profiled one after another (no threads)."""
-    from include.monitoring import pipeline
+    from include.monitoring import window_profiles as window_profiles_module
 
-    saved, pipeline.PARALLEL_PROFILE_ROWS = pipeline.PARALLEL_PROFILE_ROWS, 10**12
+    saved, window_profiles_module.PARALLEL_PROFILE_ROWS = window_profiles_module.PARALLEL_PROFILE_ROWS, 10**12
     try:
         timings = []
         for _ in range(3):
@@ -124,7 +126,7 @@ def _one_thread(step, rows) -> float:
             timings.append(time.perf_counter() - started)
         return statistics.median(timings) * 1000
     finally:
-        pipeline.PARALLEL_PROFILE_ROWS = saved
+        window_profiles_module.PARALLEL_PROFILE_ROWS = saved
 
 
 def evidently(data, sizes):

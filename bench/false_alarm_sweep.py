@@ -26,7 +26,7 @@ def main() -> None:
     import numpy as np
     from scipy.stats import beta
 
-    from include.monitoring.pipeline import compute_drift
+    from include.monitoring.drift.engine import compute_drift
     from include.monitoring.reference import fit_reference
     from include.monitoring.types import Severity
     from tests.unit.drift import synthetic

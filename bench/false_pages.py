@@ -10,7 +10,7 @@ the prediction and 5 % never. Nothing is wrong in any of them: every alert that 
 Each run goes through the real decision path, without the warehouse and the store's metric tables:
 
 - `pipeline.observe_frame` (profiles, estimated performance, serving rows), `operational.volume_verdict` against
-  the same hour of the four earlier weeks, `pipeline.compute_drift` (the whole window's tests and distances with
+  the same hour of the four earlier weeks, `drift.engine.compute_drift` (the whole window's tests and distances with
   their correction, the slices' family apart);
 - realized performance: each window is judged once, by `rescoring.window_performance` with the labels known at the
   first run where its coverage reaches `performance.min_coverage` (its first eligible look: later looks at the
@@ -118,9 +118,11 @@ def model_month(task: tuple[int, int, int, int]) -> MonthResult:
     from include.monitoring.alerting.messages import alert_key
     from include.monitoring.config import load_monitor_config
     from include.monitoring.demo.generator import hourly_rows
+    from include.monitoring.drift.engine import compute_drift
     from include.monitoring.operational import volume_verdict
     from include.monitoring.performance import rescoring
     from include.monitoring.types import Window
+    from include.monitoring.validation.results import validation_frame
 
     model, month, peak, hours = task
     config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
@@ -149,10 +151,10 @@ def model_month(task: tuple[int, int, int, int]) -> MonthResult:
         if i < 0:
             continue
         observation = pipeline.observe_frame(
-            config, "bench", reference, window, pipeline.validation_frame(config, frame), len(frame), [],
+            config, "bench", reference, window, validation_frame(config, frame), len(frame), [],
             [volume_verdict(config, window, len(frame), [counts[i - 168 * w] for w in range(1, weeks + 1)])])
         due = rescoring.due_coverage_row(config, due_counts(counts, arrivals, i), window)
-        rows = [*observation.metrics, *pipeline.compute_drift(config, reference, observation),
+        rows = [*observation.metrics, *compute_drift(config, reference, observation),
                 *judged_at.pop(i, []), *([due] if due else []), pipeline.run_failed_row(window)]
         judged = pipeline.alert_inputs(config, rows)
         with engine.begin() as conn:

@@ -38,6 +38,7 @@ def main() -> None:
     from include.monitoring.airflow_adapters import engine_from_url
     from include.monitoring.config import load_monitor_config
     from include.monitoring.demo.generator import write_demo_warehouse
+    from include.monitoring.drift.engine import compute_drift
     from include.monitoring.types import Window
 
     config = load_monitor_config(ROOT / "include" / "monitors" / "credit_default.yaml")
@@ -68,7 +69,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 observation = pipeline.observe_window(config, reference_id, profile, warehouse, window)
                 t1 = time.perf_counter()
-                drift = pipeline.compute_drift(config, profile, observation)
+                drift = compute_drift(config, profile, observation)
                 t2 = time.perf_counter()
                 performance = pipeline.compute_performance(config, profile, warehouse, store, window)
                 t3 = time.perf_counter()
@@ -120,11 +121,12 @@ def _rescoring_bench(config, directory: Path, repeats: int) -> dict:
 def _performance_run(config, profile, warehouse, store, run_end: datetime) -> int:
     """One run's performance step and its write; returns how many windows it re-scored."""
     from include.monitoring import pipeline
+    from include.monitoring.observation import Observation
     from include.monitoring.types import RunStatus, Window
 
     window = Window(run_end - timedelta(hours=1), run_end)
     rows = pipeline.compute_performance(config, profile, warehouse, store, window)
-    observation = pipeline.Observation(window, RunStatus.OK, "", 0, 0, "bench")
+    observation = Observation(window, RunStatus.OK, "", 0, 0, "bench")
     pipeline.write_window(config, store, observation, rows, "bench", run_end, run_end)
     return sum(row.metric == "label_coverage" for row in rows)
 
@@ -132,12 +134,13 @@ def _performance_run(config, profile, warehouse, store, run_end: datetime) -> in
 def _validation_bench(config, profile, warehouse, repeats, pipeline, warehouse_sql) -> dict:
     """Median validation time of 10,000 rows (an afternoon's rows) against 30 expectations and the full suite."""
     from include.monitoring.types import Window
+    from include.monitoring.validation.results import validation_frame
     from include.monitoring.validation.run import validate_frame
     from include.monitoring.validation.suite import custom_suite_path, expectation_specs, load_custom_suite
 
     afternoon = Window(datetime(2026, 11, 21, 12, tzinfo=UTC), datetime(2026, 11, 21, 20, tzinfo=UTC))
     rows = warehouse_sql.fetch_window(warehouse, config, afternoon).frame.head(10_000)
-    frame = pipeline.validation_frame(config, rows)
+    frame = validation_frame(config, rows)
     suite = [*expectation_specs(config, profile, frame), *load_custom_suite(custom_suite_path(config))]
     # The first 30 that do work on the rows (existence checks are nearly free and would flatter the figure).
     thirty = [spec for spec in suite if spec.check != "column_missing"][:30]

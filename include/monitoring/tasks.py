@@ -17,6 +17,7 @@ from include.monitoring.airflow_adapters import engine_for, notifiers_for, varia
 from include.monitoring.alerting.delivery import deliver_pending
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
+from include.monitoring.observation import Observation
 from include.monitoring.types import MetricRow, Severity, Window
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def compute_drift(config: MonitorConfig, observation: dict[str, Any], dag_run_id
     store_engine = engine_for(config.store_conn_id)
     record = staging.get(store_engine, observation)
     profile = reference.load_profile(store_engine, record["reference_id"])
-    rows = pipeline.compute_drift(config, profile, pipeline.Observation.from_record(record))
+    rows = pipeline.compute_drift(config, profile, Observation.from_record(record))
     flagged = _flagged(rows)
     log.info("drift: %d values over %d columns, %d at WARNING or above%s", len(rows),
              len({r.column for r in rows}), len(flagged), f": {_labels(flagged)}" if flagged else "")
@@ -124,7 +125,7 @@ def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: dic
                   backfill: bool = False) -> dict[str, Any]:
     store_engine = engine_for(config.store_conn_id)
     rows = [MetricRow.from_record(r) for r in (*staging.get(store_engine, drift), *staging.get(store_engine, performance))]
-    obs = pipeline.Observation.from_record(staging.get(store_engine, observation))
+    obs = Observation.from_record(staging.get(store_engine, observation))
     transitions = pipeline.write_window(config, store_engine, obs, rows, dag_run_id,
                                         started_at, now=_now(), backfill=backfill, silences=variable_silences(config))
     staging.discard_run(store_engine, config.model, dag_run_id, _now())

@@ -408,3 +408,15 @@ def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[
         raise WarehouseError(f"{config.model}: the reference ({table.name!r}, {ref.start or '-inf'} .. "
                              f"{ref.end or '+inf'}) has no rows")
     return frame
+
+
+def split_by_window(config: MonitorConfig, frame: pd.DataFrame, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows whose timestamps, read as UTC, fall in the window, and the others. The query already selects
+    the window, so the others exist only when the database compared something else than UTC instants: text
+    timestamps with an offset ("...+02:00"), or values it could not compare at all."""
+    column = config.warehouse.timestamp_column
+    if frame.empty:
+        return frame, frame
+    moments = instants(frame[column], config.warehouse.timestamp_unit)
+    inside = (moments >= pd.Timestamp(window.start)) & (moments < pd.Timestamp(window.end))
+    return frame[inside].reset_index(drop=True), frame[~inside]

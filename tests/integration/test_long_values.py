@@ -35,7 +35,7 @@ def _config():
 
 def _observation(window_start: datetime):
     """A window whose category `employment_type` drifts in each slice of LONG_VALUES (CRITICAL: alerts open)."""
-    from include.monitoring.pipeline import Observation
+    from include.monitoring.observation import Observation
     from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 
     window = Window(window_start, window_start + timedelta(hours=1))

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 
 from include.monitoring import pipeline, reference
 from include.monitoring.errors import ReferenceMissingError
+from include.monitoring.observation import Observation
 from include.monitoring.types import RunStatus, Window
+from include.monitoring.window_profiles import window_profiles
 from tests.unit.drift import synthetic
 
 MONDAY = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday, 00:00 UTC
@@ -40,11 +42,11 @@ def store(tmp_path, table_profile):
     return engine, base_id
 
 
-def _monitor(engine, config, start: datetime, rows: int, seed: int) -> pipeline.Observation:
+def _monitor(engine, config, start: datetime, rows: int, seed: int) -> Observation:
     """Profile and write one window of `rows` synthetic rows against the reference the run would load."""
     window = Window(start, start + timedelta(hours=1))
     reference_id, profile = reference.load_reference(config, engine, window.start)
-    observation = pipeline.Observation(window, RunStatus.OK, "", rows, rows, reference_id, profiles=pipeline.window_profiles(
+    observation = Observation(window, RunStatus.OK, "", rows, rows, reference_id, profiles=window_profiles(
         config, profile, synthetic.frame(np.random.default_rng(seed), rows)))
     pipeline.write_window(config, engine, observation, pipeline.compute_drift(config, profile, observation), "test",
                           started_at=start, now=start)

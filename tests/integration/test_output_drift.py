@@ -73,7 +73,7 @@ def test_positive_share_is_quiet_on_a_window_drawn_from_the_reference(demo_frame
                                                  (50, 1000, "CRITICAL")],
                          ids=["none", "two_rows_in_tiny_window", "three_rows_in_tiny_window", "1.5_percent", "5_percent"])
 def test_new_category_share_tiers_and_minimum_rows(unseen, n, expected):
-    from include.monitoring.pipeline import new_category_row
+    from include.monitoring.drift.engine import new_category_row
     from include.monitoring.types import Window
 
     profile = {"counts": [n - unseen], "unseen": unseen, "unseen_examples": {"voice_assistant": unseen} if unseen else {}}

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from include.monitoring import pipeline, store
 from include.monitoring.alerting.messages import describe
 from include.monitoring.config import AlertsConfig, DynamicThreshold, FeaturesConfig, MonitorConfig
+from include.monitoring.observation import Observation
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -24,7 +25,7 @@ CONFIG = MonitorConfig(model="m", features=FeaturesConfig(numeric=("x",)), alert
 def _write(engine, hour: int, value: float):
     window = Window(START + timedelta(hours=hour), START + timedelta(hours=hour + 1))
     row = MetricRow(MetricKind.OPERATIONAL, "latency_p95", value, window, column="latency_ms", n=500)
-    observation = pipeline.Observation(window, RunStatus.OK, "", 500, 500, "ref", metrics=[row])
+    observation = Observation(window, RunStatus.OK, "", 500, 500, "ref", metrics=[row])
     transitions = pipeline.write_window(CONFIG, engine, observation, [], "test", window.end, window.end)
     with engine.connect() as conn:
         stored = conn.execute(sa.select(store.metric_values).where(
@@ -72,7 +73,7 @@ def test_the_first_run_of_a_day_queues_one_digest_of_the_day_befores_info_findin
     def write(hour: int, rows_severity: Severity) -> None:
         window = Window(START + timedelta(hours=hour), START + timedelta(hours=hour + 1))
         row = MetricRow(MetricKind.QUALITY, "category_set", 0.02, window, column="region", severity=rows_severity)
-        observation = pipeline.Observation(window, RunStatus.OK, "", 500, 500, "ref", metrics=[row])
+        observation = Observation(window, RunStatus.OK, "", 500, 500, "ref", metrics=[row])
         pipeline.write_window(config, engine, observation, [], "test", window.end, window.end)
 
     for hour in range(24):

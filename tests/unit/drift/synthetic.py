@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from include.monitoring.config import FeaturesConfig, MonitorConfig
-from include.monitoring.pipeline import Observation, window_profiles
+from include.monitoring.observation import Observation
 from include.monitoring.types import RunStatus, Window
+from include.monitoring.window_profiles import window_profiles
 
 NUMERIC = tuple(f"num_{i}" for i in range(20))
 CATEGORICAL = tuple(f"cat_{i}" for i in range(5))

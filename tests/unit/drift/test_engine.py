@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from include.monitoring.config import FeaturesConfig
-from include.monitoring.pipeline import compute_drift
+from include.monitoring.drift.engine import compute_drift
 from include.monitoring.reference import fit_reference
 from include.monitoring.types import Severity
 from tests.unit.drift import synthetic
@@ -209,14 +209,14 @@ def test_reference_stores_calibration_per_possible_method(fitted):
 
 
 def test_large_window_profiled_in_threads_equals_one_thread(fitted, monkeypatch):
-    from include.monitoring import pipeline
+    from include.monitoring import window_profiles
 
     config, reference = fitted
-    rows = synthetic.frame(np.random.default_rng(12), pipeline.PARALLEL_PROFILE_ROWS)
+    rows = synthetic.frame(np.random.default_rng(12), window_profiles.PARALLEL_PROFILE_ROWS)
     rows.loc[rows.index[:50], "num_4"] = np.nan
-    threaded = pipeline.window_profiles(config, reference, rows)
-    monkeypatch.setattr(pipeline, "PARALLEL_PROFILE_ROWS", 10**12)
-    assert pipeline.window_profiles(config, reference, rows) == threaded
+    threaded = window_profiles.window_profiles(config, reference, rows)
+    monkeypatch.setattr(window_profiles, "PARALLEL_PROFILE_ROWS", 10**12)
+    assert window_profiles.window_profiles(config, reference, rows) == threaded
     assert list(threaded) == [*synthetic.NUMERIC, "score", *synthetic.CATEGORICAL]
 
 

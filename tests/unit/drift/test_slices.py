@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from include.monitoring.config import FeaturesConfig, MonitorConfig, PerformanceConfig, WarehouseConfig
-from include.monitoring.pipeline import compute_drift, observe_frame, validation_frame
+from include.monitoring.drift.engine import compute_drift
+from include.monitoring.pipeline import observe_frame
 from include.monitoring.reference import fit_reference
 from include.monitoring.types import MetricKind, Severity, Window
+from include.monitoring.validation.results import validation_frame
 
 WINDOW = Window(datetime(2026, 11, 1, 12, tzinfo=UTC), datetime(2026, 11, 1, 13, tzinfo=UTC))
 SEGMENTS = {"a": 0.5, "b": 0.3, "c": 0.2}
