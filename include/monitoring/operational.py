@@ -38,7 +38,7 @@ def freshness_rows(config: MonitorConfig, engine: sa.Engine, window: Window, row
     latest = latest_in_window or warehouse.latest_timestamp(engine, config, window.end)
     lag = (window.end - latest).total_seconds() if latest else None
     delay = MetricRow(MetricKind.OPERATIONAL, "row_count", float(row_count), window, n=row_count,
-                      threshold_critical=0.0, severity=Severity.CRITICAL if row_count == 0 else Severity.OK,
+                      threshold_critical=0.0, severity=policy.empty_window_severity(row_count),
                       details={"alert_rule": DATA_DELAY, "latest_prediction": latest.isoformat() if latest else None})
     lag_row = MetricRow(MetricKind.OPERATIONAL, "prediction_lag_seconds", lag, window,
                         details={"latest_prediction": latest.isoformat() if latest else None})
@@ -65,9 +65,7 @@ def volume_verdict(config: MonitorConfig, window: Window, row_count: int, earlie
     else:
         mean, std, low, high = band
         details.update(mean=mean, std=std, low=low, high=high)
-        # An empty window is the data-delay alert's; the same breach is not reported twice.
-        if row_count and not low <= row_count <= high:
-            severity = Severity.WARNING
+        severity = policy.volume_severity(row_count, low, high)
     return MetricRow(MetricKind.OPERATIONAL, "volume", float(row_count), window, n=row_count, severity=severity,
                      details=details)
 

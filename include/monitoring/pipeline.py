@@ -89,7 +89,8 @@ def compute_performance(config: MonitorConfig, reference: dict[str, Any], wareho
     """Realized performance of every recent window whose labels changed, as known at this window's end
     (performance/rescoring.py), and the labels of this window that match no prediction."""
     try:
-        label_checks = [unmatched_labels_row(config, warehouse_engine, window),
+        label_checks = [labels.unmatched_labels_row(config, *warehouse.unmatched_labels(warehouse_engine, config, window),
+                                                    window),
                         labels.label_values_row(config, warehouse.arrived_label_values(warehouse_engine, config, window),
                                                 window),
                         labels.duplicate_labels_row(config, warehouse.repeated_labels(warehouse_engine, config, window),
@@ -97,20 +98,6 @@ def compute_performance(config: MonitorConfig, reference: dict[str, Any], wareho
         return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window)]
     except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
         return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, window, details={"skipped": str(exc)})]
-
-
-def unmatched_labels_row(config: MonitorConfig, warehouse_engine: sa.Engine, window: Window) -> MetricRow:
-    """Labels that arrived during the window and match no prediction id: a few are predictions older than the
-    log keeps; many mean the id columns disagree (a type or format change), and then no performance is ever computed."""
-    arrived, unmatched, examples = warehouse.unmatched_labels(warehouse_engine, config, window)
-    share = unmatched / arrived if arrived else 0.0
-    limit = config.labels.max_unmatched_share
-    return MetricRow(MetricKind.QUALITY, "unmatched_labels", share, window, column=config.labels.id_column, n=arrived,
-                     threshold_warning=limit, severity=Severity.WARNING if share > limit else Severity.OK,
-                     details={"expectation": "unmatched_labels", "examples": examples,
-                              "observed": f"{unmatched} of {arrived} labels that arrived in the window match no "
-                                          f"prediction in {config.warehouse.predictions_table!r}",
-                              "expected": f"at most {limit:.0%} of arriving labels without a prediction"})
 
 
 def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Observation,

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from include.monitoring import store
+from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig
-from include.monitoring.types import MetricRow, Severity
+from include.monitoring.types import MetricRow
 
 
 def apply_dynamic(conn: sa.Connection, config: MonitorConfig, rows: Sequence[MetricRow]) -> list[MetricRow]:
@@ -42,6 +43,6 @@ def _judged(conn: sa.Connection, config: MonitorConfig, row: MetricRow) -> Metri
     if std == 0:
         return dataclasses.replace(row, details=details)
     z = abs(row.value - mean) / std
-    severity = Severity.CRITICAL if z >= rule.k_critical else Severity.WARNING if z >= rule.k_warning else Severity.OK
+    severity = policy.dynamic_severity(z, rule.k_warning, rule.k_critical)
     details["dynamic"]["z"] = z
     return dataclasses.replace(row, severity=max(row.severity, severity), details=details)

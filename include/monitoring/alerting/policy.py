@@ -180,3 +180,42 @@ def drop_severity(drop: float | None, warning_drop: float, critical_drop: float)
     if drop > warning_drop:
         return Severity.WARNING
     return Severity.OK
+
+
+# --- verdicts of single measurements: volume, data delay, shares with a limit, dynamic thresholds, checks -----------
+
+# The severities a check of the generated or custom suite may declare (GX's names); an unknown one is CRITICAL.
+CHECK_SEVERITY = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
+# A range check fails on a share of rows; in a 30-row night hour one legitimate outlier is 3 %. Like unseen
+# categories, it alerts only from this many offending rows.
+MIN_OFFENDING_ROWS = 3
+
+
+def check_severity(check: str, declared: str, failed: bool, unexpected_pct: float | None, rows: int) -> Severity:
+    """A validation result's severity: its declared one when it failed, except a range check failed by fewer than
+    MIN_OFFENDING_ROWS rows (recorded as GX judged it, no alert for one or two rows)."""
+    if not failed or (check == "out_of_range" and unexpected_pct is not None
+                      and unexpected_pct / 100 * rows < MIN_OFFENDING_ROWS - 0.5):
+        return Severity.OK
+    return CHECK_SEVERITY.get(declared, Severity.CRITICAL)
+
+
+def empty_window_severity(row_count: int) -> Severity:
+    """No prediction in a window is the data-delay alert: CRITICAL."""
+    return Severity.CRITICAL if row_count == 0 else Severity.OK
+
+
+def volume_severity(row_count: int, low: float, high: float) -> Severity:
+    """A row count outside the earlier weeks' band warns; an empty window is the data-delay alert's, and the same
+    breach is not reported twice."""
+    return Severity.WARNING if row_count and not low <= row_count <= high else Severity.OK
+
+
+def share_severity(share: float, limit: float) -> Severity:
+    """A share of rows above its limit (strictly) warns: the unmatched labels."""
+    return Severity.WARNING if share > limit else Severity.OK
+
+
+def dynamic_severity(z: float, k_warning: float, k_critical: float) -> Severity:
+    """A value `z` standard deviations from its own recent history (alerts.dynamic)."""
+    return Severity.CRITICAL if z >= k_critical else Severity.WARNING if z >= k_warning else Severity.OK

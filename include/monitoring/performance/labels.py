@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from include.monitoring.alerting import policy
 from include.monitoring.config import LabelsConfig, MonitorConfig
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
@@ -139,3 +140,17 @@ def duplicate_labels_row(config: MonitorConfig, repeated: RepeatedLabels, window
                                           f"{config.labels.table!r} ({conflicting} with labels that disagree); "
                                           "the latest to arrive is used",
                               "expected": f"one label per `{column}`"})
+
+
+def unmatched_labels_row(config: MonitorConfig, arrived: int, unmatched: int, examples: list[str],
+                         window: Window) -> MetricRow:
+    """Labels that arrived during the window and match no prediction id: a few are predictions older than the
+    log keeps; many mean the id columns disagree (a type or format change), and then no performance is ever computed."""
+    share = unmatched / arrived if arrived else 0.0
+    limit = config.labels.max_unmatched_share
+    return MetricRow(MetricKind.QUALITY, "unmatched_labels", share, window, column=config.labels.id_column, n=arrived,
+                     threshold_warning=limit, severity=policy.share_severity(share, limit),
+                     details={"expectation": "unmatched_labels", "examples": examples,
+                              "observed": f"{unmatched} of {arrived} labels that arrived in the window match no "
+                                          f"prediction in {config.warehouse.predictions_table!r}",
+                              "expected": f"at most {limit:.0%} of arriving labels without a prediction"})

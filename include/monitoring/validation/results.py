@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from include.monitoring import profiles
+from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     pass
 
 
-GX_SEVERITY = {"critical": Severity.CRITICAL, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
 def pipeline_checks(config: MonitorConfig, rows: WindowRows, outside: pd.DataFrame,
@@ -95,26 +95,20 @@ def quality_rows(validations: list[dict[str, Any]], window: Window, n: int) -> l
     and a summary: how many expectations ran and failed, per severity."""
     rows = [_quality_row(record, window, n) for record in validations]
     failed = [r for r in validations if not r["success"]]
-    by_severity = {name: sum(r["severity"] == name for r in failed) for name in GX_SEVERITY}
+    by_severity = {name: sum(r["severity"] == name for r in failed) for name in policy.CHECK_SEVERITY}
     rows.append(MetricRow(MetricKind.QUALITY, "failed_expectations", float(len(failed)), window, n=len(validations),
                           details={"evaluated": len(validations), "failed_by_severity": by_severity}))
     return rows
 
 
-# A range check fails on a share of rows; in a 30-row night hour one legitimate outlier is 3 %. Like unseen
-# categories, it alerts only from this many offending rows.
-MIN_OFFENDING_ROWS = 3
-
-
 def _quality_row(record: dict[str, Any], window: Window, n: int) -> MetricRow:
-    failed = not record["success"]
-    if failed and record["check_name"] == "out_of_range" and record["unexpected_pct"] is not None \
-            and record["unexpected_pct"] / 100 * n < MIN_OFFENDING_ROWS - 0.5:
-        failed = False  # recorded in validation_results as GX judged it; no alert for one or two rows
+    severity = policy.check_severity(record["check_name"], record["severity"], not record["success"],
+                                     record["unexpected_pct"], n)
+    failed = severity > Severity.OK
     share = record["unexpected_pct"] / 100 if record["unexpected_pct"] is not None else (1.0 if failed else 0.0)
     return MetricRow(
         MetricKind.QUALITY, record["check_name"], share, window, column=record["column_name"], n=n,
-        severity=GX_SEVERITY.get(record["severity"], Severity.CRITICAL) if failed else Severity.OK,
+        severity=severity,
         details={"expectation": record["expectation"], "expected": record["expected"],
                  "observed": json.loads(record["observed"]) if record["observed"] else "",
                  "examples": json.loads(record["examples"])},

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from include.monitoring.alerting import policy
 from include.monitoring.alerting.policy import (
     benjamini_hochberg,
     drift_level,
@@ -259,3 +260,40 @@ def test_drift_level_crosses_1_and_2_exactly_where_the_policy_gives_warning_and_
         levels.append(level)
     worse_first = a >= b if kind is ScoreKind.DISTANCE else a <= b
     assert (levels[0] >= levels[1]) if worse_first else (levels[0] <= levels[1])
+
+
+# --- single measurements: the rules that used to sit in the pipeline, the operational rows and dynamic thresholds ---
+
+def test_a_failed_check_alerts_at_its_declared_severity_and_an_unknown_one_is_critical():
+    assert policy.check_severity("null_rate", "warning", True, 12.0, 100) is Severity.WARNING
+    assert policy.check_severity("category_set", "info", True, 50.0, 100) is Severity.INFO
+    assert policy.check_severity("custom", "fatal", True, None, 100) is Severity.CRITICAL
+    assert policy.check_severity("null_rate", "critical", False, 0.0, 100) is Severity.OK
+
+
+def test_a_range_check_alerts_only_from_three_offending_rows():
+    # 2 of 100 rows out of range (2 %): recorded, no alert; 3 of 100: the declared severity.
+    assert policy.check_severity("out_of_range", "warning", True, 2.0, 100) is Severity.OK
+    assert policy.check_severity("out_of_range", "warning", True, 3.0, 100) is Severity.WARNING
+    # other checks alert on one row
+    assert policy.check_severity("null_rate", "warning", True, 1.0, 100) is Severity.WARNING
+
+
+def test_volume_outside_its_band_warns_and_an_empty_window_is_left_to_the_data_delay_alert():
+    assert policy.volume_severity(50, 80.0, 120.0) is Severity.WARNING
+    assert policy.volume_severity(121, 80.0, 120.0) is Severity.WARNING
+    assert policy.volume_severity(80, 80.0, 120.0) is Severity.OK
+    assert policy.volume_severity(0, 80.0, 120.0) is Severity.OK
+    assert policy.empty_window_severity(0) is Severity.CRITICAL
+    assert policy.empty_window_severity(1) is Severity.OK
+
+
+def test_a_share_warns_strictly_above_its_limit():
+    assert policy.share_severity(0.05, 0.05) is Severity.OK
+    assert policy.share_severity(0.0501, 0.05) is Severity.WARNING
+
+
+def test_dynamic_severity_by_standard_deviations_from_history():
+    assert policy.dynamic_severity(2.9, 3.0, 5.0) is Severity.OK
+    assert policy.dynamic_severity(3.0, 3.0, 5.0) is Severity.WARNING
+    assert policy.dynamic_severity(5.0, 3.0, 5.0) is Severity.CRITICAL
