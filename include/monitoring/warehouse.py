@@ -94,6 +94,7 @@ def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
         seconds = column / float(scale)
         moment = sa.func.strftime(SQLITE_INSTANT, seconds, "unixepoch") if sqlite else sa.func.to_timestamp(seconds)
         return TimeColumn(column, lambda at: at.timestamp() * scale, moment, column, None)
+    instant: sa.ColumnElement[Any]
     if sqlite:
         instant = sa.func.strftime(SQLITE_INSTANT, column)
         if isinstance(column.type, sa.DateTime | sa.Date):
@@ -328,8 +329,9 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
         # it SQLite scans it once per prediction (1.8 s instead of 0.03 s for the demo's 30 days).
         latest = latest.with_only_columns(ranked.c[lab.id_column], sa.func.max(ranked.c[lab.label_column])
                                           .label(lab.label_column)).group_by(ranked.c[lab.id_column])
-    latest = latest.subquery("latest_labels")
-    return predictions, latest, predictions.outerjoin(latest, latest.c[lab.id_column] == predictions.c[w.id_column])
+    latest_labels = latest.subquery("latest_labels")
+    return predictions, latest_labels, predictions.outerjoin(
+        latest_labels, latest_labels.c[lab.id_column] == predictions.c[w.id_column])
 
 
 def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
@@ -357,7 +359,8 @@ def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kn
                     tables: tuple[sa.Table, sa.Table]) -> pd.DataFrame:
     w = config.warehouse
     predictions, labels, join = _labelled_join(engine, config, known_by, window, tables)
-    columns = [predictions.c[w.id_column].label("id"), labels.c[config.labels.label_column].label("label")]
+    columns: list[sa.ColumnElement[Any]] = [predictions.c[w.id_column].label("id"),
+                                            labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
         if source in predictions.c:
             columns.append(predictions.c[source].label(name))

@@ -36,6 +36,7 @@ import dataclasses
 import fnmatch
 import json
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -114,7 +115,7 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
 
 
 def fold_transitions(conn: sa.Connection, config: MonitorConfig, transitions: list[Transition], folding: Folding,
-                     window_start: datetime, quiet: set[str] = frozenset()) -> list[Transition]:
+                     window_start: datetime, quiet: AbstractSet[str] = frozenset()) -> list[Transition]:
     """Which transitions are folded (and under which open alert), the incident of each new root, and the folded
     alerts that resolve with their cause.
 
@@ -223,9 +224,10 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     alerts = config.alerts
     history = _history(current, row)
     threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
+    clean_windows = _trailing_clean(history)
     state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold, "rule": alert_rule(row),
              "last_severity": row.severity.name, "history": json.dumps(history, sort_keys=True),
-             "clean_windows": _trailing_clean(history), "evaluated_through": evaluated_through}
+             "clean_windows": clean_windows, "evaluated_through": evaluated_through}
     if current is not None and row.window.start == store.utc(current.last_seen_at):
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
         return None  # the same window again: one look per window (see the module docstring)
@@ -267,7 +269,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
         if escalated:
             return Transition(key, "escalate", severity, message)
         return Transition(key, "remind", opened_at, message) if reminded else None
-    if state["clean_windows"] >= alerts.resolve_after:
+    if clean_windows >= alerts.resolve_after:
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(
             **state, status="resolved", resolved_at=row.window.start, resolved_in_run=evaluated_through))
         return Transition(key, "resolve", opened_at, resolved_text(config.model, row))

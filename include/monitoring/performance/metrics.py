@@ -70,10 +70,12 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Confusion:
-    tp: int
-    fp: int
-    tn: int
-    fn: int
+    # Counts, or expected counts (fractional) when estimated without labels (estimation.py): the metrics below
+    # only add and divide them.
+    tp: float
+    fp: float
+    tn: float
+    fn: float
 
     @classmethod
     def of(cls, labels: np.ndarray, predicted: np.ndarray) -> Confusion:

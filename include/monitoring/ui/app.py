@@ -42,13 +42,15 @@ def create_app(store_engine: Any = None) -> FastAPI:
     return app
 
 
-async def _error_answer(request: Request, exc: HTTPException) -> Any:
+async def _error_answer(request: Request, exc: Exception) -> Any:
     """JSON for the endpoints; for the pages, a short HTML page with the same status, since Airflow shows them in
     a frame (the Model tab appears on every DAG, including those that are no monitor)."""
     from fastapi.exception_handlers import http_exception_handler
 
     from include.monitoring.ui import render
 
+    # Starlette types every handler as taking any Exception; this one is registered for HTTPException only.
+    assert isinstance(exc, HTTPException)
     if "/api/" in request.url.path:
         return await http_exception_handler(request, exc)
     return HTMLResponse(render.page("Model health", f"<p>{render.text(exc.detail)}</p>"), status_code=exc.status_code,
@@ -162,9 +164,10 @@ def _is_scrape_token(request: Request) -> bool:
 
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     expected = _scrape_token()
+    if not expected:
+        return False
     # compare_digest: the time taken does not tell how much of a guess was right
-    return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(
-        token.encode(), expected.encode())
+    return scheme.lower() == "bearer" and bool(token) and hmac.compare_digest(token.encode(), expected.encode())
 
 
 def _scrape_token() -> str | None:

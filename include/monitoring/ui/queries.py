@@ -12,7 +12,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa  # noqa: TID253 (imported only inside request handlers, never by the plugin)
 
@@ -39,6 +39,10 @@ class ModelRef:
     headline_metric: str
 
 
+@overload
+def _iso(moment: datetime) -> str: ...
+@overload
+def _iso(moment: None) -> None: ...
 def _iso(moment: datetime | None) -> str | None:
     return utc(moment).isoformat() if moment is not None else None
 

@@ -187,9 +187,9 @@ def performance_charts(performance: dict[str, list[dict[str, Any]]]) -> str:
             ("realized", "performance"), ("estimated", "estimated_performance"))}
         baseline = next((p["baseline"] for values in series.values() for p in values if p["baseline"] is not None), None)
         tiers = next(((p["warning_drop"], p["critical_drop"]) for values in series.values() for p in values
-                      if p["warning_drop"] is not None), (None, None))
+                      if p["warning_drop"] is not None), None)
         lines = {} if baseline is None else {"baseline": baseline}
-        if baseline is not None and tiers[0] is not None:
+        if baseline is not None and tiers is not None:
             lines |= {"warning": baseline * (1 - tiers[0]), "critical": baseline * (1 - tiers[1])}
         parts.append(f"<h3>{text(metric)} (realized, estimated)</h3>{line_chart(series, lines)}")
     if "label_coverage" in performance:
