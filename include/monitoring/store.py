@@ -47,7 +47,7 @@ def bounded(value: str, length: int) -> str:
     return (value[:head] + TRUNCATION_MARKER + digest)[:length]
 
 
-class BoundedString(sa.types.TypeDecorator):
+class BoundedString(sa.types.TypeDecorator[str]):
     """VARCHAR(length) that shortens longer values with `bounded` before they reach the database, in inserts,
     updates and WHERE clauses alike (a lookup by the whole value finds the shortened row)."""
 
@@ -241,7 +241,7 @@ def upgrade_alerts(engine: sa.Engine) -> None:
     _upgraded.add(engine)
 
 
-def _add_column(conn: sa.Connection, column: sa.Column, default: str = "") -> None:
+def _add_column(conn: sa.Connection, column: sa.Column[Any], default: str = "") -> None:
     ddl = f"{column.name} {column.type.compile(dialect=conn.dialect)}"
     if default:
         ddl += f" NOT NULL DEFAULT {default}"

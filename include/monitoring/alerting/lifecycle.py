@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -183,7 +184,7 @@ def not_evaluated(row: MetricRow) -> bool:
     return bool(row.details.get("skipped")) and row.severity < OPENS_AT
 
 
-def _evaluated_through(current: sa.Row | None, run_start: datetime) -> datetime:
+def _evaluated_through(current: sa.Row[*tuple[Any, ...]] | None, run_start: datetime) -> datetime:
     previous = current.evaluated_through if current is not None else None
     return max(store.utc(previous), run_start) if previous is not None else run_start
 
@@ -217,7 +218,7 @@ def is_series_only(row: MetricRow) -> bool:
     return row.kind is MetricKind.DRIFT and row.metric == policy.DRIFT_LEVEL
 
 
-def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row | None,
+def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row[*tuple[Any, ...]] | None,
              now: datetime, evaluated_through: datetime) -> Transition | None:
     """The key's next state after `row`, written to the alerts table; the transition to notify, if any."""
     table = store.alerts
@@ -277,7 +278,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     return None
 
 
-def _history(current: sa.Row | None, row: MetricRow) -> dict[str, str]:
+def _history(current: sa.Row[*tuple[Any, ...]] | None, row: MetricRow) -> dict[str, str]:
     """The key's recent severities by window start, this row's included (kept short: persistence needs few)."""
     history = json.loads(current.history or "{}") if current is not None else {}
     history[row.window.start.isoformat()] = row.severity.name
@@ -304,7 +305,7 @@ def firing_tier(config: MonitorConfig, rule: str, recent: Sequence[Severity], se
     return Severity.OK
 
 
-def _upsert(conn: sa.Connection, key: str, current: sa.Row | None, values: dict) -> None:
+def _upsert(conn: sa.Connection, key: str, current: sa.Row[*tuple[Any, ...]] | None, values: dict[str, Any]) -> None:
     table = store.alerts
     if current is None:
         conn.execute(sa.insert(table), [{"resolved_at": None, "last_notified_at": None, **values}])
@@ -330,7 +331,7 @@ def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now:
     return ""
 
 
-def _enqueue(conn: sa.Connection, records: Sequence[dict]) -> None:
+def _enqueue(conn: sa.Connection, records: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows (incidents.py), each once per incident, window, route and action; delivery happens in a
     later step."""
     for record in records:

@@ -159,7 +159,8 @@ def line_chart(series: dict[str, list[dict[str, Any]]], reference_lines: dict[st
     x_of = {window: 6 + i * (CHART_WIDTH - 12) / max(len(windows) - 1, 1) for i, window in enumerate(windows)}  # dots inside
 
     def y(value: float) -> float:
-        return CHART_HEIGHT - 10 - (value - low) / span * (CHART_HEIGHT - 20)
+        height: float = CHART_HEIGHT - 10 - (value - low) / span * (CHART_HEIGHT - 20)
+        return height
 
     colours = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a"]
     shapes, legend = [], []
