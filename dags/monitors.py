@@ -92,8 +92,10 @@ def build_monitor_dag(config: MonitorConfig):
 
             context = get_current_context()
             backfill = str(context["dag_run"].run_type) in ("backfill", "DagRunType.BACKFILL_JOB")
-            return tasks.write_metrics(config, observation, drift, performance, context["run_id"],
-                                       context["dag_run"].start_date, backfill=backfill)
+            started_at = context["dag_run"].start_date
+            assert started_at is not None  # a running DAG run has started
+            return tasks.write_metrics(config, observation, drift, performance, context["run_id"], started_at,
+                                       backfill=backfill)
 
         # All done: also after a failure, whose alert is in the outbox. One at a time per DAG: two deliveries
         # running side by side could both send a row that one of them is still sending.

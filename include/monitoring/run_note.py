@@ -52,7 +52,8 @@ def _token(client: httpx.Client, access: ApiAccess) -> str:
     response = client.post(f"{access.base_url}/auth/token",
                            json={"username": access.login, "password": access.password})
     response.raise_for_status()
-    return response.json()["access_token"]
+    token: str = response.json()["access_token"]
+    return token
 
 
 def set_run_note(access: ApiAccess, dag_id: str, run_id: str, note: str) -> None:

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 
@@ -47,7 +47,7 @@ def bounded(value: str, length: int) -> str:
     return (value[:head] + TRUNCATION_MARKER + digest)[:length]
 
 
-class BoundedString(sa.types.TypeDecorator):
+class BoundedString(sa.types.TypeDecorator[str]):
     """VARCHAR(length) that shortens longer values with `bounded` before they reach the database, in inserts,
     updates and WHERE clauses alike (a lookup by the whole value finds the shortened row)."""
 
@@ -56,7 +56,9 @@ class BoundedString(sa.types.TypeDecorator):
 
     @property
     def length(self) -> int:
-        return self.impl.length
+        impl = self.impl_instance
+        assert isinstance(impl, sa.String) and impl.length is not None, "a BoundedString is built with its length"
+        return impl.length
 
     def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
         # PostgreSQL text cannot hold NUL (SQLite can): dropped on both, so both stores keep the same value
@@ -66,8 +68,8 @@ class BoundedString(sa.types.TypeDecorator):
 def overlong(table: sa.Table, record: dict[str, Any]) -> dict[str, str]:
     """The values of `record` longer than their column of `table` holds (stored shortened), by column."""
     return {name: value for name, value in record.items()
-            if isinstance(value, str) and name in table.c and isinstance(table.c[name].type, BoundedString)
-            and len(value) > table.c[name].type.length}
+            if isinstance(value, str) and name in table.c and isinstance(column_type := table.c[name].type, BoundedString)
+            and len(value) > column_type.length}
 
 _Time = sa.DateTime(timezone=True)
 
@@ -239,7 +241,7 @@ def upgrade_alerts(engine: sa.Engine) -> None:
     _upgraded.add(engine)
 
 
-def _add_column(conn: sa.Connection, column: sa.Column, default: str = "") -> None:
+def _add_column(conn: sa.Connection, column: sa.Column[Any], default: str = "") -> None:
     ddl = f"{column.name} {column.type.compile(dialect=conn.dialect)}"
     if default:
         ddl += f" NOT NULL DEFAULT {default}"
@@ -287,6 +289,10 @@ def _heal_rules(conn: sa.Connection) -> None:
             conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(rule=kind_and_rule))
 
 
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes even for timezone=True columns; everything we store is UTC."""
     if moment is None:

@@ -48,14 +48,14 @@ class TimeColumn:
     `moment` is the value as a timestamp (for bucketing), `selected` how the window query reads it, and
     `unplaceable` the condition of rows no window can hold (None where the database guarantees a time)."""
 
-    value: sa.ColumnElement
+    value: sa.ColumnElement[Any]
     bound: Callable[[datetime], Any]
-    moment: sa.ColumnElement
-    selected: sa.ColumnElement
-    unplaceable: sa.ColumnElement | None
+    moment: sa.ColumnElement[Any]
+    selected: sa.ColumnElement[Any]
+    unplaceable: sa.ColumnElement[Any] | None
 
 
-def _is_number(column: sa.ColumnElement) -> bool:
+def _is_number(column: sa.ColumnElement[Any]) -> bool:
     return isinstance(column.type, sa.Integer | sa.Numeric | sa.Float)
 
 
@@ -66,10 +66,10 @@ def _sqlite_text(moment: datetime) -> str:
     return naive.isoformat(sep=" ", timespec="microseconds" if naive.microsecond else "seconds")
 
 
-def _pg_timestamp(column: sa.ColumnElement) -> sa.ColumnElement:
+def _pg_timestamp(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """PostgreSQL text as timestamptz, NULL where it is not an ISO-8601 time with a real date (the nested CASE keeps
     the order: the date is built only from text that matched, and the cast only when the day exists)."""
-    def part(start: int, length: int) -> sa.ColumnElement:
+    def part(start: int, length: int) -> sa.ColumnElement[Any]:
         return sa.cast(sa.func.substr(column, start, length), sa.Integer)
 
     month_days = sa.extract("day", sa.func.make_date(part(1, 4), part(6, 2), 1)
@@ -79,7 +79,7 @@ def _pg_timestamp(column: sa.ColumnElement) -> sa.ColumnElement:
                    else_=None)
 
 
-def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
+def _time(engine: sa.Engine, column: sa.ColumnElement[Any], unit: str) -> TimeColumn:
     """How `column` compares as UTC instants. Timestamp columns compare as they are (on SQLite, where any column
     holds any text, as text against whole-second bounds). Numbers are epoch seconds or milliseconds
     (warehouse.timestamp_unit) and compare as numbers. Text timestamps would compare as text, where
@@ -94,6 +94,7 @@ def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
         seconds = column / float(scale)
         moment = sa.func.strftime(SQLITE_INSTANT, seconds, "unixepoch") if sqlite else sa.func.to_timestamp(seconds)
         return TimeColumn(column, lambda at: at.timestamp() * scale, moment, column, None)
+    instant: sa.ColumnElement[Any]
     if sqlite:
         instant = sa.func.strftime(SQLITE_INSTANT, column)
         if isinstance(column.type, sa.DateTime | sa.Date):
@@ -108,8 +109,8 @@ def _time(engine: sa.Engine, column: sa.ColumnElement, unit: str) -> TimeColumn:
     return TimeColumn(instant, naive_utc, instant, column, instant.is_(None))
 
 
-def _in(engine: sa.Engine, column: sa.ColumnElement, start: datetime | None, end: datetime | None,
-        unit: str = "") -> sa.ColumnElement:
+def _in(engine: sa.Engine, column: sa.ColumnElement[Any], start: datetime | None, end: datetime | None,
+        unit: str = "") -> sa.ColumnElement[Any]:
     """start <= column < end, as UTC instants; a None bound is open."""
     time = _time(engine, column, unit)
     conditions = [time.value >= time.bound(start)] if start else []
@@ -152,7 +153,7 @@ def monitored_columns(config: MonitorConfig) -> list[str]:
     return list(dict.fromkeys(c for c in columns if c))
 
 
-def _read(engine: sa.Engine, query: sa.Select, what: str) -> pd.DataFrame:
+def _read(engine: sa.Engine, query: sa.Select[Any], what: str) -> pd.DataFrame:
     try:
         with engine.connect() as conn:
             result = conn.execute(query)
@@ -193,7 +194,7 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
 MAX_EXAMPLES = 5
 
 
-def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column) -> tuple[int, tuple[str, ...]]:
+def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column[Any]) -> tuple[int, tuple[str, ...]]:
     """Rows whose timestamp the window query cannot place (text that is not a time, or null), with a few of their
     values: the window filter drops them without a trace. Only where a column may hold such text (any column on
     SQLite, text columns elsewhere); one more read of the timestamp column per window."""
@@ -209,7 +210,7 @@ def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column) -> tuple[
     return count, tuple("null" if pd.isna(value) else str(value) for value in examples.iloc[:, 0])
 
 
-def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table, sa.Column]:
+def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table, sa.Column[Any]]:
     """The predictions table and its timestamp column (a missing one is an error: no window can be read)."""
     w = config.warehouse
     table = _reflect(engine, w.predictions_table)
@@ -328,8 +329,9 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
         # it SQLite scans it once per prediction (1.8 s instead of 0.03 s for the demo's 30 days).
         latest = latest.with_only_columns(ranked.c[lab.id_column], sa.func.max(ranked.c[lab.label_column])
                                           .label(lab.label_column)).group_by(ranked.c[lab.id_column])
-    latest = latest.subquery("latest_labels")
-    return predictions, latest, predictions.outerjoin(latest, latest.c[lab.id_column] == predictions.c[w.id_column])
+    latest_labels = latest.subquery("latest_labels")
+    return predictions, latest_labels, predictions.outerjoin(
+        latest_labels, latest_labels.c[lab.id_column] == predictions.c[w.id_column])
 
 
 def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
@@ -357,7 +359,8 @@ def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kn
                     tables: tuple[sa.Table, sa.Table]) -> pd.DataFrame:
     w = config.warehouse
     predictions, labels, join = _labelled_join(engine, config, known_by, window, tables)
-    columns = [predictions.c[w.id_column].label("id"), labels.c[config.labels.label_column].label("label")]
+    columns: list[sa.ColumnElement[Any]] = [predictions.c[w.id_column].label("id"),
+                                            labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
         if source in predictions.c:
             columns.append(predictions.c[source].label(name))

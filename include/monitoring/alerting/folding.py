@@ -108,11 +108,11 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
 
 
 def _performance_leads(rows: Mapping[str, MetricRow], causing: Set[str], open_keys: Set[str],
-                       metrics: Sequence[str]) -> dict[tuple, str]:
+                       metrics: Sequence[str]) -> dict[tuple[MetricKind, str, str], str]:
     """Per (kind, slice): the key of the metric that speaks for the others, among those breaching or open: one
     already open (the drop was reported), then the most severe, then the first in the monitor's list of metrics."""
     order = {name: index for index, name in enumerate(metrics)}
-    best: dict[tuple, tuple] = {}
+    best: dict[tuple[MetricKind, str, str], tuple[bool, Severity, int, str]] = {}
     for key, row in rows.items():
         if key in causing and row.kind in PERFORMANCE_KINDS:
             group = (row.kind, row.slice_key, row.slice_value)

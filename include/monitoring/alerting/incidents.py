@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -81,7 +81,7 @@ def pages(conn: sa.Connection, config: MonitorConfig, transitions: Sequence[Tran
     return result
 
 
-def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) -> list[dict]:
+def outbox_records(config: MonitorConfig, pages: Sequence[Page], now: datetime) -> list[dict[str, Any]]:
     """One outbox row per page and route. A route gets the page's roots whose severity it serves (a team's WARNING
     channel is not sent the CRITICAL roots it does not take), so its message and severity are its own. An `update`
     (part of an incident resolved) goes to every route but PagerDuty, where any event other than the incident's
@@ -132,7 +132,7 @@ def quiet(conn: sa.Connection, config: MonitorConfig, at: datetime | None) -> se
     return {name for (name,) in found if name}
 
 
-def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> list[dict]:
+def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> list[dict[str, Any]]:
     """PagerDuty resolves of the incidents whose quiet period is over: every root resolved at least
     alerts.reopen_within_hours before `at`, paged, and not resolved on PagerDuty since."""
     hours = config.alerts.reopen_within_hours
@@ -151,7 +151,7 @@ def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> lis
     rows = conn.execute(sa.select(sent.c.alert_key, sent.c.action, sent.c.severity, sent.c.id).where(
         sent.c.model == config.model, sent.c.channel == "pagerduty", sent.c.status != "suppressed",
         sent.c.alert_key.in_(list(over))).order_by(sent.c.id)).all()
-    last: dict[str, sa.Row] = {}
+    last: dict[str, sa.Row[*tuple[Any, ...]]] = {}
     for row in rows:
         last[row.alert_key] = row
     return [{"alert_key": name, "model": config.model, "window_start": at, "channel": "pagerduty", "action": "resolve",
@@ -162,12 +162,12 @@ def quiet_ended(conn: sa.Connection, config: MonitorConfig, at: datetime) -> lis
             for name, row in last.items() if row.action != "resolve"]
 
 
-def _resolved(table: sa.Table) -> sa.ColumnElement:
+def _resolved(table: sa.Table) -> sa.ColumnElement[Any]:
     """When an alert resolved, in run time (alerts from before resolved_in_run: their window's start)."""
     return sa.func.coalesce(table.c.resolved_in_run, table.c.resolved_at)
 
 
-def _incident_name(table: sa.Table) -> sa.ColumnElement:
+def _incident_name(table: sa.Table) -> sa.ColumnElement[Any]:
     """An alert's incident; an alert from before incidents is one of its own, named by its key."""
     return sa.case((table.c.incident == "", table.c.alert_key), else_=table.c.incident)
 

@@ -36,8 +36,10 @@ import dataclasses
 import fnmatch
 import json
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -114,7 +116,7 @@ def apply_alerts(conn: sa.Connection, config: MonitorConfig, rows: Sequence[Metr
 
 
 def fold_transitions(conn: sa.Connection, config: MonitorConfig, transitions: list[Transition], folding: Folding,
-                     window_start: datetime, quiet: set[str] = frozenset()) -> list[Transition]:
+                     window_start: datetime, quiet: AbstractSet[str] = frozenset()) -> list[Transition]:
     """Which transitions are folded (and under which open alert), the incident of each new root, and the folded
     alerts that resolve with their cause.
 
@@ -182,7 +184,7 @@ def not_evaluated(row: MetricRow) -> bool:
     return bool(row.details.get("skipped")) and row.severity < OPENS_AT
 
 
-def _evaluated_through(current: sa.Row | None, run_start: datetime) -> datetime:
+def _evaluated_through(current: sa.Row[*tuple[Any, ...]] | None, run_start: datetime) -> datetime:
     previous = current.evaluated_through if current is not None else None
     return max(store.utc(previous), run_start) if previous is not None else run_start
 
@@ -216,16 +218,17 @@ def is_series_only(row: MetricRow) -> bool:
     return row.kind is MetricKind.DRIFT and row.metric == policy.DRIFT_LEVEL
 
 
-def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row | None,
+def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row[*tuple[Any, ...]] | None,
              now: datetime, evaluated_through: datetime) -> Transition | None:
     """The key's next state after `row`, written to the alerts table; the transition to notify, if any."""
     table = store.alerts
     alerts = config.alerts
     history = _history(current, row)
     threshold = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
+    clean_windows = _trailing_clean(history)
     state = {"last_seen_at": row.window.start, "value": row.value, "threshold": threshold, "rule": alert_rule(row),
              "last_severity": row.severity.name, "history": json.dumps(history, sort_keys=True),
-             "clean_windows": _trailing_clean(history), "evaluated_through": evaluated_through}
+             "clean_windows": clean_windows, "evaluated_through": evaluated_through}
     if current is not None and row.window.start == store.utc(current.last_seen_at):
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(**state))
         return None  # the same window again: one look per window (see the module docstring)
@@ -267,7 +270,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
         if escalated:
             return Transition(key, "escalate", severity, message)
         return Transition(key, "remind", opened_at, message) if reminded else None
-    if state["clean_windows"] >= alerts.resolve_after:
+    if clean_windows >= alerts.resolve_after:
         conn.execute(sa.update(table).where(table.c.alert_key == key).values(
             **state, status="resolved", resolved_at=row.window.start, resolved_in_run=evaluated_through))
         return Transition(key, "resolve", opened_at, resolved_text(config.model, row))
@@ -275,7 +278,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     return None
 
 
-def _history(current: sa.Row | None, row: MetricRow) -> dict[str, str]:
+def _history(current: sa.Row[*tuple[Any, ...]] | None, row: MetricRow) -> dict[str, str]:
     """The key's recent severities by window start, this row's included (kept short: persistence needs few)."""
     history = json.loads(current.history or "{}") if current is not None else {}
     history[row.window.start.isoformat()] = row.severity.name
@@ -302,7 +305,7 @@ def firing_tier(config: MonitorConfig, rule: str, recent: Sequence[Severity], se
     return Severity.OK
 
 
-def _upsert(conn: sa.Connection, key: str, current: sa.Row | None, values: dict) -> None:
+def _upsert(conn: sa.Connection, key: str, current: sa.Row[*tuple[Any, ...]] | None, values: dict[str, Any]) -> None:
     table = store.alerts
     if current is None:
         conn.execute(sa.insert(table), [{"resolved_at": None, "last_notified_at": None, **values}])
@@ -328,7 +331,7 @@ def _silenced(config: MonitorConfig, key: str, silences: Sequence[Silence], now:
     return ""
 
 
-def _enqueue(conn: sa.Connection, records: Sequence[dict]) -> None:
+def _enqueue(conn: sa.Connection, records: Sequence[dict[str, Any]]) -> None:
     """Write the outbox rows (incidents.py), each once per incident, window, route and action; delivery happens in a
     later step."""
     for record in records:

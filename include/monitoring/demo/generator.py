@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,8 @@ def current_hour() -> datetime:
 def hourly_rows(hour_of_day: int, peak_rows: int) -> float:
     """Expected traffic of one hour: a night trough of ~1.5 % of the peak, an afternoon peak at 15:00 UTC."""
     phase = np.cos((hour_of_day - 15) / 24 * 2 * np.pi)
-    return peak_rows * (0.015 + 0.985 * ((phase + 1) / 2) ** 3)
+    rows: float = peak_rows * (0.015 + 0.985 * ((phase + 1) / 2) ** 3)
+    return rows
 
 
 def _features(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -105,7 +107,8 @@ def _features(rng: np.random.Generator, n: int) -> pd.DataFrame:
 def _logit(frame: pd.DataFrame, version: np.ndarray) -> np.ndarray:
     """The model's log-odds of default; v2 weighs utilization a little more."""
     def column(name: str) -> np.ndarray:  # numpy, not pandas: the same values, a fraction of the overhead
-        return frame[name].to_numpy(dtype="float64")
+        values: np.ndarray = frame[name].to_numpy(dtype="float64")
+        return values
 
     z = (
         -1.7
@@ -116,13 +119,15 @@ def _logit(frame: pd.DataFrame, version: np.ndarray) -> np.ndarray:
         - 0.008 * (column("months_employed") - 60)
         + 0.8 * (frame["employment_type"].to_numpy() == "unemployed")
     )
-    return np.where(version == "v2", z + 0.4 * (column("utilization") - 0.4), z)
+    logit: np.ndarray = np.where(version == "v2", z + 0.4 * (column("utilization") - 0.4), z)
+    return logit
 
 
 def _labels(rng: np.random.Generator, frame: pd.DataFrame, logit: np.ndarray, concept_change: np.ndarray) -> np.ndarray:
     """True default outcomes; after the concept change, self-employed customers default far more often."""
     true_logit = logit + np.where(concept_change & (frame["employment_type"] == "self_employed"), 2.5, 0.0)
-    return (rng.random(len(frame)) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    labels: np.ndarray = (rng.random(len(frame)) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    return labels
 
 
 def scored_rows(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -205,7 +210,7 @@ def build_frames(end: datetime, days: int = 14, peak_rows: int = 2000, seed: int
 
 
 def _table(name: str, frame: pd.DataFrame, metadata: sa.MetaData) -> sa.Table:
-    def column_type(column: str) -> sa.types.TypeEngine:
+    def column_type(column: str) -> sa.types.TypeEngine[Any]:
         if column in ("ts", "labeled_at"):
             return sa.DateTime()
         if column in ("label", "predicted_class"):

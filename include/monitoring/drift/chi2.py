@@ -32,7 +32,8 @@ def pooled_table(reference_counts: Sequence[int], window_counts: Sequence[int]) 
     table = table[:, table.sum(axis=0) > 0]
 
     def expected_window(columns: np.ndarray) -> np.ndarray:
-        return columns.sum(axis=0) * table[1].sum() / table.sum()
+        expected: np.ndarray = columns.sum(axis=0) * table[1].sum() / table.sum()
+        return expected
 
     sparse = expected_window(table) < MIN_EXPECTED
     if not sparse.any() or sparse.all():

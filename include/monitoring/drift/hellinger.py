@@ -41,7 +41,8 @@ def hellinger_values(reference_counts: np.ndarray, window_counts: np.ndarray) ->
     """Hellinger distance of each window (shape (..., k)) against the reference (shape (k,))."""
     reference, window = shares(reference_counts), shares(window_counts)
     squared = np.sum((np.sqrt(reference) - np.sqrt(window)) ** 2, axis=-1) / 2
-    return np.sqrt(np.minimum(squared, 1.0))  # rounding can give 1 + 4e-16 at disjointness
+    values: np.ndarray = np.sqrt(np.minimum(squared, 1.0))  # rounding can give 1 + 4e-16 at disjointness
+    return values
 
 
 def hellinger_value(reference_counts: Sequence[int], window_counts: Sequence[int]) -> float:

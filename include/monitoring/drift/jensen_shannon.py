@@ -45,7 +45,9 @@ def jensen_shannon_values(reference_counts: np.ndarray, window_counts: np.ndarra
     mixture = (reference + window) / 2
     # rel_entr(x, y) = x ln(x / y), and 0 where x = 0: the 0 * log 0 = 0 convention, without a floor.
     divergence = np.sum(special.rel_entr(reference, mixture) + special.rel_entr(window, mixture), axis=-1) / (2 * np.log(2))
-    return np.sqrt(np.clip(divergence, 0.0, 1.0))  # rounding can leave -1e-17 near 0, or 1 + 4e-16 at disjointness
+    # rounding can leave -1e-17 near 0, or 1 + 4e-16 at disjointness
+    values: np.ndarray = np.sqrt(np.clip(divergence, 0.0, 1.0))
+    return values
 
 
 def jensen_shannon_value(reference_counts: Sequence[int], window_counts: Sequence[int]) -> float:

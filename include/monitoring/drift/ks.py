@@ -28,7 +28,8 @@ from include.monitoring.drift.noise import checked_counts, shares
 def ks_statistic(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
     """D of each window (shape (..., k)) against the reference (shape (..., k)), on aligned grid bins."""
     difference = np.cumsum(shares(reference_counts), axis=-1) - np.cumsum(shares(window_counts), axis=-1)
-    return np.max(np.abs(difference), axis=-1)
+    values: np.ndarray = np.max(np.abs(difference), axis=-1)
+    return values
 
 
 def ks_p_value(statistic: float, window_rows: int, reference_rows: int) -> float:

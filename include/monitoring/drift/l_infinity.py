@@ -39,7 +39,8 @@ from include.monitoring.drift.noise import checked_counts, distance_score, share
 def l_infinity_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
     """L-infinity distance of each window (shape (..., k)) against the reference (shape (k,))."""
     reference, window = shares(reference_counts), shares(window_counts)
-    return np.max(np.abs(window - reference), axis=-1)
+    values: np.ndarray = np.max(np.abs(window - reference), axis=-1)
+    return values
 
 
 def l_infinity_value(reference_counts: Sequence[int], window_counts: Sequence[int]) -> float:

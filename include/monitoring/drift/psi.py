@@ -30,14 +30,16 @@ PSEUDO_COUNT = 0.5
 
 def _shares(counts: np.ndarray) -> np.ndarray:
     smoothed = counts + PSEUDO_COUNT
-    return smoothed / smoothed.sum(axis=-1, keepdims=True)
+    smoothed_shares: np.ndarray = smoothed / smoothed.sum(axis=-1, keepdims=True)
+    return smoothed_shares
 
 
 def psi_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:
     """PSI of each window (shape (..., k)) against the reference (shape (k,))."""
     reference = _shares(reference_counts)
     window = _shares(window_counts)
-    return np.sum((window - reference) * np.log(window / reference), axis=-1)
+    values: np.ndarray = np.sum((window - reference) * np.log(window / reference), axis=-1)
+    return values
 
 
 def psi_value(reference_counts: Sequence[int], window_counts: Sequence[int]) -> float:

@@ -36,13 +36,15 @@ def wasserstein_values(reference_counts: np.ndarray, window_counts: np.ndarray, 
     reference, window = np.broadcast_arrays(shares(reference_counts), shares(window_counts))
     if window_locations is reference_locations:  # windows drawn from the reference (calibration): one support
         gaps = np.diff(np.asarray(reference_locations, dtype="float64"))
-        return np.sum(np.abs(np.cumsum(reference - window, axis=-1)[..., :-1]) * gaps, axis=-1) / scale
+        same_support: np.ndarray = np.sum(np.abs(np.cumsum(reference - window, axis=-1)[..., :-1]) * gaps, axis=-1) / scale
+        return same_support
     points = np.concatenate([np.asarray(reference_locations, dtype="float64"),
                              np.asarray(window_locations, dtype="float64")])
     order = np.argsort(points, kind="stable")
     mass = np.concatenate([reference, -window], axis=-1)[..., order]  # +reference, -window, in x order
     gaps = np.diff(points[order])
-    return np.sum(np.abs(np.cumsum(mass, axis=-1)[..., :-1]) * gaps, axis=-1) / scale
+    values: np.ndarray = np.sum(np.abs(np.cumsum(mass, axis=-1)[..., :-1]) * gaps, axis=-1) / scale
+    return values
 
 
 def wasserstein(reference_counts: Sequence[int], window_counts: Sequence[int], noise_quantile: float | None = None, *,
@@ -59,7 +61,7 @@ def wasserstein(reference_counts: Sequence[int], window_counts: Sequence[int], n
                                      window_locations=locations[1], scale=scale))
     noise = None
     if noise_quantile is not None:
-        noise = noise_quantiles(WASSERSTEIN, reference, [int(window.sum())], noise_quantile,
+        noise = noise_quantiles(WASSERSTEIN, reference_counts, [int(window.sum())], noise_quantile,
                                 reference_locations=locations[0], scale=scale)[0]
     return DriftScore(value=value, n=int(window.sum()), noise=noise,
                       details={"grid_bins": int(reference.size), "scale": scale})

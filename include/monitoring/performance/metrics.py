@@ -70,10 +70,12 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Confusion:
-    tp: int
-    fp: int
-    tn: int
-    fn: int
+    # Counts, or expected counts (fractional) when estimated without labels (estimation.py): the metrics below
+    # only add and divide them.
+    tp: float
+    fp: float
+    tn: float
+    fn: float
 
     @classmethod
     def of(cls, labels: np.ndarray, predicted: np.ndarray) -> Confusion:
@@ -144,11 +146,13 @@ def _log_losses(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Per row -log p(true class). Clipped as scikit-learn does: 1 - p is taken before clipping, so p = 1e-20 on a
     negative costs -log(1 - eps), not 0."""
     probability_of_truth = np.where(labels.astype(bool), scores, 1.0 - scores)
-    return -np.log(np.clip(probability_of_truth, PROBABILITY_EPS, 1.0 - PROBABILITY_EPS))
+    losses: np.ndarray = -np.log(np.clip(probability_of_truth, PROBABILITY_EPS, 1.0 - PROBABILITY_EPS))
+    return losses
 
 
 def _squared_errors(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return (scores - labels.astype(bool)) ** 2
+    errors: np.ndarray = (scores - labels.astype(bool)) ** 2
+    return errors
 
 
 def _ece_bin_of(scores: np.ndarray) -> np.ndarray:
@@ -419,7 +423,8 @@ def aggregate_multiclass(records: Sequence[dict[str, Any]], names: tuple[str, ..
 
 
 def _absolute_percentage_errors(targets: np.ndarray, residuals: np.ndarray) -> np.ndarray:
-    return np.abs(residuals) / np.maximum(np.abs(targets), MAPE_EPS)
+    errors: np.ndarray = np.abs(residuals) / np.maximum(np.abs(targets), MAPE_EPS)
+    return errors
 
 
 def _r2(targets: np.ndarray, residuals: np.ndarray) -> float | None:
@@ -501,7 +506,8 @@ def _aggregated_r2(records: Sequence[dict[str, Any]]) -> float | None:
     filled = [record for record in records if record["n"]]
     if min(record["min_target"] for record in filled) == max(record["max_target"] for record in filled):
         return None
-    return 1.0 - sum(record["sum_sq_residual"] for record in filled) / _pooled_target_deviation(filled)
+    r2: float = 1.0 - sum(record["sum_sq_residual"] for record in filled) / _pooled_target_deviation(filled)
+    return r2
 
 
 AGGREGATED_REGRESSION: dict[str, Callable[[Sequence[dict[str, Any]], int], float | None]] = {

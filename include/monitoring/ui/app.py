@@ -42,13 +42,15 @@ def create_app(store_engine: Any = None) -> FastAPI:
     return app
 
 
-async def _error_answer(request: Request, exc: HTTPException) -> Any:
+async def _error_answer(request: Request, exc: Exception) -> Any:
     """JSON for the endpoints; for the pages, a short HTML page with the same status, since Airflow shows them in
     a frame (the Model tab appears on every DAG, including those that are no monitor)."""
     from fastapi.exception_handlers import http_exception_handler
 
     from include.monitoring.ui import render
 
+    # Starlette types every handler as taking any Exception; this one is registered for HTTPException only.
+    assert isinstance(exc, HTTPException)
     if "/api/" in request.url.path:
         return await http_exception_handler(request, exc)
     return HTMLResponse(render.page("Model health", f"<p>{render.text(exc.detail)}</p>"), status_code=exc.status_code,
@@ -162,9 +164,10 @@ def _is_scrape_token(request: Request) -> bool:
 
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     expected = _scrape_token()
+    if not expected:
+        return False
     # compare_digest: the time taken does not tell how much of a guess was right
-    return scheme.lower() == "bearer" and bool(token) and bool(expected) and hmac.compare_digest(
-        token.encode(), expected.encode())
+    return scheme.lower() == "bearer" and bool(token) and hmac.compare_digest(token.encode(), expected.encode())
 
 
 def _scrape_token() -> str | None:
@@ -192,33 +195,34 @@ def _add_routes(app: FastAPI) -> None:
     from include.monitoring.ui import render
 
     def prefix(request: Request) -> str:
-        return request.scope.get("root_path", "")
+        root_path: str = request.scope.get("root_path", "")
+        return root_path
 
     @app.get("/api/fleet")
-    def fleet_json(data: list = Depends(fleet_data)) -> list:
+    def fleet_json(data: list[dict[str, Any]] = Depends(fleet_data)) -> list[dict[str, Any]]:
         return data
 
     @app.get("/api/models/{dag_id}")
-    def model_json(data: dict = Depends(model_data)) -> dict:
+    def model_json(data: dict[str, Any] = Depends(model_data)) -> dict[str, Any]:
         return data
 
     @app.get("/api/models/{dag_id}/runs/{run_id}")
-    def window_json(data: dict = Depends(window_data)) -> dict:
+    def window_json(data: dict[str, Any] = Depends(window_data)) -> dict[str, Any]:
         return data
 
     @app.get("/fleet", response_class=HTMLResponse)
-    def fleet_html(request: Request, data: list = Depends(fleet_data)) -> str:
+    def fleet_html(request: Request, data: list[dict[str, Any]] = Depends(fleet_data)) -> str:
         return render.fleet_page(data, prefix(request))
 
     @app.get("/models/{dag_id}", response_class=HTMLResponse)
-    def model_html(request: Request, data: dict = Depends(model_data),
+    def model_html(request: Request, data: dict[str, Any] = Depends(model_data),
                    range_name: str = Query(DEFAULT_RANGE, alias="range")) -> str:
         from include.monitoring.ui.queries import RANGES
 
         return render.model_page(data, prefix(request), range_name, RANGES)
 
     @app.get("/models/{dag_id}/runs/{run_id}", response_class=HTMLResponse)
-    def window_html(data: dict = Depends(window_data)) -> str:
+    def window_html(data: dict[str, Any] = Depends(window_data)) -> str:
         return render.window_page(data)
 
     @app.get("/metrics")

@@ -12,7 +12,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa  # noqa: TID253 (imported only inside request handlers, never by the plugin)
 
@@ -39,6 +39,10 @@ class ModelRef:
     headline_metric: str
 
 
+@overload
+def _iso(moment: datetime) -> str: ...
+@overload
+def _iso(moment: None) -> None: ...
 def _iso(moment: datetime | None) -> str | None:
     return utc(moment).isoformat() if moment is not None else None
 
@@ -226,7 +230,7 @@ def drift_heatmap(conn: sa.Connection, model: str, since: datetime, until: datet
     return {"features": sorted(cells), "windows": sorted(windows), "cells": cells}
 
 
-def performance_series(conn: sa.Connection, model: str, since: datetime, until: datetime) -> dict[str, list]:
+def performance_series(conn: sa.Connection, model: str, since: datetime, until: datetime) -> dict[str, list[dict[str, Any]]]:
     """Whole-window realized and estimated metrics and label coverage, per metric, in window order."""
     m = metric_values.c
     query = (sa.select(m.window_start, m.kind, m.metric, m.value, m.n, m.threshold_warning, m.threshold_critical,
@@ -235,7 +239,7 @@ def performance_series(conn: sa.Connection, model: str, since: datetime, until: 
                     m.kind.in_(("performance", "estimated_performance")), m.slice_key == "",
                     m.metric != "sufficient_statistics")
              .order_by(m.window_start))
-    series: dict[str, list] = defaultdict(list)
+    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in conn.execute(query):
         details = _details(row.details)
         name = "label_coverage" if row.metric == "label_coverage" else f"{row.kind}:{row.metric}"
@@ -261,13 +265,13 @@ def quality_series(conn: sa.Connection, model: str, since: datetime, until: date
             for start, entry in per_window.items()]
 
 
-def operational_series(conn: sa.Connection, model: str, since: datetime, until: datetime) -> dict[str, list]:
+def operational_series(conn: sa.Connection, model: str, since: datetime, until: datetime) -> dict[str, list[dict[str, Any]]]:
     m = metric_values.c
     query = (sa.select(m.window_start, m.metric, m.value, m.severity)
              .where(m.model == model, m.window_start >= since, m.window_start < until, m.kind == "operational",
                     m.metric.in_(OPERATIONAL_SERIES), m.slice_key == "")
              .order_by(m.window_start))
-    series: dict[str, list] = {name: [] for name in OPERATIONAL_SERIES}
+    series: dict[str, list[dict[str, Any]]] = {name: [] for name in OPERATIONAL_SERIES}
     for row in conn.execute(query):
         series[row.metric].append({"window_start": _iso(row.window_start), "value": row.value,
                                    "severity": row.severity})

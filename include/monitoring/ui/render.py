@@ -159,7 +159,8 @@ def line_chart(series: dict[str, list[dict[str, Any]]], reference_lines: dict[st
     x_of = {window: 6 + i * (CHART_WIDTH - 12) / max(len(windows) - 1, 1) for i, window in enumerate(windows)}  # dots inside
 
     def y(value: float) -> float:
-        return CHART_HEIGHT - 10 - (value - low) / span * (CHART_HEIGHT - 20)
+        height: float = CHART_HEIGHT - 10 - (value - low) / span * (CHART_HEIGHT - 20)
+        return height
 
     colours = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a"]
     shapes, legend = [], []
@@ -187,9 +188,9 @@ def performance_charts(performance: dict[str, list[dict[str, Any]]]) -> str:
             ("realized", "performance"), ("estimated", "estimated_performance"))}
         baseline = next((p["baseline"] for values in series.values() for p in values if p["baseline"] is not None), None)
         tiers = next(((p["warning_drop"], p["critical_drop"]) for values in series.values() for p in values
-                      if p["warning_drop"] is not None), (None, None))
+                      if p["warning_drop"] is not None), None)
         lines = {} if baseline is None else {"baseline": baseline}
-        if baseline is not None and tiers[0] is not None:
+        if baseline is not None and tiers is not None:
             lines |= {"warning": baseline * (1 - tiers[0]), "critical": baseline * (1 - tiers[1])}
         parts.append(f"<h3>{text(metric)} (realized, estimated)</h3>{line_chart(series, lines)}")
     if "label_coverage" in performance:
