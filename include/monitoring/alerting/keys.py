@@ -3,8 +3,9 @@
 
 One key per alert: the alerts table's primary key, the outbox's alert_key, PagerDuty's dedup_key. The parts are
 stored beside it (alerts.rule, column_name, slice), and code that needs them reads those columns or the
-Notification rather than taking a key apart: `rule_from_key` is the one exception, for a key that has no alerts
-row to read (see its docstring). Standard library only.
+Notification rather than taking a key apart. The readers below are the exceptions, all here: `rule_from_key` for
+a key that has no alerts row to read, `is_slice_of` and `is_slice_of_kind` for folding.fold, which is given the
+open alerts as bare keys. Standard library only.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ def drill_key(model: str, route: str) -> str:
 def drill_rule(kind: str) -> str:
     """The rule of a fire drill on a channel kind: the `<kind>:<rule>` a drill key reads as."""
     return f"{DRILL_RULE}:{kind}"
+
+
+def is_slice_of(key: str, window_key: str) -> bool:
+    """Whether `key` is the alert of a slice of the whole window's alert `window_key` (same rule and column)."""
+    return key.startswith(window_key) and key != window_key
+
+
+def is_slice_of_kind(key: str, kind: str) -> bool:
+    """Whether `key` is a slice's alert of metric kind `kind` (`drift`, `performance`, ...). For the open alerts
+    folding.fold gets as bare keys; the model is taken to hold no colon."""
+    parts = key.split(":", 4)
+    return len(parts) == 5 and parts[1] == kind and bool(parts[4])
 
 
 def rule_from_key(model: str, key: str) -> str:

@@ -28,3 +28,11 @@ def test_digest_and_drill_keys_keep_their_stored_and_sent_text():
 ], ids=["feature_drift", "colons_in_column_and_slice", "digest", "pagerduty_drill", "team_slack_drill"])
 def test_rule_from_key_gives_back_the_rule_the_key_was_built_from(key, rule):
     assert keys.rule_from_key("m", key) == rule
+
+
+def test_a_slices_key_reads_as_a_slice_of_its_whole_windows_key_and_of_its_kind():
+    window = keys.alert_key("m", "performance:recall", "", "")
+    eu = keys.alert_key("m", "performance:recall", "", keys.slice_part("region", "EU"))
+    assert keys.is_slice_of(eu, window) and not keys.is_slice_of(window, window) and not keys.is_slice_of(window, eu)
+    assert keys.is_slice_of_kind(eu, "performance") and not keys.is_slice_of_kind(eu, "drift")
+    assert not keys.is_slice_of_kind(window, "performance")
