@@ -11,20 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from include.monitoring.alerting.notifiers import (
-    PAGERDUTY_EVENTS_URL,
-    LogNotifier,
-    Notifier,
-    PagerDutyNotifier,
-    RetryPolicy,
-    SlackNotifier,
-)
+from include.monitoring.alerting.notifiers import NOTIFIERS, Notifier, RetryPolicy
+from include.monitoring.alerting.routes import Route, RouteError
 from include.monitoring.config import MonitorConfig, Silence
 from include.monitoring.errors import ConnectionConfigError
 
 SQL_CONN_TYPES = ("sqlite", "postgres")
-SLACK_CONN_TYPES = ("slack", "slackwebhook")
-PAGERDUTY_CONN_TYPES = ("pagerduty_events",)  # the Airflow PagerDuty provider's Events API connection
 # Connection extras passed on to libpq (TLS and timeouts); others are Airflow's own and ignored here.
 LIBPQ_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")
 
@@ -105,59 +97,21 @@ def driver_message(exc: sa.exc.DBAPIError) -> str:
 
 
 def notifiers_for(config: MonitorConfig, retry: RetryPolicy | None = None) -> tuple[dict[str, Notifier], dict[str, str]]:
-    """The usable channels of a monitor, and for each unusable one, why (delivery marks its rows skipped with it).
-    Only channels the monitor's alert tiers use are looked up; `retry` bounds the HTTP retries (default policy)."""
-    notifiers: dict[str, Notifier] = {"log": LogNotifier()}
+    """The usable channels of a monitor by route (`slack:#team-risk`), and for each unusable one, why (delivery marks
+    its rows skipped with it). The log is always there; other channels are built (through notifiers.NOTIFIERS)
+    only for the routes the monitor's alert tiers use. `retry` bounds the HTTP retries (default policy)."""
+    notifiers: dict[str, Notifier] = {}
     missing: dict[str, str] = {}
-    builders = {"slack": slack_notifier, "pagerduty": pagerduty_notifier}
-    routes = (*config.alerts.critical, *config.alerts.warning, *config.alerts.info, config.alerts.info_digest)
-    for route in dict.fromkeys(route for route in routes if route):
-        kind, _, target = route.partition(":")  # "slack:#team-risk" posts to that channel
-        if kind in builders:
-            try:
-                notifiers[route] = builders[kind](config, retry, target) if target else builders[kind](config, retry)
-            except ConnectionConfigError as exc:
-                missing[route] = str(exc)
+    alerts = config.alerts
+    for text in dict.fromkeys(("log", *alerts.critical, *alerts.warning, *alerts.info, alerts.info_digest)):
+        if not text:
+            continue
+        try:
+            route = Route.parse(text)
+            notifiers[text] = NOTIFIERS[route.kind](route, config, get_connection, retry)
+        except (RouteError, ConnectionConfigError) as exc:
+            missing[text] = str(exc)
     return notifiers, missing
-
-
-def slack_notifier(config: MonitorConfig, retry: RetryPolicy | None = None, channel: str = "") -> SlackNotifier:
-    """Slack API connections post to `channel` (default alerts.slack_channel); a webhook posts to its own channel,
-    so a team route on a webhook connection needs its own webhook."""
-    conn_id = config.alerts.slack_conn_id
-    conn = get_connection(conn_id)
-    extra = conn.extra_dejson or {}
-    timeout = int(extra.get("timeout", 10))
-    if conn.conn_type == "slackwebhook":
-        url = conn.password if "://" in (conn.password or "") else (
-            f"{conn.schema or 'https'}://{conn.host or 'hooks.slack.com/services'}/{conn.password}")
-        return SlackNotifier(webhook_url=url, timeout=timeout, retry=retry)
-    if conn.conn_type == "slack":
-        return SlackNotifier(token=conn.password, base_url=extra.get("base_url", ""),
-                             channel=channel or config.alerts.slack_channel, timeout=timeout, retry=retry)
-    raise ConnectionConfigError(
-        f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(SLACK_CONN_TYPES)}")
-
-
-def pagerduty_notifier(config: MonitorConfig, retry: RetryPolicy | None = None) -> PagerDutyNotifier:
-    """From a `pagerduty_events` connection, as the Airflow PagerDuty provider reads it: the routing (integration)
-    key in the password, or in extra `routing_key` / `integration_key`; extra `events_url` overrides the endpoint
-    (a proxy, or a local server in tests), extra `timeout` the per-request timeout in seconds."""
-    conn_id = config.alerts.pagerduty_conn_id
-    conn = get_connection(conn_id)
-    if conn.conn_type not in PAGERDUTY_CONN_TYPES:
-        raise ConnectionConfigError(
-            f"connection {conn_id!r} has type {conn.conn_type!r}; expected one of {list(PAGERDUTY_CONN_TYPES)}")
-    extra = conn.extra_dejson or {}
-    routing_key = conn.password or extra.get("routing_key") or extra.get("integration_key")
-    if not routing_key:
-        raise ConnectionConfigError(f"connection {conn_id!r} has no routing key: put the Events API v2 integration key "
-                                    "in its password (or extra routing_key)")
-    try:
-        return PagerDutyNotifier(routing_key=routing_key, events_url=extra.get("events_url") or PAGERDUTY_EVENTS_URL,
-                                 timeout=float(extra.get("timeout", 10)), retry=retry)
-    except ValueError as exc:
-        raise ConnectionConfigError(f"connection {conn_id!r}: {exc}") from exc
 
 
 SILENCES_VARIABLE = "monitoring_silences"

@@ -27,6 +27,7 @@ from typing import Any, overload
 
 import sqlalchemy as sa
 
+from include.monitoring.alerting.keys import rule_from_key
 from include.monitoring.types import MetricRow, RunStatus, Window
 
 log = logging.getLogger(__name__)
@@ -282,9 +283,9 @@ def _restore_peaks(conn: sa.Connection) -> None:
 
 
 def _heal_rules(conn: sa.Connection) -> None:
-    """The key is `<model>:<kind>:<rule>:<column>:<slice>`; rule names hold no colon."""
+    """The key is `<model>:<kind>:<rule>:<column>:<slice>` (alerting/keys.py); rule names hold no colon."""
     for key, model, rule in conn.execute(sa.select(alerts.c.alert_key, alerts.c.model, alerts.c.rule)).all():
-        kind_and_rule = ":".join(key.removeprefix(f"{model}:").split(":", 2)[:2])
+        kind_and_rule = rule_from_key(model, key)
         if key.startswith(f"{model}:") and kind_and_rule != rule:
             conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(rule=kind_and_rule))
 

@@ -147,6 +147,17 @@ def test_pagerduty_trigger_and_resolve_share_the_alert_key_as_dedup_key_and_map_
     assert {r["status"] for r in outbox(engine).values()} == {"sent"}
 
 
+def test_the_pagerduty_class_is_the_stored_rule_of_the_alert_not_a_reading_of_its_key(engine, notifiers, pagerduty):
+    # A rule the key does not spell out: only the alerts table's column can have given it.
+    with engine.begin() as conn:
+        conn.execute(sa.insert(store.alerts).values(
+            alert_key=INCOME_DRIFT, model=MODEL, rule="drift:stored_rule", column_name="income", slice="",
+            severity="CRITICAL", status="open", opened_at=NOW, last_seen_at=NOW, message="m"))
+    add_pending(engine, "pagerduty", INCOME_DRIFT)
+    assert deliver(engine, notifiers).sent == 1
+    assert pagerduty.events[0]["payload"]["class"] == "drift:stored_rule"
+
+
 def test_an_alert_key_longer_than_pagerduty_allows_gets_a_stable_dedup_key_within_255_characters(engine, notifiers,
                                                                                                 pagerduty):
     long_key = f"{MODEL}:drift:feature_drift:employer:employer={'x' * 400}"

@@ -42,3 +42,14 @@ def test_sqlite_file_is_the_absolute_path_of_a_sqlite_url_and_none_for_memory_an
     assert sqlite_file(sa.make_url("sqlite:///data/w.db")) == tmp_path / "data" / "w.db"
     assert sqlite_file(sa.make_url("sqlite://")) is None and sqlite_file(sa.make_url("sqlite:///:memory:")) is None
     assert sqlite_file(sqlalchemy_url(connection())) is None
+
+
+def test_notifiers_for_reports_a_route_it_cannot_parse_as_missing_and_keeps_the_log():
+    from include.monitoring.airflow_adapters import notifiers_for
+    from include.monitoring.config import AlertsConfig, MonitorConfig
+
+    # The config accepts "slack:#" as a digest route; with no channel name it cannot be posted to.
+    alerts = AlertsConfig(critical=("log",), warning=("log",), info=("log",), info_digest="slack:#")
+    notifiers, missing = notifiers_for(MonitorConfig(model="m", alerts=alerts))
+    assert list(notifiers) == ["log"]
+    assert list(missing) == ["slack:#"] and "invalid route 'slack:#'" in missing["slack:#"]

@@ -31,6 +31,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from include.monitoring import store
+from include.monitoring.alerting import keys
 from include.monitoring.alerting.notifiers import ChannelUnavailableError, Notification, Notifier
 
 log = logging.getLogger("monitoring.alerts")
@@ -107,7 +108,8 @@ def _send(engine: sa.Engine, row: sa.Row, notifier: Notifier, context: DeliveryC
     notification = Notification(id=row.id, alert_key=row.alert_key, model=row.model, channel=row.channel,
                                 action=row.action, severity=row.severity, message=row.message,
                                 run_url=context.run_url, runbook_url=context.runbook_url,
-                                thread=_thread_of(engine, row) if row.action != "trigger" else "")
+                                thread=_thread_of(engine, row) if row.action != "trigger" else "",
+                                rule=_rule_of(engine, row))
     try:
         reference = notifier.send(notification)
     except Exception as exc:  # any channel error: recorded on the row, retried next run, reported
@@ -129,6 +131,14 @@ def _thread_of(engine: sa.Engine, row: sa.Row) -> str:
         return conn.execute(sa.select(table.c.reference).where(
             table.c.alert_key == row.alert_key, table.c.channel == row.channel, table.c.action == "trigger",
             table.c.status == "sent", table.c.id < row.id).order_by(table.c.id.desc()).limit(1)).scalar() or ""
+
+
+def _rule_of(engine: sa.Engine, row: sa.Row) -> str:
+    """The rule of the row's alert (alerts.rule: a row's alert_key is its alert's, or its incident's first root's).
+    A row without its alert (the digest, or a row written by hand) has its rule read back from the key."""
+    with engine.connect() as conn:
+        rule = conn.execute(sa.select(store.alerts.c.rule).where(store.alerts.c.alert_key == row.alert_key)).scalar()
+    return rule if rule is not None else keys.rule_from_key(row.model, row.alert_key)
 
 
 def _leave_pending(engine: sa.Engine, row: sa.Row, why: str, report: DeliveryReport) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from include.monitoring import store
+from include.monitoring.alerting import keys
 from include.monitoring.config import MonitorConfig
 from include.monitoring.types import Window
 
@@ -39,7 +40,7 @@ def queue_digest(conn: sa.Connection, config: MonitorConfig, window: Window, now
     if len(found) > MAX_LINES:
         lines.append(f"- and {len(found) - MAX_LINES} more (metric_values, severity INFO)")
     message = f"[INFO] {config.model}: daily digest of INFO findings for {day.start:%Y-%m-%d} UTC\n" + "\n".join(lines)
-    key = f"{config.model}:digest:info::"
+    key = keys.digest_key(config.model)
     exists = conn.execute(sa.select(store.notifications.c.id).where(
         store.notifications.c.alert_key == key, store.notifications.c.window_start == day.start,
         store.notifications.c.channel == route)).first()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from include.monitoring.alerting import keys
 from include.monitoring.alerting.notifiers import Notification, Notifier
+from include.monitoring.alerting.routes import Route
 from include.monitoring.config import MonitorConfig
 
 
@@ -23,14 +25,16 @@ def drill(config: MonitorConfig, notifiers: Mapping[str, Notifier], missing: Map
         if channel not in notifiers:
             results[channel] = f"not configured: {missing.get(channel, 'no notifier')}"
             continue
-        key = f"{config.model}:fire-drill:{channel}"
+        route = Route.parse(channel)
+        key = keys.drill_key(config.model, channel)
         message = (f"[TEST] {config.model}: fire drill of the {channel} route ({severity.upper()} alerts go here), "
                    f"sent {now:%Y-%m-%d %H:%M} UTC. No action needed.")
         try:
-            for action in ("trigger", "resolve") if channel == "pagerduty" else ("trigger",):
+            for action in ("trigger", "resolve") if route.kind == "pagerduty" else ("trigger",):
                 notifiers[channel].send(Notification(
                     id=0, alert_key=key, model=config.model, channel=channel, action=action, severity=severity.upper(),
-                    message=message, run_url=run_url, runbook_url=config.alerts.runbook_url))
+                    message=message, run_url=run_url, runbook_url=config.alerts.runbook_url,
+                    rule=keys.drill_rule(route.kind)))
             results[channel] = "ok"
         except Exception as exc:  # noqa: BLE001 (any channel error is the drill's finding, reported per channel)
             results[channel] = f"failed: {type(exc).__name__}: {exc}"

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
+from include.monitoring.alerting import keys
 from include.monitoring.alerting.messages import alert_rule
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
@@ -100,8 +101,8 @@ def fold(score_column: str, rows: Mapping[str, MetricRow], open_keys: Set[str] =
         if key in breaching and not row.slice_key and key not in parents:
             # A slice saw it first: the window's alert is that slice's problem spreading. The same rule's slice
             # alert, else (performance) any of the kind's: a slice's drop moves the window's other metrics too.
-            same_rule = sorted(k for k in open_keys if k.startswith(key) and k != key)
-            same_kind = sorted(k for k in open_keys if row.kind in PERFORMANCE_KINDS and _is_slice_of_kind(k, row.kind))
+            same_rule = sorted(k for k in open_keys if keys.is_slice_of(k, key))
+            same_kind = sorted(k for k in open_keys if row.kind in PERFORMANCE_KINDS and keys.is_slice_of_kind(k, row.kind.value))
             if same_rule or same_kind:
                 parents[key] = (same_rule or same_kind)[0]
     return Folding(parents, frozenset(restating))
@@ -131,12 +132,6 @@ def _cause_checks(breaching: Mapping[str, MetricRow]) -> dict[str, str]:
             if row.column not in found or rank[:2] > found[row.column][:2]:
                 found[row.column] = rank
     return {column: key for column, (_severity, _order, key) in found.items()}
-
-
-def _is_slice_of_kind(alert_key: str, kind: MetricKind) -> bool:
-    """Whether an alert key (`model:kind:rule:column:slice`) is a slice's alert of `kind`."""
-    parts = alert_key.split(":", 4)
-    return len(parts) == 5 and parts[1] == kind.value and bool(parts[4])
 
 
 def _is_feature_drift(row: MetricRow) -> bool:

@@ -44,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from include.monitoring import store
-from include.monitoring.alerting import incidents, policy
+from include.monitoring.alerting import incidents, keys, policy
 from include.monitoring.alerting.folding import Folding, fold
 from include.monitoring.alerting.messages import (
     alert_key,
@@ -238,7 +238,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
     if not is_open and fires >= OPENS_AT:
         message = describe(config.model, row)
         values = {**state, "alert_key": key, "model": config.model, "column_name": row.column,
-                  "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
+                  "slice": keys.slice_part(row.slice_key, row.slice_value),
                   "severity": fires.name, "status": "open", "opened_at": row.window.start, "resolved_at": None,
                   "message": message, "last_notified_at": now}
         _upsert(conn, key, current, values)
@@ -249,7 +249,7 @@ def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRo
             # Not open: a breach may raise the severity, a clean window keeps it (a resolved alert's peak).
             severity = max(row.severity, Severity.parse(current.severity)) if current is not None else row.severity
             _upsert(conn, key, current, {**state, "alert_key": key, "model": config.model, "column_name": row.column,
-                                         "slice": f"{row.slice_key}={row.slice_value}" if row.slice_key else "",
+                                         "slice": keys.slice_part(row.slice_key, row.slice_value),
                                          "severity": severity.name, "status": status,
                                          "opened_at": current.opened_at if current is not None else row.window.start,
                                          "message": current.message if current is not None else describe(config.model, row)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from include.monitoring import store
+from include.monitoring.alerting import keys
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
 METHOD_LABELS = {"psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein", "chi2": "chi-squared",
@@ -12,9 +13,9 @@ METHOD_LABELS = {"psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasse
 def alert_key(model: str, row: MetricRow) -> str:
     """One key per (model, rule, column, slice). A row's rule is its metric, unless it names another
     (a feature's drift keeps one key whichever method scored the window)."""
-    slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
+    key = keys.alert_key(model, alert_rule(row), row.column, keys.slice_part(row.slice_key, row.slice_value))
     # Shortened as the store keeps it, so that looking up the stored alert by this key finds it.
-    return store.bounded(f"{model}:{alert_rule(row)}:{row.column}:{slice_part}", store.alerts.c.alert_key.type.length)
+    return store.bounded(key, store.alerts.c.alert_key.type.length)
 
 
 def alert_rule(row: MetricRow) -> str:
@@ -177,7 +178,7 @@ def folded_line(model: str, key: str, row: MetricRow | None, note: str) -> str:
     if row is None:
         text = key.removeprefix(f"{model}:")
     else:
-        slice_part = f"{row.slice_key}={row.slice_value}" if row.slice_key else ""
+        slice_part = keys.slice_part(row.slice_key, row.slice_value)
         text = f"{row.severity.name} {_subject(alert_rule(row), row.column, slice_part)} = {_fmt(row.value)}"
         if row.p_value is not None:
             text += f" (p = {_fmt(row.p_value)})"
