@@ -66,6 +66,12 @@ class BoundedString(sa.types.TypeDecorator[str]):
         return bounded(value.replace("\x00", ""), self.length) if isinstance(value, str) else value
 
 
+def column_length(column: sa.Column[Any]) -> int:
+    """The length a BoundedString column keeps."""
+    assert isinstance(column.type, BoundedString), f"{column.name} is not a BoundedString"
+    return column.type.length
+
+
 def overlong(table: sa.Table, record: dict[str, Any]) -> dict[str, str]:
     """The values of `record` longer than their column of `table` holds (stored shortened), by column."""
     return {name: value for name, value in record.items()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from include.monitoring import store
 from include.monitoring.alerting import keys
 from include.monitoring.types import MetricKind, MetricRow, Severity
@@ -15,7 +17,7 @@ def alert_key(model: str, row: MetricRow) -> str:
     (a feature's drift keeps one key whichever method scored the window)."""
     key = keys.alert_key(model, alert_rule(row), row.column, keys.slice_part(row.slice_key, row.slice_value))
     # Shortened as the store keeps it, so that looking up the stored alert by this key finds it.
-    return store.bounded(key, store.alerts.c.alert_key.type.length)
+    return store.bounded(key, store.column_length(store.alerts.c.alert_key))
 
 
 def alert_rule(row: MetricRow) -> str:
@@ -88,12 +90,12 @@ def describe(model: str, row: MetricRow) -> str:
                 f"{_fmt(row.threshold_warning if row.severity is Severity.WARNING else row.threshold_critical)}"
                 f" (noise band {_fmt(d.get('noise'))} at n={row.n})")
     elif row.kind is MetricKind.QUALITY:
-        examples = d.get("examples") or []
+        quoted: list[Any] = d.get("examples") or []
         what = (f"data quality check {row.metric}{where} failed ({d.get('expectation', '')}): "
                 f"observed {cut_to_limit(d.get('observed', ''))}; "
                 f"expected {cut_to_limit(d.get('expected') or 'the reference profile')}")
-        if examples:
-            what += f"; examples: {', '.join(map(cut_to_limit, examples))}"
+        if quoted:
+            what += f"; examples: {', '.join(map(cut_to_limit, quoted))}"
     elif row.kind in (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE):
         estimated = row.kind is MetricKind.ESTIMATED_PERFORMANCE
         allowed = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning

@@ -52,7 +52,8 @@ def resampled_quantile(statistic: BatchStatistic, reference_counts: Sequence[flo
 
 def shares(counts: np.ndarray) -> np.ndarray:
     """Counts (shape (..., k)) as shares of their row total, along the last axis."""
-    return counts / counts.sum(axis=-1, keepdims=True)
+    result: np.ndarray = counts / counts.sum(axis=-1, keepdims=True)
+    return result
 
 
 def checked_counts(method: str, reference_counts: Sequence[int], window_counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

@@ -169,7 +169,7 @@ class SlackNotifier:
         from slack_sdk import WebClient, WebhookClient
 
         self._retry = retry or RetryPolicy()
-        handlers = [SlackRetryHandler(self._retry, "Slack")]
+        handlers: list[RetryHandler] = [SlackRetryHandler(self._retry, "Slack")]
         self._channel = channel
         self._secrets = Secrets.of_webhook(webhook_url) if webhook_url else Secrets.of(token)
         self._webhook = WebhookClient(url=webhook_url, timeout=timeout, retry_handlers=handlers,
@@ -190,13 +190,15 @@ class SlackNotifier:
         text = escape_mrkdwn(notification.message)
         blocks = slack_blocks(notification)
         if self._webhook is not None:
-            response = self._webhook.send(text=text, blocks=blocks)
-            if response.status_code != 200:
-                raise _slack_webhook_error(response, self._retry)
+            answer = self._webhook.send(text=text, blocks=blocks)
+            if answer.status_code != 200:
+                raise _slack_webhook_error(answer, self._retry)
             return None
         assert self._client is not None
-        thread = {"thread_ts": notification.thread, "reply_broadcast": True} if notification.thread else {}
-        response = self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks, **thread)
+        # The resolve goes into the alert's thread, and to the channel too.
+        thread, broadcast = (notification.thread, True) if notification.thread else (None, None)
+        response = self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks, thread_ts=thread,
+                                                 reply_broadcast=broadcast)
         return str(response.get("ts") or "") or None
 
     def _as_notification_error(self, exc: Exception) -> NotificationError:
