@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from include.monitoring.types import MetricRow, RunStatus, Window
+from include.monitoring.validation.records import ValidationResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,7 @@ class Observation:
     sampled_rows: int
     reference_id: str
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
-    validations: list[dict[str, Any]] = field(default_factory=list)
+    validations: list[ValidationResult] = field(default_factory=list)
     metrics: list[MetricRow] = field(default_factory=list)
     slices: dict[str, Any] = field(default_factory=dict)  # {slice column: {value: {feature: profile}}}
 
@@ -27,13 +28,14 @@ class Observation:
         return {"window_start": self.window.start.isoformat(), "window_end": self.window.end.isoformat(),
                 "status": self.status.value, "reason": self.reason, "row_count": self.row_count,
                 "sampled_rows": self.sampled_rows, "reference_id": self.reference_id, "profiles": self.profiles,
-                "validations": self.validations, "metrics": [row.to_record() for row in self.metrics],
-                "slices": self.slices}
+                "validations": [result.to_record() for result in self.validations],
+                "metrics": [row.to_record() for row in self.metrics], "slices": self.slices}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Observation:
         return cls(window=Window.parse(record["window_start"], record["window_end"]),
                    status=RunStatus(record["status"]), reason=record["reason"], row_count=record["row_count"],
                    sampled_rows=record["sampled_rows"], reference_id=record["reference_id"],
-                   profiles=record["profiles"], validations=record["validations"],
+                   profiles=record["profiles"],
+                   validations=[ValidationResult.from_record(r) for r in record["validations"]],
                    metrics=[MetricRow.from_record(r) for r in record["metrics"]], slices=record.get("slices", {}))

@@ -33,6 +33,7 @@ from include.monitoring.errors import MissingColumnsError, MissingTableError
 from include.monitoring.observation import Observation
 from include.monitoring.performance import labels, rescoring
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
+from include.monitoring.validation.records import ValidationResult
 from include.monitoring.validation.results import blocking_reason, pipeline_checks, quality_rows, validation_frame, with_hints
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import custom_suite_path, expectation_specs, load_custom_suite
@@ -60,13 +61,13 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
 
 
 def observe_frame(config: MonitorConfig, reference_id: str, reference: dict[str, Any], window: Window,
-                  frame: pd.DataFrame, row_count: int, validations: list[dict[str, Any]],
+                  frame: pd.DataFrame, row_count: int, validations: list[ValidationResult],
                   operational_rows: list[MetricRow]) -> Observation:
     """What a window's validated rows show, given their validation results: the status, quality rows, profiles,
     estimated performance and serving rows. Reads nothing (bench/false_pages.py calls it without a warehouse)."""
     quality = quality_rows(validations, window, len(frame))
     status, reason = RunStatus.OK, ""
-    blocking = [r for r in validations if not r["success"] and r["check_name"] in config.validation.blocking]
+    blocking = [r for r in validations if not r.success and r.check_name in config.validation.blocking]
     if blocking:
         status, reason = RunStatus.BLOCKED, "; ".join(map(blocking_reason, blocking))
     elif row_count < config.min_rows:

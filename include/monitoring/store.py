@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from include.monitoring.alerting.keys import rule_from_key
 from include.monitoring.types import MetricRow, RunStatus, Window
+from include.monitoring.validation.records import ValidationResult
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +342,16 @@ def _metric_record(model: str, row: MetricRow, computed_at: datetime) -> dict[st
     return {**record, "details": json.dumps(details, sort_keys=True, default=str)}
 
 
+def _validation_record(model: str, window: Window, result: ValidationResult) -> dict[str, Any]:
+    """The result's row; the one place its observed value and examples become JSON text."""
+    return {"model": model, "window_start": window.start, "expectation": result.expectation,
+            "column_name": result.column_name, "check_name": result.check_name, "severity": result.severity.value,
+            "success": result.success,
+            "observed": json.dumps(result.observed, default=str) if result.observed is not None else "",
+            "unexpected_pct": result.unexpected_pct, "examples": json.dumps(list(result.examples)),
+            "expected": result.expected}
+
+
 def _log_shortened(model: str, window: Window, records: Iterable[tuple[sa.Table, Sequence[dict[str, Any]]]]) -> None:
     """One line per write that stored values shortened: how many, and in which columns."""
     columns = [f"{table.name}.{name}" for table, rows in records for record in rows for name in overlong(table, record)]
@@ -380,7 +391,7 @@ def _without_stale_performance(conn: sa.Connection, model: str, metrics: Sequenc
 
 
 def replace_window(conn: sa.Connection, model: str, window: Window, run: RunRecord, metrics: Sequence[MetricRow],
-                   validations: Iterable[dict[str, Any]], profiles: dict[str, Any]) -> None:
+                   validations: Iterable[ValidationResult], profiles: dict[str, Any]) -> None:
     """Rewrite everything one run produced, inside the caller's transaction (which holds `lock_model`).
 
     Metric rows may belong to older windows (performance is computed once labels have matured); each
@@ -403,7 +414,7 @@ def replace_window(conn: sa.Connection, model: str, window: Window, run: RunReco
         conn.execute(sa.delete(metric_values).where(
             metric_values.c.model == model, metric_values.c.window_start == start, metric_values.c.kind == kind))
     metric_records = [_metric_record(model, row, run.finished_at) for row in metrics]
-    validation_records = [{**record, "model": model, "window_start": window.start} for record in validations]
+    validation_records = [_validation_record(model, window, result) for result in validations]
     profile_records = [{"model": model, "window_start": window.start, "column_name": column,
                         "reference_id": run.reference_id, "profile": json.dumps(profile, sort_keys=True)}
                        for column, profile in profiles.items()]

@@ -40,8 +40,8 @@ def load_reference(config: MonitorConfig, window: Window) -> str:
 def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
     profile = reference.load_profile(engine_for(config.store_conn_id), reference_id)
     observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id), window)
-    failed = [f"{v['check_name']}({v['column_name']})" if v["column_name"] else v["check_name"]
-              for v in observation.validations if not v["success"]]
+    failed = [f"{v.check_name}({v.column_name})" if v.column_name else v.check_name
+              for v in observation.validations if not v.success]
     log.info("%s %s: %s, %d rows read, %d sampled%s", config.model, window, observation.status.value,
              observation.row_count, observation.sampled_rows, f" ({observation.reason})" if observation.reason else "")
     log.info("data checks: %d run, %d failed%s", len(observation.validations), len(failed),

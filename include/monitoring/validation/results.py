@@ -3,7 +3,7 @@ GX validates, and the quality rows (one per result, at the expectation's severit
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,25 +13,23 @@ from include.monitoring import profiles
 from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+from include.monitoring.validation.records import CheckSeverity, ValidationResult
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX
 
 if TYPE_CHECKING:
     from include.monitoring.warehouse import WindowRows
 
-if TYPE_CHECKING:
-    pass
-
 
 
 
 def pipeline_checks(config: MonitorConfig, rows: WindowRows, outside: pd.DataFrame,
-                    window: Window) -> list[dict[str, Any]]:
+                    window: Window) -> list[ValidationResult]:
     """The checks GX does not see: timestamps outside the window (they were dropped from it) and extra columns."""
     records = []
     if len(outside):
         ts = config.warehouse.timestamp_column
         records.append(_pipeline_record(
-            "timestamp_outside_window", "timestamps read as UTC inside the window", ts, "critical",
+            "timestamp_outside_window", "timestamps read as UTC inside the window", ts, CheckSeverity.CRITICAL,
             f"{len(outside)} of {len(rows.frame)} rows have timestamps outside {window} (or none that parses); "
             "they were left out of this window. Store UTC instants (timestamptz) or naive UTC",
             100 * len(outside) / len(rows.frame), outside[ts].head(5).tolist()))
@@ -39,39 +37,36 @@ def pipeline_checks(config: MonitorConfig, rows: WindowRows, outside: pd.DataFra
         ts = config.warehouse.timestamp_column
         records.append(_pipeline_record(
             "timestamp_unparseable", "every timestamp a time (ISO-8601, or epoch numbers with warehouse.timestamp_unit)",
-            ts, "critical",
+            ts, CheckSeverity.CRITICAL,
             f"{rows.unplaced} rows of {config.warehouse.predictions_table!r} have a timestamp that is null or not a "
             "time, so no window holds them (they are in no window's counts, drift or performance)",
             None, list(rows.unplaced_examples)))
     if rows.extra_columns:
         records.append(_pipeline_record(
-            "extra_columns", "no columns beyond those the monitor file names", "", "info",
+            "extra_columns", "no columns beyond those the monitor file names", "", CheckSeverity.INFO,
             f"table {config.warehouse.predictions_table!r} has columns the monitor file does not name (not monitored): "
             f"{list(rows.extra_columns)}", None, list(rows.extra_columns)))
     return records
 
 
-def _pipeline_record(check: str, expected: str, column: str, severity: str, observed: str,
-                     unexpected_pct: float | None, examples: list[Any]) -> dict[str, Any]:
-    return {"expectation": check, "column_name": column, "check_name": check, "severity": severity,
-            "success": False, "observed": json.dumps(observed), "unexpected_pct": unexpected_pct,
-            "examples": json.dumps([str(value) for value in examples[:5]]), "expected": expected}
+def _pipeline_record(check: str, expected: str, column: str, severity: CheckSeverity, observed: str,
+                     unexpected_pct: float | None, examples: list[Any]) -> ValidationResult:
+    return ValidationResult(expectation=check, column_name=column, check_name=check, severity=severity, success=False,
+                            observed=observed, unexpected_pct=unexpected_pct,
+                            examples=tuple(str(value) for value in examples[:5]), expected=expected)
 
 
-def with_hints(records: list[dict[str, Any]], rows: WindowRows) -> list[dict[str, Any]]:
+def with_hints(records: list[ValidationResult], rows: WindowRows) -> list[ValidationResult]:
     """A missing column's result names the table's unmonitored columns: a rename shows up as one missing and one extra."""
-    for record in records:
-        if record["check_name"] == "column_missing" and not record["success"]:
-            record["observed"] = json.dumps(f"column {record['column_name']!r} is not in the table; columns the monitor "
-                                            f"file does not name: {list(rows.extra_columns)} (renamed?)")
-    return records
+    return [dataclasses.replace(record, observed=f"column {record.column_name!r} is not in the table; columns the "
+                                                 f"monitor file does not name: {list(rows.extra_columns)} (renamed?)")
+            if record.check_name == "column_missing" and not record.success else record for record in records]
 
 
-def blocking_reason(record: dict[str, Any]) -> str:
-    examples = json.loads(record["examples"])
-    return (f"blocking check {record['check_name']} ({record['expectation']}) failed on column "
-            f"{record['column_name']!r}: {json.loads(record['observed']) if record['observed'] else 'failed'}"
-            + (f"; examples: {', '.join(examples)}" if examples else ""))
+def blocking_reason(record: ValidationResult) -> str:
+    return (f"blocking check {record.check_name} ({record.expectation}) failed on column "
+            f"{record.column_name!r}: {record.observed if record.observed is not None else 'failed'}"
+            + (f"; examples: {', '.join(record.examples)}" if record.examples else ""))
 
 
 def validation_frame(config: MonitorConfig, raw: pd.DataFrame) -> pd.DataFrame:
@@ -90,26 +85,25 @@ def validation_frame(config: MonitorConfig, raw: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def quality_rows(validations: list[dict[str, Any]], window: Window, n: int) -> list[MetricRow]:
+def quality_rows(validations: list[ValidationResult], window: Window, n: int) -> list[MetricRow]:
     """One row per validation result (the unexpected share, at the expectation's severity when it failed),
     and a summary: how many expectations ran and failed, per severity."""
     rows = [_quality_row(record, window, n) for record in validations]
-    failed = [r for r in validations if not r["success"]]
-    by_severity = {name: sum(r["severity"] == name for r in failed) for name in policy.CHECK_SEVERITY}
+    failed = [r for r in validations if not r.success]
+    by_severity = {name: sum(r.severity == name for r in failed) for name in policy.CHECK_SEVERITY}
     rows.append(MetricRow(MetricKind.QUALITY, "failed_expectations", float(len(failed)), window, n=len(validations),
                           details={"evaluated": len(validations), "failed_by_severity": by_severity}))
     return rows
 
 
-def _quality_row(record: dict[str, Any], window: Window, n: int) -> MetricRow:
-    severity = policy.check_severity(record["check_name"], record["severity"], not record["success"],
-                                     record["unexpected_pct"], n)
+def _quality_row(record: ValidationResult, window: Window, n: int) -> MetricRow:
+    severity = policy.check_severity(record.check_name, record.severity, not record.success, record.unexpected_pct, n)
     failed = severity > Severity.OK
-    share = record["unexpected_pct"] / 100 if record["unexpected_pct"] is not None else (1.0 if failed else 0.0)
+    share = record.unexpected_pct / 100 if record.unexpected_pct is not None else (1.0 if failed else 0.0)
     return MetricRow(
-        MetricKind.QUALITY, record["check_name"], share, window, column=record["column_name"], n=n,
+        MetricKind.QUALITY, record.check_name, share, window, column=record.column_name, n=n,
         severity=severity,
-        details={"expectation": record["expectation"], "expected": record["expected"],
-                 "observed": json.loads(record["observed"]) if record["observed"] else "",
-                 "examples": json.loads(record["examples"])},
+        details={"expectation": record.expectation, "expected": record.expected,
+                 "observed": record.observed if record.observed is not None else "",
+                 "examples": list(record.examples)},
     )

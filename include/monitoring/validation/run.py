@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from include.monitoring.validation.records import CheckSeverity, ValidationResult
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, ExpectationSpec
 
 MAX_EXAMPLES = 5
 
 
-def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_name: str) -> list[dict[str, Any]]:
-    """Validate `frame` against `specs`; one record per expectation for the `validation_results` table.
+def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_name: str) -> list[ValidationResult]:
+    """Validate `frame` against `specs`; one result per expectation (a row of the `validation_results` table).
 
     An expectation GX cannot build (an unknown type, a misspelt argument in a custom suite) is recorded as a
     failed CRITICAL result that names its file and GX's complaint: GX itself would log it and drop it.
@@ -50,7 +50,7 @@ def build_expectations(specs: Sequence[ExpectationSpec]) -> tuple[list[Any], lis
     return built, problems
 
 
-def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
+def _record(item: Any, frame: pd.DataFrame) -> ValidationResult:
     config = item.expectation_config
     meta = config.meta or {}
     outcome = item.result or {}
@@ -64,23 +64,24 @@ def _record(item: Any, frame: pd.DataFrame) -> dict[str, Any]:
         observed = f"error: {error}"
     if not item.success and not examples and column in frame.columns and meta.get("check") == "constant_column":
         examples = frame[column].dropna().unique()[:MAX_EXAMPLES].tolist()  # the value it is stuck at
-    return {
-        "expectation": config.type,
-        "column_name": column.removesuffix(RAW_SUFFIX).removesuffix(FINITE_SUFFIX),
-        "check_name": str(meta.get("check", config.type)),
-        "severity": str(getattr(config.severity, "value", config.severity) or "critical"),
-        "success": bool(item.success),
-        "observed": json.dumps(observed, default=str) if observed is not None else "",
-        "unexpected_pct": _number(outcome.get("unexpected_percent")),
-        "examples": json.dumps([str(value) for value in examples[:MAX_EXAMPLES]]),
-        "expected": str(meta.get("expected", "")),
-    }
+    return ValidationResult(
+        expectation=config.type,
+        column_name=column.removesuffix(RAW_SUFFIX).removesuffix(FINITE_SUFFIX),
+        check_name=str(meta.get("check", config.type)),
+        severity=CheckSeverity(getattr(config.severity, "value", config.severity) or "critical"),
+        success=bool(item.success),
+        observed=observed,
+        unexpected_pct=_number(outcome.get("unexpected_percent")),
+        examples=tuple(str(value) for value in examples[:MAX_EXAMPLES]),
+        expected=str(meta.get("expected", "")),
+    )
 
 
-def _invalid_record(spec: ExpectationSpec, message: str) -> dict[str, Any]:
-    return {"expectation": spec.type, "column_name": spec.column, "check_name": spec.check, "severity": "critical",
-            "success": False, "observed": json.dumps(f"not a valid GX 1.24 expectation in {spec.origin}: {message}"),
-            "unexpected_pct": None, "examples": "[]", "expected": "a valid expectation"}
+def _invalid_record(spec: ExpectationSpec, message: str) -> ValidationResult:
+    return ValidationResult(expectation=spec.type, column_name=spec.column, check_name=spec.check,
+                            severity=CheckSeverity.CRITICAL, success=False,
+                            observed=f"not a valid GX 1.24 expectation in {spec.origin}: {message}",
+                            expected="a valid expectation")
 
 
 def _exception_message(info: Any) -> str:
