@@ -24,8 +24,8 @@ import yaml
 from include.monitoring.errors import ConfigError
 from include.monitoring.types import Severity
 
-MONITORS_DIR = Path(__file__).resolve().parents[1] / "monitors"
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
+MONITORS_DIR = Path(__file__).resolve().parents[2] / "monitors"
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
 TASK_TYPES = ("binary_classification", "multiclass_classification", "regression")
