@@ -18,8 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from include.monitoring.config import Tiers
-from include.monitoring.drift.base import ScoreKind
-from include.monitoring.types import Severity
+from include.monitoring.types import ScoreKind, Severity
 
 
 def score_severity(kind: ScoreKind, value: float | None, tiers: Tiers, noise: float | None = None) -> Severity:

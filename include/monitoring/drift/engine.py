@@ -11,10 +11,10 @@ from include.monitoring import profiles
 from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig, Tiers
 from include.monitoring.drift import get_method
-from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore
 from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.observation import Observation
-from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
+from include.monitoring.types import MetricKind, MetricRow, RunStatus, ScoreKind, Severity, Window
 
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
 NEW_CATEGORY_MIN_ROWS = 3
