@@ -3,6 +3,12 @@ performance metrics with their directions, generated check names and notificatio
 
 One place for each name, read by the config at DAG parse time and by the modules that implement the names
 (`drift/__init__.py` checks its registry against DRIFT_METHOD_SPECS). Stdlib only.
+
+A new drift method `foo`: `drift/foo.py` and its line in `drift/__init__.py`; here, its DriftMethodSpec line and
+its name in NUMERIC_DRIFT_METHODS and/or CATEGORICAL_DRIFT_METHODS; `foo: Tiers = _default_tiers("foo")` in the
+config's DriftConfig (the key monitor files set its tiers with); `tests/unit/drift/test_foo.py`. The config's
+choices, tier ranges and the notifications' label follow from here; tests/unit/drift/test_contract.py and
+tests/unit/test_catalogue.py fail on anything left out.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from include.monitoring.catalogue import (
 from include.monitoring.types import Severity
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
-TASK_TYPES = tuple(task.value for task in TaskType)
 MAX_LOOKBACK_WINDOWS = 24  # persistence and resolve_after look back at most this many windows of an alert's history
 
 if TYPE_CHECKING:
