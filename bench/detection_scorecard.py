@@ -441,8 +441,7 @@ def gradual_shift_expected_run(config, warehouse) -> datetime:
 
     from include.monitoring.alerting.lifecycle import firing_tier
     from include.monitoring.alerting.policy import score_severity, spend
-    from include.monitoring.drift.base import ScoreKind
-    from include.monitoring.types import Severity
+    from include.monitoring.types import ScoreKind, Severity
 
     onset, finish = incident_period("gradual_shift")
     column = "utilization"

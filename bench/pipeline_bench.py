@@ -133,10 +133,11 @@ def _performance_run(config, profile, warehouse, store, run_end: datetime) -> in
 
 def _validation_bench(config, profile, warehouse, repeats, pipeline, warehouse_sql) -> dict:
     """Median validation time of 10,000 rows (an afternoon's rows) against 30 expectations and the full suite."""
+    from include.monitoring.config.expectations import custom_suite_path, load_custom_suite
     from include.monitoring.types import Window
     from include.monitoring.validation.results import validation_frame
     from include.monitoring.validation.run import validate_frame
-    from include.monitoring.validation.suite import custom_suite_path, expectation_specs, load_custom_suite
+    from include.monitoring.validation.suite import expectation_specs
 
     afternoon = Window(datetime(2026, 11, 21, 12, tzinfo=UTC), datetime(2026, 11, 21, 20, tzinfo=UTC))
     rows = warehouse_sql.fetch_window(warehouse, config, afternoon).frame.head(10_000)

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from include.monitoring.alerting.notifiers import NOTIFIERS, Notifier, RetryPolicy
-from include.monitoring.alerting.routes import Route, RouteError
+from include.monitoring.catalogue import Route, RouteError
 from include.monitoring.config import MonitorConfig, Silence
 from include.monitoring.errors import ConnectionConfigError
 

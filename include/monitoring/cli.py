@@ -52,8 +52,8 @@ def _engines(config: MonitorConfig) -> tuple[sa.Engine, sa.Engine]:
 
 def _validate(args: argparse.Namespace) -> int:
     """Every monitor file, and each model's own expectation suite as GX would build it."""
+    from include.monitoring.config.expectations import custom_suite_path, load_custom_suite
     from include.monitoring.validation.run import build_expectations
-    from include.monitoring.validation.suite import custom_suite_path, load_custom_suite
 
     configs, errors = load_all_monitors(Path(args.dir))
     broken = 0

@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from include.monitoring import warehouse
 from include.monitoring.alerting import policy
 from include.monitoring.config import MonitorConfig, Tiers
-from include.monitoring.drift.base import ScoreKind
-from include.monitoring.types import MetricKind, MetricRow, Severity, Window
+from include.monitoring.types import MetricKind, MetricRow, ScoreKind, Severity, Window
 
 DATA_DELAY = "data_delay"  # the alert rule of an empty window
 # The volume band never gets narrower than Poisson noise or this share of the mean: traffic varies from week to

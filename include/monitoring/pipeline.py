@@ -28,6 +28,7 @@ from include.monitoring.alerting.digest import queue_digest
 from include.monitoring.alerting.dynamic import apply_dynamic
 from include.monitoring.alerting.lifecycle import Transition, apply_alerts
 from include.monitoring.config import MonitorConfig, Silence
+from include.monitoring.config.expectations import custom_suite_path, load_custom_suite
 from include.monitoring.drift.engine import compute_drift
 from include.monitoring.errors import MissingColumnsError, MissingTableError
 from include.monitoring.observation import Observation
@@ -36,7 +37,7 @@ from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity,
 from include.monitoring.validation.records import ValidationResult
 from include.monitoring.validation.results import blocking_reason, pipeline_checks, quality_rows, validation_frame, with_hints
 from include.monitoring.validation.run import validate_frame
-from include.monitoring.validation.suite import custom_suite_path, expectation_specs, load_custom_suite
+from include.monitoring.validation.suite import expectation_specs
 from include.monitoring.warehouse import split_by_window
 from include.monitoring.window_profiles import slice_profiles, window_profiles
 

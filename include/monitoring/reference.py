@@ -19,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from include.monitoring import profiles, store, warehouse
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import MonitorConfig
 from include.monitoring.drift import get_method
 from include.monitoring.drift.scoring import calibrate_column
@@ -43,7 +44,7 @@ def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
     for column in (*config.features.numeric, config.warehouse.score_column):
         columns[column] = profiles.fit_numeric(frame[column], ref.bins)
     score = config.warehouse.score_column
-    if config.task == "binary_classification":
+    if config.task == TaskType.BINARY_CLASSIFICATION:
         columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
@@ -120,9 +121,9 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
         "slice_bands": {column: {value: fit_bands(task, part, perf.threshold, names, np.random.default_rng(0))
                                  for value, part in by_value.items()}
                         for column, by_value in parts.items()}}
-    if task == "binary_classification":
+    if task == TaskType.BINARY_CLASSIFICATION:
         result["classification"] = classification(usable, perf.threshold)
-    if task == "binary_classification" and perf.estimate:
+    if task == TaskType.BINARY_CLASSIFICATION and perf.estimate:
         result["score_calibration"] = fit_calibration(usable["label"].to_numpy(dtype=int),
                                                       pd.to_numeric(usable["score"]).to_numpy(dtype="float64"))
     return result

@@ -35,6 +35,13 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class ScoreKind(enum.StrEnum):
+    """How a drift score reads: which direction is worse."""
+
+    DISTANCE = "distance"  # higher is worse
+    P_VALUE = "p_value"  # lower is worse
+
+
 class MetricKind(enum.StrEnum):
     DRIFT = "drift"
     QUALITY = "quality"

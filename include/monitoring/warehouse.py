@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MissingColumnsError, MissingTableError, WarehouseError
 from include.monitoring.types import Window, parse_utc
@@ -300,7 +301,7 @@ def _labelled_tables(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table
     w, lab = config.warehouse, config.labels
     predictions = _reflect(engine, w.predictions_table)
     labels = _reflect(engine, lab.table)
-    needed = (w.id_column, w.timestamp_column, w.prediction_column if config.task == "multiclass_classification"
+    needed = (w.id_column, w.timestamp_column, w.prediction_column if config.task == TaskType.MULTICLASS_CLASSIFICATION
               else w.score_column)
     _require(predictions, needed, config.model)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)

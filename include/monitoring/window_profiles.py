@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from include.monitoring import profiles
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import MonitorConfig
 from include.monitoring.validation.suite import RAW_SUFFIX
 
@@ -31,7 +32,7 @@ def window_profiles(config: MonitorConfig, reference: dict[str, Any], frame: pd.
             jobs[column] = functools.partial(profiles.profile_in_bins, frame[column], reference["columns"][column])
     result = _run_jobs(jobs, parallel=len(frame) >= PARALLEL_PROFILE_ROWS)
     score = config.warehouse.score_column
-    if score in result and config.task == "binary_classification":
+    if score in result and config.task == TaskType.BINARY_CLASSIFICATION:
         result[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
     return result
 

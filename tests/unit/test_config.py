@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from include.monitoring import config as config_module
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import (
     CATEGORICAL_DRIFT_METHODS,
     DEFAULT_PERFORMANCE_METRICS,
@@ -93,6 +94,19 @@ def test_load_monitor_config_minimal_file_model_from_file_name(tmp_path):
     assert config.model == "fraud_score"
     assert config == dataclasses.replace(MonitorConfig(model="fraud_score", features=config.features),
                                          source_file=str(tmp_path / "fraud_score.yaml"))
+
+
+def test_load_monitor_config_task_is_a_task_type_that_reads_as_its_name(tmp_path):
+    config = load_monitor_config(write(tmp_path, "m.yaml", MINIMAL + "task: regression\n"))
+    assert config.task is TaskType.REGRESSION
+    assert f"a {config.task} model" == "a regression model"  # messages show the plain name
+
+
+def test_load_monitor_config_unknown_task_message_lists_the_plain_names(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_monitor_config(write(tmp_path, "m.yaml", MINIMAL + "task: ranking\n"))
+    assert str(error.value) == ("m.yaml: task: expected one of ['binary_classification', 'multiclass_classification', "
+                                "'regression'], got 'ranking'")
 
 
 def test_load_monitor_config_unquoted_yaml_date_becomes_iso_string(tmp_path):
@@ -309,6 +323,22 @@ def test_import_config_fresh_interpreter_no_heavy_modules():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             check=True)
     assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout.strip()}"
+
+
+def test_import_config_fresh_interpreter_no_validation_or_drift_modules():
+    """The config reads names from the catalogue; validation/ and drift/ import the config, never the reverse."""
+    code = ("import sys; import include.monitoring.config; "
+            "print(','.join(sorted(m for m in sys.modules if m.startswith(('include.monitoring.validation', "
+            "'include.monitoring.drift', 'include.monitoring.performance')))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_load_monitor_config_several_problems_reports_the_first_check(tmp_path):
+    path = write(tmp_path, "m.yaml", "model: Bad\nfeatures: {}\nalerts: {warning: [teams]}\n")
+    with pytest.raises(ConfigError, match=r"^m\.yaml: model: 'Bad' must be lower_snake_case"):
+        load_monitor_config(path)
 
 
 def test_load_monitor_config_partial_tiers_keep_the_other_default_tier(tmp_path):

@@ -11,8 +11,6 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "include.monitoring"
 
@@ -27,30 +25,31 @@ class Layer:
 LAYERS = (
     # "" is the package itself: empty, since importing it must stay cheap (the DAG files do).
     Layer("base", ("", "types", "errors", "catalogue", "drift.base"), ()),
+    # The values that travel between steps, the store and XCom: profiles, validation results, the observation of a
+    # window, alert keys. Standard library only.
+    Layer("shapes", ("profile_types", "validation.records", "observation", "alerting.keys"), ("base",)),
     Layer("config", ("config", "config.*"), ("base",)),
+    # Scores -> severities: read by the steps that judge (drift, checks, performance) and by the alert lifecycle.
+    Layer("policy", ("alerting.policy",), ("base", "config")),
     Layer("warehouse", ("warehouse",), ("base", "config")),
-    Layer("computing", ("drift", "drift.*", "profiles", "performance", "performance.*", "validation", "validation.*"),
-          ("base", "config", "warehouse")),
-    Layer("store", ("store", "staging", "findings"), ("base", "config")),
-    Layer("alerting", ("alerting", "alerting.*"), ("base", "config", "store")),
-    # Re-scoring writes the store and applies the alert policy: it runs a window's step like the pipeline does.
+    Layer("computing", ("drift", "drift.*", "profiles", "window_profiles", "performance", "performance.*", "validation",
+                        "validation.*"),
+          ("base", "shapes", "config", "policy", "warehouse")),
+    Layer("store", ("store", "staging", "findings"), ("base", "shapes", "config")),
+    Layer("alerting", ("alerting", "alerting.*"), ("base", "shapes", "config", "policy", "store")),
+    # Re-scoring writes the store: it runs a window's step like the pipeline does.
     Layer("orchestration", ("pipeline", "reference", "operational", "performance.rescoring"),
-          ("base", "config", "warehouse", "computing", "store", "alerting")),
-    Layer("adapters", ("airflow_adapters", "run_note"), ("base", "config", "store", "alerting")),
+          ("base", "shapes", "config", "policy", "warehouse", "computing", "store", "alerting")),
+    Layer("adapters", ("airflow_adapters", "run_note"), ("base", "shapes", "config", "store", "alerting")),
     Layer("tasks", ("tasks", "cli"),
-          ("base", "config", "warehouse", "computing", "store", "alerting", "orchestration", "adapters")),
-    Layer("ui", ("ui", "ui.*"), ("base", "config", "store", "alerting", "adapters")),
+          ("base", "shapes", "config", "policy", "warehouse", "computing", "store", "alerting", "orchestration",
+           "adapters")),
+    Layer("ui", ("ui", "ui.*"), ("base", "shapes", "config", "store", "alerting", "adapters")),
     Layer("demo", ("demo", "demo.*"), ("base",)),  # the demo's data stands alone from the code it exercises
 )
 
 # The only modules that may import Airflow: the connection/variable adapters and the Model health app's plugin side.
 AIRFLOW_IMPORTERS = frozenset({"airflow_adapters", "ui.app"})
-
-# Violations that refactors in flight remove (issue 18): delete each entry once its branch has merged.
-KNOWN_UNTIL_MERGE = frozenset({
-    ("config", "validation.suite"),  # the circle config <-> validation/suite.py
-    ("alerting.messages", "performance.metrics"),  # a metric's direction, read from the catalogue after the merge
-})
 
 
 @dataclass(frozen=True)
@@ -151,10 +150,6 @@ def layer_of(module: str) -> Layer | None:
     return best[1] if best else None
 
 
-def _known(i: Import) -> bool:
-    return (i.importer, i.imported) in KNOWN_UNTIL_MERGE
-
-
 def test_the_layer_table_names_real_layers():
     names = [layer.name for layer in LAYERS]
     assert len(names) == len(set(names))
@@ -170,7 +165,7 @@ def test_no_module_imports_from_a_higher_layer():
     upward = []
     for i in INTERNAL:
         source, target = layer_of(i.importer), layer_of(i.imported)
-        if source is None or target is None or _known(i):
+        if source is None or target is None:
             continue
         if target.name != source.name and target.name not in source.may_import:
             upward.append(f"{i}\n    {i.importer} (layer {source.name}) imports {i.imported} (layer {target.name}); "
@@ -210,7 +205,7 @@ def _cycle(graph: dict[str, dict[str, Import]]) -> list[Import] | None:
 def test_no_import_cycles():
     graph: dict[str, dict[str, Import]] = {}
     for i in INTERNAL:
-        if not i.type_only and not _known(i):
+        if not i.type_only:
             graph.setdefault(i.importer, {}).setdefault(i.imported, i)
     cycle = _cycle(graph)
     assert cycle is None, "import cycle " + " -> ".join([cycle[0].importer, *(i.imported for i in cycle)]) + ":\n" + \
@@ -221,10 +216,3 @@ def test_only_the_adapters_and_the_ui_import_airflow():
     offending = [f"  {i}" for i in IMPORTS if i.imported == "airflow" and i.importer not in AIRFLOW_IMPORTERS]
     assert not offending, (f"Airflow imported outside {sorted(AIRFLOW_IMPORTERS)} (include/ stays Airflow-free: "
                            "go through airflow_adapters):\n" + "\n".join(offending))
-
-
-@pytest.mark.parametrize("importer, imported", sorted(KNOWN_UNTIL_MERGE))
-def test_known_violations_still_exist(importer, imported):
-    """A known violation that is gone must leave KNOWN_UNTIL_MERGE, or it would hide its own return."""
-    assert any(i.importer == importer and i.imported == imported for i in INTERNAL), (
-        f"{importer} no longer imports {imported}: delete the entry from KNOWN_UNTIL_MERGE (tests/unit/test_layering.py)")

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from include.monitoring.alerting import keys
 from include.monitoring.alerting.notifiers import Notification, Notifier
-from include.monitoring.alerting.routes import Route
+from include.monitoring.catalogue import Route
 from include.monitoring.config import MonitorConfig
 
 

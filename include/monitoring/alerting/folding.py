@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 from include.monitoring.alerting import keys
 from include.monitoring.alerting.messages import alert_rule
+from include.monitoring.catalogue import FEATURE_DRIFT
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
 CAUSE_CHECKS = ("constant_column", "mostly_null", "wrong_type", "wrong_type_score", "out_of_range", "null_rate")
 # Window-level drift rows that restate the features' drift or describe the model's outputs.
 SUMMARY_DRIFT = ("drift_share", "positive_share", "mean_score", "low_confidence_share")
-FEATURE_DRIFT = "feature_drift"  # the alert rule of every feature's (and the score's) drift, whatever the method
 PERFORMANCE_KINDS = (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE)
 ROLLOUT_CHECK = "unexpected_model_version"
 

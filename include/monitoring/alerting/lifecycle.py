@@ -44,7 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from include.monitoring import store
-from include.monitoring.alerting import incidents, keys, policy
+from include.monitoring.alerting import incidents, keys
 from include.monitoring.alerting.folding import Folding, fold
 from include.monitoring.alerting.messages import (
     alert_key,
@@ -54,6 +54,7 @@ from include.monitoring.alerting.messages import (
     resolved_text,
     unseen_text,
 )
+from include.monitoring.catalogue import DRIFT_LEVEL
 from include.monitoring.config import MAX_LOOKBACK_WINDOWS, MonitorConfig, Silence
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
@@ -215,7 +216,7 @@ def _resolve_unseen(conn: sa.Connection, config: MonitorConfig, evaluated: set[s
 
 def is_series_only(row: MetricRow) -> bool:
     """A row kept for charts that restates another row's verdict (a feature's drift_level beside its method row)."""
-    return row.kind is MetricKind.DRIFT and row.metric == policy.DRIFT_LEVEL
+    return row.kind is MetricKind.DRIFT and row.metric == DRIFT_LEVEL
 
 
 def _advance(conn: sa.Connection, config: MonitorConfig, key: str, row: MetricRow, current: sa.Row[*tuple[Any, ...]] | None,

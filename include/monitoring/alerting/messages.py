@@ -6,10 +6,10 @@ from typing import Any
 
 from include.monitoring import store
 from include.monitoring.alerting import keys
+from include.monitoring.catalogue import DRIFT_METHOD_SPECS, LOWER_IS_BETTER
 from include.monitoring.types import MetricKind, MetricRow, Severity
 
-METHOD_LABELS = {"psi": "PSI", "ks": "Kolmogorov-Smirnov", "wasserstein": "Wasserstein", "chi2": "chi-squared",
-                 "jensen_shannon": "Jensen-Shannon", "hellinger": "Hellinger", "l_infinity": "L-infinity"}
+METHOD_LABELS = {name: spec.label for name, spec in DRIFT_METHOD_SPECS.items()}
 
 
 def alert_key(model: str, row: MetricRow) -> str:
@@ -99,8 +99,6 @@ def describe(model: str, row: MetricRow) -> str:
     elif row.kind in (MetricKind.PERFORMANCE, MetricKind.ESTIMATED_PERFORMANCE):
         estimated = row.kind is MetricKind.ESTIMATED_PERFORMANCE
         allowed = row.threshold_critical if row.severity is Severity.CRITICAL else row.threshold_warning
-        from include.monitoring.performance.metrics import LOWER_IS_BETTER
-
         moved = "rose" if row.metric in LOWER_IS_BETTER else "fell"
         what = (f"{'estimated ' if estimated else ''}{row.metric}{where} {moved} to {_fmt(row.value)} from the reference "
                 f"{_fmt(d.get('baseline'))} (relative change {_fmt(d.get('relative_drop'))}, allowed {_fmt(allowed)}) on "

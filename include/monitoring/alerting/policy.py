@@ -18,8 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from include.monitoring.config import Tiers
-from include.monitoring.drift.base import ScoreKind
-from include.monitoring.types import Severity
+from include.monitoring.types import ScoreKind, Severity
 
 
 def score_severity(kind: ScoreKind, value: float | None, tiers: Tiers, noise: float | None = None) -> Severity:
@@ -36,7 +35,6 @@ def score_severity(kind: ScoreKind, value: float | None, tiers: Tiers, noise: fl
     return floor_severity(value, tiers)
 
 
-DRIFT_LEVEL = "drift_level"  # the metric name of the series `drift_level` computes
 # No evidence at all: a p-value of exactly 0 (the test's floor) or an infinite distance. Far beyond any tier, but a
 # number a chart can draw.
 _NO_P_VALUE_FLOOR = 1e-300

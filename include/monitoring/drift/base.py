@@ -7,10 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class ScoreKind(enum.StrEnum):
-    DISTANCE = "distance"  # higher is worse
-    P_VALUE = "p_value"  # lower is worse
+from include.monitoring.types import ScoreKind
 
 
 class FeatureKind(enum.StrEnum):

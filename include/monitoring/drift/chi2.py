@@ -20,7 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
-from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind
+from include.monitoring.types import ScoreKind
 
 MIN_EXPECTED = 5.0
 

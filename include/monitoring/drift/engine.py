@@ -9,20 +9,18 @@ from typing import Any
 
 from include.monitoring import profiles
 from include.monitoring.alerting import policy
+from include.monitoring.catalogue import DRIFT_LEVEL, FEATURE_DRIFT
 from include.monitoring.config import MonitorConfig, Tiers
 from include.monitoring.drift import get_method
-from include.monitoring.drift.base import DriftMethod, DriftScore, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore
 from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.observation import Observation
-from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
+from include.monitoring.types import MetricKind, MetricRow, RunStatus, ScoreKind, Severity, Window
 
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
 NEW_CATEGORY_MIN_ROWS = 3
 
 
-# The alert rule of a feature's own drift score: one alert per column, whichever method scored the window
-# ("auto" switches between a test and a distance with the window size).
-FEATURE_DRIFT = "feature_drift"
 
 
 def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
@@ -86,7 +84,7 @@ def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise:
                "severity": method_row.severity.name}
     if "skipped" in method_row.details:
         details["skipped"] = method_row.details["skipped"]
-    return MetricRow(MetricKind.DRIFT, policy.DRIFT_LEVEL, policy.drift_level(kind, judged, tiers, noise),
+    return MetricRow(MetricKind.DRIFT, DRIFT_LEVEL, policy.drift_level(kind, judged, tiers, noise),
                      method_row.window, column=method_row.column, slice_key=method_row.slice_key,
                      slice_value=method_row.slice_value, n=method_row.n, threshold_warning=1.0,
                      threshold_critical=2.0, details=details)

@@ -33,8 +33,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind
 from include.monitoring.drift.noise import checked_counts, distance_score, shares
+from include.monitoring.types import ScoreKind
 
 
 def hellinger_values(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:

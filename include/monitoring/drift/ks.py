@@ -21,8 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, Resolution, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, Resolution
 from include.monitoring.drift.noise import checked_counts, shares
+from include.monitoring.types import ScoreKind
 
 
 def ks_statistic(reference_counts: np.ndarray, window_counts: np.ndarray) -> np.ndarray:

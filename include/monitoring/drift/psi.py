@@ -22,8 +22,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind
 from include.monitoring.drift.noise import noise_band
+from include.monitoring.types import ScoreKind
 
 PSEUDO_COUNT = 0.5
 

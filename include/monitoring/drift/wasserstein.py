@@ -24,9 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, Resolution, ScoreKind
+from include.monitoring.drift.base import DriftMethod, DriftScore, FeatureKind, Resolution
 from include.monitoring.drift.calibration import noise_quantiles
 from include.monitoring.drift.noise import checked_counts, shares
+from include.monitoring.types import ScoreKind
 
 
 def wasserstein_values(reference_counts: np.ndarray, window_counts: np.ndarray, *, reference_locations: np.ndarray,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import LabelsConfig
 from include.monitoring.performance import metrics
 from include.monitoring.performance.labels import class_label, parse_labels
@@ -28,16 +29,16 @@ BAND_SIZES = (30, 100, 300, 1000, 3000, 10000)  # label counts at which the band
 BAND_REPEATS = 100
 
 
-def labelled_rows(task: str, frame: pd.DataFrame, labels: LabelsConfig) -> pd.DataFrame:
+def labelled_rows(task: TaskType, frame: pd.DataFrame, labels: LabelsConfig) -> pd.DataFrame:
     """The rows that can be scored: a label in the task's domain (parsed as performance/labels.py says) and a
     usable prediction (a finite score, or a predicted class). Binary rows with a `predicted` column gain `served`:
     that class parsed as a label, 1.0 / 0.0, NaN where it is null or unreadable."""
     frame = frame.assign(label=parse_labels(task, frame["label"], labels))
     present = frame["label"].notna()
-    if task == "multiclass_classification":
+    if task == TaskType.MULTICLASS_CLASSIFICATION:
         return frame[present & frame["predicted"].notna()]
     scores = pd.to_numeric(frame["score"], errors="coerce")
-    if task == "binary_classification" and "predicted" in frame.columns:
+    if task == TaskType.BINARY_CLASSIFICATION and "predicted" in frame.columns:
         frame = frame.assign(served=served_classes(frame["predicted"], labels))
     return frame[present & np.isfinite(scores)]
 
@@ -45,11 +46,11 @@ def labelled_rows(task: str, frame: pd.DataFrame, labels: LabelsConfig) -> pd.Da
 def served_classes(raw: pd.Series, labels: LabelsConfig) -> pd.Series:
     """A binary model's served classes as 1.0 / 0.0, read as its labels are; NaN where null or unreadable."""
     if pd.api.types.is_numeric_dtype(raw):
-        return parse_labels("binary_classification", raw, labels)
+        return parse_labels(TaskType.BINARY_CLASSIFICATION, raw, labels)
     # Text ("true" / "false", class names): a served class has few distinct values, so each is parsed once instead of
     # once per row (0.55 s -> 0.02 s for 200,000 rows). Values equal in Python (True, 1, 1.0) share a code and a class.
     codes, distinct = pd.factorize(raw)  # a null gets code -1: the NaN appended last
-    parsed = parse_labels("binary_classification", pd.Series(distinct, dtype=object), labels).to_numpy(dtype="float64")
+    parsed = parse_labels(TaskType.BINARY_CLASSIFICATION, pd.Series(distinct, dtype=object), labels).to_numpy(dtype="float64")
     return pd.Series(np.append(parsed, np.nan)[codes], index=raw.index, dtype="float64")
 
 
@@ -69,42 +70,42 @@ def classification(rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
             **({"threshold": threshold} if missing or unreadable else {})}
 
 
-def _arrays(task: str, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _arrays(task: TaskType, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Truth, prediction (scores for binary) and, for binary rows that carry one, the served class."""
-    if task == "multiclass_classification":
+    if task == TaskType.MULTICLASS_CLASSIFICATION:
         return rows["label"].astype(str).to_numpy(), rows["predicted"].map(class_label).astype(str).to_numpy(), None
     scores = pd.to_numeric(rows["score"], errors="coerce").to_numpy(dtype="float64")
-    if task == "regression":
+    if task == TaskType.REGRESSION:
         return pd.to_numeric(rows["label"], errors="coerce").to_numpy(dtype="float64"), scores, None
     served = rows["served"].to_numpy(dtype="float64") if "served" in rows.columns else None
     return rows["label"].to_numpy(dtype=int), scores, served
 
 
-def evaluate(task: str, rows: pd.DataFrame, threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
+def evaluate(task: TaskType, rows: pd.DataFrame, threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
     """The metrics `names` of labelled `rows` (see `labelled_rows`)."""
     return _evaluate_arrays(task, *_arrays(task, rows), threshold, names)
 
 
-def _evaluate_arrays(task: str, truth: np.ndarray, predicted: np.ndarray, served: np.ndarray | None,
+def _evaluate_arrays(task: TaskType, truth: np.ndarray, predicted: np.ndarray, served: np.ndarray | None,
                      threshold: float, names: tuple[str, ...]) -> dict[str, float | None]:
-    if task == "multiclass_classification":
+    if task == TaskType.MULTICLASS_CLASSIFICATION:
         return metrics.multiclass_metrics(truth, predicted, names)
-    if task == "regression":
+    if task == TaskType.REGRESSION:
         return metrics.regression_metrics(truth, predicted, names)
     return metrics.binary_metrics(truth, predicted, threshold, names, served)
 
 
-def sufficient_statistics(task: str, rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
+def sufficient_statistics(task: TaskType, rows: pd.DataFrame, threshold: float) -> dict[str, Any]:
     """What longer periods aggregate exactly: confusion counts and sums (see performance/metrics.py)."""
     truth, predicted, served = _arrays(task, rows)
-    if task == "multiclass_classification":
+    if task == TaskType.MULTICLASS_CLASSIFICATION:
         return metrics.multiclass_statistics(truth, predicted)
-    if task == "regression":
+    if task == TaskType.REGRESSION:
         return metrics.regression_statistics(truth, predicted)
     return metrics.binary_statistics(truth, predicted, threshold, served)
 
 
-def fit_bands(task: str, rows: pd.DataFrame, threshold: float, names: tuple[str, ...],
+def fit_bands(task: TaskType, rows: pd.DataFrame, threshold: float, names: tuple[str, ...],
               rng: np.random.Generator) -> dict[str, Any]:
     """Mean and standard deviation of each metric over BAND_REPEATS random windows of each BAND_SIZES label count
     (smaller than the reference), drawn without replacement from the reference's labelled rows."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from include.monitoring.alerting import policy
+from include.monitoring.catalogue import TaskType
 from include.monitoring.config import LabelsConfig, MonitorConfig
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
@@ -64,13 +65,13 @@ def class_label(value: Any) -> str | None:
     return text or None
 
 
-def parse_labels(task: str, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
+def parse_labels(task: TaskType, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
     """`raw` as the task scores it: floats 0/1 (binary), floats (regression) or class names (multiclass), with
     NaN or None where a value is missing or outside the task's domain. The index is kept."""
-    if task == "regression":
+    if task == TaskType.REGRESSION:
         numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
         return numbers.where(numbers.abs() != math.inf)
-    if task == "multiclass_classification":
+    if task == TaskType.MULTICLASS_CLASSIFICATION:
         return pd.Series([class_label(value) for value in raw], index=raw.index, dtype=object)
     if pd.api.types.is_numeric_dtype(raw):  # the usual 0/1 column: no per-value Python call on every re-score
         numbers = raw.astype("float64")
@@ -78,16 +79,16 @@ def parse_labels(task: str, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
     return raw.map(lambda value: binary_label(value, labels)).astype("float64")
 
 
-def invalid_labels(task: str, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
+def invalid_labels(task: TaskType, raw: pd.Series, labels: LabelsConfig) -> pd.Series:
     """True where a label is present but cannot be scored."""
     return raw.notna() & parse_labels(task, raw, labels).isna()
 
 
 def domain(config: MonitorConfig) -> str:
     """What the label column may hold, for messages."""
-    if config.task == "regression":
+    if config.task == TaskType.REGRESSION:
         return "finite numbers"
-    if config.task == "multiclass_classification":
+    if config.task == TaskType.MULTICLASS_CLASSIFICATION:
         return "non-empty class names"
     named = [f"{config.labels.positive_label!r} (positive)" if config.labels.positive_label else "",
              f"{config.labels.negative_label!r} (negative)" if config.labels.negative_label else ""]

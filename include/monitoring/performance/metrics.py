@@ -22,7 +22,8 @@ Undefined is None, never 0 or NaN (a NaN compares False against every alert tier
   included), where scikit-learn gives 1.0 / 0.0 (force_finite) or nan / -inf, and for targets whose mean is
   inexact, such as [0.1, 0.1, 0.1], a huge negative number.
 
-Directions: LOWER_IS_BETTER (errors), SIGNED_METRICS (best at 0), everything else higher is better.
+The metric names of each task and their directions (LOWER_IS_BETTER, SIGNED_METRICS, higher_is_better) are in
+include/monitoring/catalogue.py.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-BINARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "ece")
-MULTICLASS_METRICS = ("accuracy", "macro_f1", "weighted_f1", "recall_per_class")
-REGRESSION_METRICS = ("mae", "rmse", "mape", "r2", "mean_error", "residual_p05", "residual_p50", "residual_p95")
-LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "mae", "rmse", "mape"})
-SIGNED_METRICS = frozenset({"mean_error", "residual_p05", "residual_p50", "residual_p95"})  # best at 0: compare |value|
+from include.monitoring.catalogue import PERFORMANCE_METRICS, TaskType
+
+BINARY_METRICS = PERFORMANCE_METRICS[TaskType.BINARY_CLASSIFICATION]
+MULTICLASS_METRICS = PERFORMANCE_METRICS[TaskType.MULTICLASS_CLASSIFICATION]
+REGRESSION_METRICS = PERFORMANCE_METRICS[TaskType.REGRESSION]
 
 ECE_BINS = 10
 # np.histogram's bins: [e_i, e_i+1), the last one closed so that a score of exactly 1 is counted. The edges are these
@@ -49,16 +50,6 @@ PROBABILITY_EPS = float(np.finfo(np.float64).eps)
 # scikit-learn's mean_absolute_percentage_error divides by max(|target|, eps): a zero target gives a huge, finite error.
 MAPE_EPS = float(np.finfo(np.float64).eps)
 RESIDUAL_PERCENTILES = {"residual_p05": 5.0, "residual_p50": 50.0, "residual_p95": 95.0}
-
-
-def higher_is_better(name: str) -> bool:
-    """True for scores (accuracy, f1, roc_auc, r2, recall[c], ...). False for errors (LOWER_IS_BETTER) and for
-    SIGNED_METRICS, which are best at 0 and compared by absolute value. Unknown names raise: a wrong default
-    would turn a metric's alerts upside down."""
-    known = {*BINARY_METRICS, *MULTICLASS_METRICS, *REGRESSION_METRICS}
-    if name not in known and not (name.startswith("recall[") and name.endswith("]")):
-        raise ValueError(f"unknown metric {name!r}")
-    return name not in LOWER_IS_BETTER and name not in SIGNED_METRICS
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from include.monitoring import store, warehouse
 from include.monitoring.alerting import policy
+from include.monitoring.catalogue import SIGNED_METRICS, TaskType, higher_is_better
 from include.monitoring.config import MonitorConfig
 from include.monitoring.performance import metrics, significance
 from include.monitoring.performance.estimation import ESTIMABLE, calibrate, estimate_binary
@@ -141,7 +142,7 @@ def _classification(config: MonitorConfig, reference: dict[str, Any], rows: pd.D
     """Binary models: how the confusion metrics classified `rows` (evaluation.classification), and a note when the
     reference's baseline classified its rows otherwise (served classes against a baseline of score >= threshold,
     or the reverse, is no like-for-like comparison). {} for other tasks."""
-    if config.task != "binary_classification":
+    if config.task != TaskType.BINARY_CLASSIFICATION:
         return {}
     found = classification(rows, config.performance.threshold)
     # Profiles fitted before served classes were read have no "classification": they used the threshold.
@@ -178,8 +179,8 @@ def _judged(kind: MetricKind, config: MonitorConfig, reference: dict[str, Any], 
     reference (see performance/significance.py): exact for a proportion whose counts both sides have, else from
     the band at n. Realized rows pass their window's `statistics`; estimates have none."""
     baseline = _baseline(reference, name, slice_key, slice_value)
-    higher = metrics.higher_is_better(name)
-    signed = name in metrics.SIGNED_METRICS  # closer to 0 is better: recorded, never alerted on
+    higher = higher_is_better(name)
+    signed = name in SIGNED_METRICS  # closer to 0 is better: recorded, never alerted on
     drop = None if signed else policy.relative_drop(*((baseline, value) if higher else (value, baseline)))
     details: dict[str, Any] = {**stamp, "baseline": baseline, "relative_drop": drop}
     p = None if signed or value is None else _p_value(config, reference, name, value, n, slice_key, slice_value,
@@ -211,7 +212,7 @@ def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value:
     details.update(test="band", band_mean=band[0] if band else None, band_std=band[1] if band else None)
     if band is None:
         details["no_band"] = "the reference profile has no band for this metric (rebuild it with cli build-reference)"
-    return significance.band_p_value(band, value, metrics.higher_is_better(name))
+    return significance.band_p_value(band, value, higher_is_better(name))
 
 
 def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | None]], eligible: bool,
@@ -258,7 +259,7 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
     scores stay calibrated, so it follows covariate shift but not a concept change. `served` (the window's
     prediction column, aligned with `scores`) gives the predicted class as for the realized metrics."""
     calibration = reference.get("score_calibration")
-    if config.task != "binary_classification" or not config.performance.estimate or not calibration:
+    if config.task != TaskType.BINARY_CLASSIFICATION or not config.performance.estimate or not calibration:
         return []
     values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
     finite = np.isfinite(values)

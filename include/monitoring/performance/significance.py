@@ -21,6 +21,8 @@ from typing import Any
 
 from scipy import stats
 
+from include.monitoring.catalogue import TaskType
+
 BINARY_PROPORTIONS = {  # metric -> (successes, failures) from the confusion counts of sufficient statistics
     "accuracy": (("tp", "tn"), ("fp", "fn")),
     "precision": (("tp",), ("fp",)),
@@ -28,18 +30,18 @@ BINARY_PROPORTIONS = {  # metric -> (successes, failures) from the confusion cou
 }
 
 
-def proportion(task: str, name: str, statistics: dict[str, Any] | None) -> tuple[int, int] | None:
+def proportion(task: TaskType, name: str, statistics: dict[str, Any] | None) -> tuple[int, int] | None:
     """(successes, failures) of metric `name` in sufficient statistics; None when it is no proportion or has no
     trials there (no predicted positives for precision, a class the statistics never saw for its recall)."""
     counts = _counts(task, name, statistics) if statistics else None
     return counts if counts and sum(counts) > 0 else None
 
 
-def _counts(task: str, name: str, statistics: dict[str, Any]) -> tuple[int, int] | None:
-    if task == "binary_classification" and name in BINARY_PROPORTIONS:
+def _counts(task: TaskType, name: str, statistics: dict[str, Any]) -> tuple[int, int] | None:
+    if task == TaskType.BINARY_CLASSIFICATION and name in BINARY_PROPORTIONS:
         successes, failures = BINARY_PROPORTIONS[name]
         return sum(int(statistics[key]) for key in successes), sum(int(statistics[key]) for key in failures)
-    if task != "multiclass_classification":
+    if task != TaskType.MULTICLASS_CLASSIFICATION:
         return None
     classes, matrix = statistics["classes"], statistics["confusion"]
     if name == "accuracy":
@@ -69,13 +71,13 @@ def band_p_value(band: tuple[float, float] | None, value: float | None, higher_i
     return float(stats.norm.sf(z))
 
 
-def too_few_for_band(task: str, n: int, statistics: dict[str, Any] | None, min_band_labels: int,
+def too_few_for_band(task: TaskType, n: int, statistics: dict[str, Any] | None, min_band_labels: int,
                      min_class_labels: int) -> str:
     """Why a metric without an exact test is not judged from the band in this window ("" when it is): fewer than
     `min_band_labels` labels, or, for a binary model's realized metrics, a class below `min_class_labels`."""
     if n < min_band_labels:
         return f"{n} labels; metrics without an exact test are judged from min_band_labels={min_band_labels}"
-    if task != "binary_classification" or not statistics:
+    if task != TaskType.BINARY_CLASSIFICATION or not statistics:
         return ""
     positives, negatives = int(statistics["positives"]), int(statistics["n"]) - int(statistics["positives"])
     if min(positives, negatives) >= min_class_labels:

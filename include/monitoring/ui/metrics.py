@@ -36,7 +36,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from include.monitoring.alerting.policy import DRIFT_LEVEL
+from include.monitoring.catalogue import DRIFT_LEVEL
 from include.monitoring.types import MetricKind, Severity
 from include.monitoring.ui import queries
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from include.monitoring.config.expectations import ExpectationSpec
 from include.monitoring.validation.records import CheckSeverity, ValidationResult
-from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX, ExpectationSpec
+from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX
 
 MAX_EXAMPLES = 5
 

@@ -18,19 +18,18 @@ and a GX severity (critical, warning, info) that becomes the alert tier.
 | duplicate_ids    | expect_column_values_to_be_unique             | warning  | the same prediction logged twice               |
 | unexpected_model_version | expect_column_values_to_be_in_set     | warning  | a version outside expected_model_versions      |
 
-The model's own suite is GX 1.24 suite JSON in `include/expectations/<model>.json` (beside the monitors
-folder). Stdlib only: the config loader checks that file's shape at DAG parse time.
+The check names are the catalogue's GENERATED_CHECKS. The model's own suite, GX 1.24 suite JSON in
+`include/expectations/<model>.json`, is read by `include/monitoring/config/expectations.py`: the config loader
+checks that file's shape at DAG parse time.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from include.monitoring.errors import ConfigError
+from include.monitoring.catalogue import TaskType
+from include.monitoring.config.expectations import ExpectationSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,32 +39,9 @@ if TYPE_CHECKING:
 NUMBER_PATTERN = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$|^\s*[-+]?inf\s*$"
 RAW_SUFFIX = "__raw"  # the text as it arrived, beside the parsed numbers, for the type checks
 FINITE_SUFFIX = "__finite"  # a copy without infinities, where there are some: GX's stdev of [1, inf, -inf] is NaN
-SEVERITIES = ("critical", "warning", "info")
-GENERATED_CHECKS = ("column_missing", "wrong_type", "wrong_type_score", "null_rate", "mostly_null", "out_of_range",
-                    "constant_column", "category_set", "score_range", "duplicate_ids", "unexpected_model_version")
-# Checks the pipeline makes itself (they need the unsampled window or the query, not the rows GX sees).
-PIPELINE_CHECKS = ("timestamp_outside_window", "timestamp_unparseable", "extra_columns")
 # constant_column is generated only where an undrifted window of this size is all one value with a
 # probability below this (a feature whose reference is 95 % zeros is often constant in a 24-row hour).
 CONSTANT_FALSE_ALARM = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class ExpectationSpec:
-    type: str
-    check: str
-    column: str  # "" for table-level expectations
-    severity: str
-    kwargs: dict[str, Any] = field(default_factory=dict)  # without the column
-    origin: str = "generated"  # or the custom suite's file name
-    expected: str = ""  # what a passing window looks like, for the alert text
-
-    def as_gx_dict(self) -> dict[str, Any]:
-        kwargs = {"column": self.column, **self.kwargs} if self.column else dict(self.kwargs)
-        expected = self.expected or ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items()
-                                              if key != "value_set") or self.type
-        return {"type": self.type, "kwargs": kwargs, "severity": self.severity,
-                "meta": {"check": self.check, "column": self.column, "origin": self.origin, "expected": expected}}
 
 
 def tolerant_range(low: float, high: float, tolerance: float) -> tuple[float, float]:
@@ -136,7 +112,7 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
         if f"{score_column}{RAW_SUFFIX}" in present:
             add("expect_column_values_to_match_regex", "wrong_type_score", f"{score_column}{RAW_SUFFIX}", "critical",
                 "numbers only", regex=NUMBER_PATTERN)
-        if config.task != "regression":  # a regression's score column holds the predicted value
+        if config.task != TaskType.REGRESSION:  # a regression's score column holds the predicted value
             add("expect_column_values_to_be_between", "score_range", score_column, "critical",
                 "probabilities in [0, 1]", min_value=0.0, max_value=1.0)
     if id_column in present:
@@ -156,56 +132,3 @@ def _can_flag_constant(profile: dict[str, Any], n: int) -> bool:
     if not total or not profile.get("std") or n < 2:
         return False
     return n * math.log(max(grid) / total) < math.log(CONSTANT_FALSE_ALARM)
-
-
-# --- the model's own suite ------------------------------------------------------------------------------------------
-
-
-def custom_suite_path(config: MonitorConfig) -> Path:
-    """`include/expectations/<model>.json` for `include/monitors/<model>.yaml`: the folder beside the monitors'."""
-    from include.monitoring.config import EXPECTATIONS_DIR
-
-    if config.source_file:
-        return Path(config.source_file).resolve().parent.parent / "expectations" / f"{config.model}.json"
-    return EXPECTATIONS_DIR / f"{config.model}.json"
-
-
-def load_custom_suite(path: Path) -> list[ExpectationSpec]:
-    """The expectations of a GX 1.24 suite file, or [] when there is none. The shape is checked here (each
-    expectation an object with a `type`, optional `kwargs`, `severity` and `meta`); whether GX knows the
-    type and its arguments is checked when the suite runs, because importing GX here would slow DAG parsing."""
-    if not path.exists():
-        return []
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid JSON: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("expectations"), list):
-        raise ConfigError(f'{path.name}: expected a GX suite object with an "expectations" list')
-    specs: list[ExpectationSpec] = []
-    taken: set[tuple[str, str]] = set()
-    for index, item in enumerate(raw["expectations"]):
-        where = f"{path.name}: expectations[{index}]"
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item["type"].startswith("expect_"):
-            raise ConfigError(f'{where}: expected an object with a "type" such as "expect_column_values_to_be_between"')
-        kwargs, meta = item.get("kwargs", {}), item.get("meta", {})
-        if not isinstance(kwargs, dict) or not isinstance(meta, dict):
-            raise ConfigError(f'{where}: "kwargs" and "meta" must be objects')
-        severity = item.get("severity", "critical")  # GX's own default
-        if severity not in SEVERITIES:
-            raise ConfigError(f"{where}: severity {severity!r} is not one of {list(SEVERITIES)}")
-        column = kwargs.get("column", "")
-        if not isinstance(column, str):
-            raise ConfigError(f'{where}: "column" must be a column name')
-        check = str(meta.get("check") or item["type"].removeprefix("expect_"))
-        if check in GENERATED_CHECKS or check in PIPELINE_CHECKS:
-            raise ConfigError(f"{where}: check name {check!r} is taken by a generated check; pick another meta.check")
-        name, suffix = check, 2
-        while (name, column) in taken:  # results are keyed by (check, column): keep each expectation's own row
-            name, suffix = f"{check}_{suffix}", suffix + 1
-        taken.add((name, column))
-        specs.append(ExpectationSpec(item["type"], name, column, severity,
-                                     {k: v for k, v in kwargs.items() if k != "column"}, origin=path.name))
-    return specs

@@ -19,8 +19,7 @@ from include.monitoring.alerting.policy import (
     score_severity,
 )
 from include.monitoring.config import Tiers
-from include.monitoring.drift.base import ScoreKind
-from include.monitoring.types import Severity
+from include.monitoring.types import ScoreKind, Severity
 
 PROPERTY = settings(max_examples=100, deadline=None, database=None)
 PSI_TIERS = Tiers(warning=0.1, critical=0.2)

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from include.monitoring.alerting.notifiers import NOTIFIERS, LogNotifier, PagerDutyNotifier, SlackNotifier
-from include.monitoring.alerting.routes import ROUTE_KINDS, Route, RouteError
-from include.monitoring.config import CHANNELS, MonitorConfig, load_monitor_config
+from include.monitoring.catalogue import CHANNELS, Route, RouteError
+from include.monitoring.config import MonitorConfig, load_monitor_config
 from include.monitoring.errors import ConfigError, ConnectionConfigError
 
 MINIMAL = "features:\n  numeric: [age]\n  categorical: [region]\n"
@@ -46,12 +46,23 @@ def test_route_parse_invalid_route_raises_a_config_error_saying_what_is_valid(te
         Route.parse(text)
     assert isinstance(raised.value, ConfigError)
     if "unknown" in says:
-        assert str(list(ROUTE_KINDS)) in str(raised.value)
+        assert str(list(CHANNELS)) in str(raised.value)
 
 
-def test_notifiers_registry_has_one_factory_per_route_kind_and_covers_the_configs_channels():
-    assert set(NOTIFIERS) == set(ROUTE_KINDS)
-    assert set(CHANNELS) <= set(NOTIFIERS)
+def test_notifiers_registry_has_one_factory_per_channel_kind_of_the_catalogue():
+    assert set(NOTIFIERS) == set(CHANNELS)
+
+
+@pytest.mark.parametrize(("digest", "accepted"), [("log", True), ("slack", True), ("slack:#risk-digest", True),
+                                                   ("slack:#", False), ("pagerduty", False), ("email", False)])
+def test_the_info_digest_takes_a_log_or_slack_route_parsed_like_the_tiers(tmp_path, digest, accepted):
+    path = tmp_path / "m.yaml"
+    path.write_text(MINIMAL + f'alerts:\n  info_digest: "{digest}"\n')
+    if accepted:
+        assert load_monitor_config(path).alerts.info_digest == digest
+    else:
+        with pytest.raises(ConfigError, match="alerts.info_digest"):
+            load_monitor_config(path)
 
 
 @pytest.mark.parametrize("text", CANDIDATES, ids=[c or "empty" for c in CANDIDATES])

@@ -11,8 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from include.monitoring.drift.base import ScoreKind
 from include.monitoring.drift.chi2 import CHI2, MIN_EXPECTED, chi2, pooled_table
+from include.monitoring.types import ScoreKind
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None)
 

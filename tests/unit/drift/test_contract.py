@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
@@ -9,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from include.monitoring.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS
-from include.monitoring.drift import DRIFT_METHODS
-from include.monitoring.drift.base import FeatureKind, Resolution, ScoreKind
+from include.monitoring.catalogue import CATEGORICAL_DRIFT_METHODS, DRIFT_METHOD_SPECS, NUMERIC_DRIFT_METHODS
+from include.monitoring.drift import DRIFT_METHODS, catalogue_mismatches
+from include.monitoring.drift.base import FeatureKind, Resolution
 from include.monitoring.drift.noise import noise_band
+from include.monitoring.types import ScoreKind
 
 DISTANCES = sorted(name for name, method in DRIFT_METHODS.items() if method.score_kind is ScoreKind.DISTANCE)
 COUNT_DISTANCES = [n for n in DISTANCES if n != "psi" and not DRIFT_METHODS[n].uses_locations]
@@ -36,9 +38,30 @@ def test_method_name_equals_its_module_and_registry_key(name):
 
 @pytest.mark.parametrize("kind, names", [(FeatureKind.NUMERIC, NUMERIC_DRIFT_METHODS),
                                          (FeatureKind.CATEGORICAL, CATEGORICAL_DRIFT_METHODS)], ids=str)
-def test_config_method_lists_equal_registry_support(kind, names):
-    """config.py cannot import the registry (numpy at DAG parse time), so it lists the names itself."""
+def test_catalogue_method_lists_equal_registry_support(kind, names):
+    """The config cannot import the registry (numpy at DAG parse time): it reads the catalogue's names."""
     assert {name for name, method in DRIFT_METHODS.items() if kind in method.supports} == set(names)
+
+
+@pytest.mark.parametrize("name", sorted(DRIFT_METHODS), ids=str)
+def test_method_score_kind_equals_its_catalogue_entry(name):
+    assert DRIFT_METHODS[name].score_kind is DRIFT_METHOD_SPECS[name].score_kind
+
+
+def test_registry_agrees_with_catalogue():
+    assert catalogue_mismatches(DRIFT_METHODS) == []
+
+
+def test_catalogue_mismatches_names_a_missing_method_and_a_wrong_kind():
+    psi = DRIFT_METHODS["psi"]
+    wrong = {**DRIFT_METHODS, "psi": dataclasses.replace(psi, score_kind=ScoreKind.P_VALUE,
+                                                         supports=frozenset({FeatureKind.NUMERIC}))}
+    del wrong["ks"]
+    assert catalogue_mismatches(wrong) == [
+        "ks: in catalogue.DRIFT_METHOD_SPECS but not registered",
+        "psi: score kind p_value here, distance in the catalogue",
+        "psi: scores ['numeric'] here, ['categorical', 'numeric'] in the catalogue's lists",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(DRIFT_METHODS), ids=str)

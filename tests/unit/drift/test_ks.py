@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from include.monitoring.drift.base import ScoreKind
 from include.monitoring.drift.ks import KS, ks, ks_p_value, ks_statistic
 from include.monitoring.profiles import bin_counts
+from include.monitoring.types import ScoreKind
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None)
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from include.monitoring.drift.base import ScoreKind
 from include.monitoring.drift.noise import noise_band
 from include.monitoring.drift.psi import PSEUDO_COUNT, PSI, psi, psi_noise, psi_value, psi_values
 from include.monitoring.profiles import bin_counts, bin_edges
+from include.monitoring.types import ScoreKind
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None)
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from include.monitoring.drift.base import ScoreKind
 from include.monitoring.drift.wasserstein import WASSERSTEIN, wasserstein, wasserstein_values
 from include.monitoring.profiles import fit_numeric, grid_locations, numeric_profile
+from include.monitoring.types import ScoreKind
 
 PROPERTY = settings(max_examples=60, deadline=None, database=None)
 

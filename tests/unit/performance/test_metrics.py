@@ -34,10 +34,8 @@ from include.monitoring.performance.metrics import (
     BINARY_METRICS,
     CONFUSION_METRICS,
     ECE_BINS,
-    LOWER_IS_BETTER,
     MULTICLASS_METRICS,
     REGRESSION_METRICS,
-    SIGNED_METRICS,
     Confusion,
     accuracy,
     aggregate_binary,
@@ -46,7 +44,6 @@ from include.monitoring.performance.metrics import (
     binary_metrics,
     binary_statistics,
     f1,
-    higher_is_better,
     multiclass_metrics,
     multiclass_statistics,
     pr_auc,
@@ -853,33 +850,3 @@ def test_aggregate_regression_large_mean_small_spread_r2_matches_sklearn(seed):
                for hour in range(24)]
     expected = {k: v for k, v in sklearn_regression(targets, predictions).items() if k in AGGREGATABLE_REGRESSION}
     assert_matches(aggregate_regression(records, AGGREGATABLE_REGRESSION), expected)
-
-
-# === directions =======================================================================================================
-
-
-def test_direction_sets_exact_and_disjoint():
-    assert LOWER_IS_BETTER == {"log_loss", "brier", "ece", "mae", "rmse", "mape"}
-    assert SIGNED_METRICS == {"mean_error", "residual_p05", "residual_p50", "residual_p95"}
-    assert not LOWER_IS_BETTER & SIGNED_METRICS
-    assert LOWER_IS_BETTER | SIGNED_METRICS <= {*BINARY_METRICS, *MULTICLASS_METRICS, *REGRESSION_METRICS}
-
-
-@pytest.mark.parametrize("name, expected", [
-    ("accuracy", True), ("roc_auc", True), ("pr_auc", True), ("macro_f1", True), ("recall[cat]", True), ("r2", True),
-    ("log_loss", False), ("brier", False), ("ece", False), ("mae", False), ("rmse", False), ("mape", False),
-    ("mean_error", False), ("residual_p95", False),
-])
-def test_higher_is_better(name, expected):
-    assert higher_is_better(name) is expected
-
-
-@pytest.mark.parametrize("name", ["auc", "recall[", "label_coverage"])
-def test_higher_is_better_unknown_name_raises(name):
-    with pytest.raises(ValueError, match="unknown metric"):
-        higher_is_better(name)
-
-
-def test_higher_is_better_every_metric_of_every_task_answered():
-    for name in (*BINARY_METRICS, *MULTICLASS_METRICS, *REGRESSION_METRICS):
-        assert higher_is_better(name) is (name not in LOWER_IS_BETTER | SIGNED_METRICS)

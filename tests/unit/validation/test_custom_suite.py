@@ -7,9 +7,10 @@ import shutil
 
 import pytest
 
+from include.monitoring.catalogue import GENERATED_CHECKS
 from include.monitoring.config import load_monitor_config
+from include.monitoring.config.expectations import custom_suite_path, load_custom_suite
 from include.monitoring.errors import ConfigError
-from include.monitoring.validation.suite import GENERATED_CHECKS, custom_suite_path, load_custom_suite
 from tests.conftest import ROOT
 
 

@@ -7,11 +7,11 @@ import math
 import pandas as pd
 import pytest
 
+from include.monitoring.catalogue import GENERATED_CHECKS
 from include.monitoring.config import FeaturesConfig, MonitorConfig, ValidationConfig
 from include.monitoring.validation.suite import (
     CONSTANT_FALSE_ALARM,
     FINITE_SUFFIX,
-    GENERATED_CHECKS,
     RAW_SUFFIX,
     _can_flag_constant,
     expectation_specs,

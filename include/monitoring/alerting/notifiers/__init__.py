@@ -1,8 +1,8 @@
 """Notification channels. Each has `send(notification)`, raising on failure; delivery does the bookkeeping.
 
-NOTIFIERS is the one registry: a route's channel kind (alerting/routes.py) -> the factory that builds its notifier
+NOTIFIERS is the one registry: a route's channel kind (catalogue.Route) -> the factory that builds its notifier
 from the monitor's config and Airflow connection. A new channel is one module here and one line in NOTIFIERS
-(and its kind in routes.ROUTE_KINDS, which config validation reads without importing slack_sdk).
+(and its kind in catalogue.CHANNELS, which config validation reads without importing slack_sdk).
 
 Slack and PagerDuty retry rate limits (429, honouring Retry-After), server errors (5xx) and requests that reached
 no server, within a RetryPolicy's bounds. A refusal (an invalid token, an unknown channel, an invalid event)
@@ -49,7 +49,7 @@ from include.monitoring.alerting.notifiers.slack import (
     slack_notifier,
 )
 
-# Channel kind -> factory. Its keys equal routes.ROUTE_KINDS (tests/unit/alerting/test_routes.py).
+# Channel kind -> factory. Its keys equal catalogue.CHANNELS (tests/unit/alerting/test_routes.py).
 NOTIFIERS: Mapping[str, NotifierFactory] = MappingProxyType({
     "log": log_notifier,
     "slack": slack_notifier,

@@ -12,7 +12,7 @@ from include.monitoring.errors import MonitoringError
 
 if TYPE_CHECKING:
     from include.monitoring.alerting.notifiers.retry import RetryPolicy
-    from include.monitoring.alerting.routes import Route
+    from include.monitoring.catalogue import Route
     from include.monitoring.config import MonitorConfig
 
 log = logging.getLogger("monitoring.alerts")

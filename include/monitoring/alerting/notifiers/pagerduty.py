@@ -14,7 +14,7 @@ from include.monitoring.alerting.notifiers.secrets import Secrets
 from include.monitoring.errors import ConnectionConfigError
 
 if TYPE_CHECKING:
-    from include.monitoring.alerting.routes import Route
+    from include.monitoring.catalogue import Route
     from include.monitoring.config import MonitorConfig
 
 PAGERDUTY_CONN_TYPES = ("pagerduty_events",)  # the Airflow PagerDuty provider's Events API connection

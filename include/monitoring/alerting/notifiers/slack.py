@@ -26,7 +26,7 @@ from include.monitoring.alerting.notifiers.secrets import Secrets, redacting_log
 from include.monitoring.errors import ConnectionConfigError
 
 if TYPE_CHECKING:
-    from include.monitoring.alerting.routes import Route
+    from include.monitoring.catalogue import Route
     from include.monitoring.config import MonitorConfig
 
 SLACK_CONN_TYPES = ("slack", "slackwebhook")
