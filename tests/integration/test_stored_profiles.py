@@ -11,7 +11,7 @@ and stored; from them a rolling (1 day) and a seasonal (1 week) reference were m
   months_employed stored as text, categorical features, the score with its output summary), the merged references'
   build time and periods.
 - window_drift.json: the observations (the XCom record, without validations and metrics, which drift does not read)
-  of [15:00, 16:00) (4028 rows: distances, stored and resampled noise bands) and [09:00, 10:00) (the tests: ks, chi2),
+  of [15:00, 16:00) (4028 rows: distances, stored and resampled noise bands) and [09:00, 10:00) (p-values: ks, chi2),
   sliced by model version and employment type, and the drift rows compute_drift gave against each reference.
 """
 
@@ -190,8 +190,6 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
 
 
 def _config(top_k: int, labelled: bool) -> MonitorConfig:
-    import dataclasses
-
     base = MonitorConfig(model="roundtrip", features=FeaturesConfig(numeric=("x", "t"), categorical=("c",)))
     return dataclasses.replace(
         base, reference=dataclasses.replace(base.reference, top_k_categories=top_k,
