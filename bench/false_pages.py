@@ -38,10 +38,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from include.monitoring.profile_types import ReferenceProfile
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; every model-month starts here, each on its own random stream
 HOUR = timedelta(hours=1)
@@ -91,10 +94,10 @@ def main() -> None:
     report(results, time.perf_counter() - started)
 
 
-_REFERENCES: dict[int, dict[str, Any]] = {}
+_REFERENCES: dict[int, ReferenceProfile] = {}
 
 
-def reference_of(config, model: int) -> dict[str, Any]:
+def reference_of(config, model: int) -> ReferenceProfile:
     """Model `model`'s reference profile, fitted once per process."""
     import numpy as np
 

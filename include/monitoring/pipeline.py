@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -33,6 +32,7 @@ from include.monitoring.drift.engine import compute_drift
 from include.monitoring.errors import MissingColumnsError, MissingTableError
 from include.monitoring.observation import Observation
 from include.monitoring.performance import labels, rescoring
+from include.monitoring.profile_types import ColumnCounts, ReferenceProfile, SliceProfiles
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.records import ValidationResult
 from include.monitoring.validation.results import blocking_reason, pipeline_checks, quality_rows, validation_frame, with_hints
@@ -42,7 +42,7 @@ from include.monitoring.warehouse import split_by_window
 from include.monitoring.window_profiles import slice_profiles, window_profiles
 
 
-def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str, Any], warehouse_engine: sa.Engine,
+def observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
                    window: Window) -> Observation:
     rows = warehouse.fetch_window(warehouse_engine, config, window)
     frame, outside = split_by_window(config, rows.frame, window)
@@ -61,7 +61,7 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: dict[str
     return observe_frame(config, reference_id, reference, window, frame, row_count, validations, operational_rows)
 
 
-def observe_frame(config: MonitorConfig, reference_id: str, reference: dict[str, Any], window: Window,
+def observe_frame(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, window: Window,
                   frame: pd.DataFrame, row_count: int, validations: list[ValidationResult],
                   operational_rows: list[MetricRow]) -> Observation:
     """What a window's validated rows show, given their validation results: the status, quality rows, profiles,
@@ -73,7 +73,9 @@ def observe_frame(config: MonitorConfig, reference_id: str, reference: dict[str,
         status, reason = RunStatus.BLOCKED, "; ".join(map(blocking_reason, blocking))
     elif row_count < config.min_rows:
         status, reason = RunStatus.INSUFFICIENT_DATA, f"{row_count} rows, fewer than min_rows={config.min_rows}"
-    column_profiles, by_slice, estimated = {}, {}, []
+    column_profiles: dict[str, ColumnCounts] = {}
+    by_slice: SliceProfiles = {}
+    estimated: list[MetricRow] = []
     if status is not RunStatus.BLOCKED:
         column_profiles = window_profiles(config, reference, frame)
         by_slice = slice_profiles(config, reference, frame)
@@ -86,7 +88,7 @@ def observe_frame(config: MonitorConfig, reference_id: str, reference: dict[str,
                        metrics=[*operational_rows, *operational.serving_rows(config, frame, window), *quality, *estimated])
 
 
-def compute_performance(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: sa.Engine,
+def compute_performance(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine: sa.Engine,
                         store_engine: sa.Engine, window: Window) -> list[MetricRow]:
     """Realized performance of every recent window whose labels changed, as known at this window's end
     (performance/rescoring.py), and the labels of this window that match no prediction."""
@@ -116,7 +118,7 @@ def write_window(config: MonitorConfig, store_engine: sa.Engine, observation: Ob
         store.lock_model(conn, config.model)
         all_rows = apply_dynamic(conn, config, [*observation.metrics, *metrics, run_failed_row(observation.window)])
         store.replace_window(conn, config.model, observation.window, run, all_rows, observation.validations,
-                             observation.profiles)
+                             {column: profile.to_json() for column, profile in observation.profiles.items()})
         transitions = apply_alerts(conn, config, alert_inputs(config, all_rows), now,
                                    run_window=observation.window, backfill=backfill, silences=silences)
         if not backfill:

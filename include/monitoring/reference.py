@@ -8,6 +8,7 @@ no-op and every run records exactly which profile it compared against.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -33,39 +34,46 @@ from include.monitoring.performance.evaluation import (
     labelled_rows,
     sufficient_statistics,
 )
+from include.monitoring.profile_types import (
+    ColumnCounts,
+    NumericReference,
+    ReferenceColumn,
+    ReferenceProfile,
+    SliceProfiles,
+    column_counts_from_json,
+)
 
 log = logging.getLogger(__name__)
 
 
-def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any]:
+def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> ReferenceProfile:
     """The reference profile of `frame` (rows of the reference table)."""
     ref = config.reference
-    columns: dict[str, Any] = {}
+    columns: dict[str, ReferenceColumn] = {}
     for column in (*config.features.numeric, config.warehouse.score_column):
         columns[column] = profiles.fit_numeric(frame[column], ref.bins)
     score = config.warehouse.score_column
     if config.task == TaskType.BINARY_CLASSIFICATION:
-        columns[score]["output"] = profiles.output_summary(frame[score], config.performance.threshold)
+        fitted_score = columns[score]
+        assert isinstance(fitted_score, NumericReference)  # fitted as a number just above
+        columns[score] = dataclasses.replace(fitted_score, output=profiles.output_summary(
+            frame[score], config.performance.threshold))
     for column in config.features.categorical:
         columns[column] = profiles.fit_categorical(frame[column], ref.top_k_categories)
-    for column, profile in columns.items():
-        profile["bins_key"] = profiles.bins_key(profile)
-        profile["calibration"] = calibration(config, column, profile)
-    performance = fit_performance(config, frame) if ref.label_column else {"baseline": {}, "baseline_labels": 0}
-    return {"model": config.model, "rows": int(len(frame)), "columns": columns, **performance,
-            "slice_profiles": fit_slice_profiles(config, frame, columns)}
+    for column, fitted in columns.items():
+        fitted = dataclasses.replace(fitted, bins_key=profiles.bins_key(fitted))
+        columns[column] = dataclasses.replace(fitted, calibration=calibration(config, column, fitted))
+    performance = fit_performance(config, frame) if ref.label_column else {}
+    return ReferenceProfile(model=config.model, rows=int(len(frame)), columns=columns, **performance,
+                            slice_profiles=fit_slice_profiles(config, frame, columns))
 
 
-TABLE_ONLY = ("baseline", "baseline_labels", "baseline_statistics", "classification", "performance_bands",
-              "slice_baselines", "slice_bands", "slice_statistics", "score_calibration", "slice_profiles")
-
-
-def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, Any]) -> dict[str, Any]:
+def fit_slice_profiles(config: MonitorConfig, frame: pd.DataFrame, columns: dict[str, ReferenceColumn]) -> SliceProfiles:
     """Per slice column (the model version and performance.slices) and each of its top slice_top_k values with at
     least SLICE_MIN_ROWS reference rows: every feature counted in the reference's bins, so that a slice's window is
     compared with the same slice of the reference (self-employed customers with self-employed customers)."""
     w, perf = config.warehouse, config.performance
-    result: dict[str, Any] = {}
+    result: dict[str, dict[str, dict[str, ColumnCounts]]] = {}
     for column in dict.fromkeys([w.model_version_column, *perf.slices]):
         if not column or column not in frame.columns:
             continue
@@ -129,7 +137,7 @@ def fit_performance(config: MonitorConfig, frame: pd.DataFrame) -> dict[str, Any
     return result
 
 
-def calibration(config: MonitorConfig, column: str, profile: dict[str, Any]) -> dict[str, Any]:
+def calibration(config: MonitorConfig, column: str, profile: ReferenceColumn) -> dict[str, Any]:
     """The noise tables of the distance methods that may score `column` (see drift/calibration.py)."""
     tables = {}
     for name in config.possible_drift_methods(column):
@@ -139,8 +147,9 @@ def calibration(config: MonitorConfig, column: str, profile: dict[str, Any]) -> 
     return tables
 
 
-def profile_id(profile: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(profile, sort_keys=True).encode()).hexdigest()[:16]
+def profile_id(profile: ReferenceProfile) -> str:
+    """The content hash of the profile's JSON: the same data fits the same id, so rebuilding is a no-op."""
+    return hashlib.sha256(json.dumps(profile.to_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def source_description(config: MonitorConfig) -> str:
@@ -191,7 +200,7 @@ def build_merged_references(config: MonitorConfig, store_engine: sa.Engine, now:
     if not windows:
         raise ReferenceMissingError(f"{config.model}: no monitored windows stored in [{start.isoformat()}, "
                                     f"{now.isoformat()}) to build the {ref.source} reference from")
-    groups: dict[int | None, list[tuple[datetime, int, dict[str, Any]]]] = {}
+    groups: dict[int | None, list[tuple[datetime, int, dict[str, ColumnCounts]]]] = {}
     for window in windows:
         groups.setdefault(hour_of_week(window[0]) if ref.source == "seasonal" else None, []).append(window)
     built = {}
@@ -202,24 +211,23 @@ def build_merged_references(config: MonitorConfig, store_engine: sa.Engine, now:
     return built
 
 
-def merge_windows(base_id: str, base: dict[str, Any], windows: list[tuple[datetime, int, dict[str, Any]]], kind: str,
-                  start: datetime, end: datetime) -> dict[str, Any]:
+def merge_windows(base_id: str, base: ReferenceProfile, windows: list[tuple[datetime, int, dict[str, ColumnCounts]]],
+                  kind: str, start: datetime, end: datetime) -> ReferenceProfile:
     """One reference profile from (window start, row count, column profiles) triples. A window's column is
-    added only when it was counted in the base's bins (same bins key)."""
+    added only when it was counted in the base's bins (same bins key). What only labels or the table's own rows
+    give (the performance baseline, bands, calibration and slices) is the base's."""
     columns = {}
-    for column, fitted in base["columns"].items():
+    for column, fitted in base.columns.items():
         same_bins = [window_columns[column] for _, _, window_columns in windows
-                     if column in window_columns and window_columns[column].get("bins_key") == fitted.get("bins_key")]
+                     if column in window_columns and window_columns[column].bins_key == fitted.bins_key]
         columns[column] = profiles.merge_column(fitted, same_bins)
-    # What only labels or the table's own rows give: the performance baseline, bands, calibration and slices.
-    carried = {key: base[key] for key in TABLE_ONLY if key in base}
-    return {"model": base["model"], "rows": sum(rows for _, rows, _ in windows), "columns": columns, **carried,
-            "source": {"kind": kind, "base": base_id, "from": start.isoformat(), "to": end.isoformat(),
-                       "windows": len(windows)}}
+    return dataclasses.replace(base, rows=sum(rows for _, rows, _ in windows), columns=columns,
+                               source={"kind": kind, "base": base_id, "from": start.isoformat(), "to": end.isoformat(),
+                                       "windows": len(windows)})
 
 
 def _stored_windows(config: MonitorConfig, store_engine: sa.Engine, start: datetime,
-                    end: datetime) -> list[tuple[datetime, int, dict[str, Any]]]:
+                    end: datetime) -> list[tuple[datetime, int, dict[str, ColumnCounts]]]:
     """(window start, row count, {column: profile}) of the model's profiled windows in [start, end)."""
     runs, stored = store.monitor_runs, store.window_profiles
     query = (sa.select(stored.c.window_start, stored.c.column_name, stored.c.profile, runs.c.row_count)
@@ -228,15 +236,15 @@ def _stored_windows(config: MonitorConfig, store_engine: sa.Engine, start: datet
                     stored.c.window_start >= start, stored.c.window_start < end)
              .order_by(stored.c.window_start))
     store.create_tables(store_engine)
-    windows: dict[datetime, tuple[int, dict[str, Any]]] = {}
+    windows: dict[datetime, tuple[int, dict[str, ColumnCounts]]] = {}
     with store_engine.connect() as conn:
         for row in conn.execute(query):
             moment = store.utc(row.window_start)
-            windows.setdefault(moment, (row.row_count, {}))[1][row.column_name] = json.loads(row.profile)
+            windows.setdefault(moment, (row.row_count, {}))[1][row.column_name] = column_counts_from_json(json.loads(row.profile))
     return [(moment, rows, columns) for moment, (rows, columns) in windows.items()]
 
 
-def store_profile(store_engine: sa.Engine, config: MonitorConfig, profile: dict[str, Any], source: str,
+def store_profile(store_engine: sa.Engine, config: MonitorConfig, profile: ReferenceProfile, source: str,
                   now: datetime) -> str:
     """Store `profile` under its content id (a no-op when that content is stored already); returns the id."""
     reference_id = profile_id(profile)
@@ -248,13 +256,13 @@ def store_profile(store_engine: sa.Engine, config: MonitorConfig, profile: dict[
             if exists is None:
                 conn.execute(sa.insert(store.reference_profiles), [{
                     "reference_id": reference_id, "model": config.model, "created_at": now,
-                    "source": source, "profile": json.dumps(profile, sort_keys=True)}])
+                    "source": source, "profile": json.dumps(profile.to_json(), sort_keys=True)}])
     except sa.exc.IntegrityError:
         pass  # a concurrent run stored the same profile (same content, same id) first
     return reference_id
 
 
-def _newest(config: MonitorConfig, store_engine: sa.Engine, source: str) -> tuple[str, dict[str, Any]]:
+def _newest(config: MonitorConfig, store_engine: sa.Engine, source: str) -> tuple[str, ReferenceProfile]:
     table = store.reference_profiles
     store.create_tables(store_engine)
     with store_engine.connect() as conn:
@@ -266,11 +274,11 @@ def _newest(config: MonitorConfig, store_engine: sa.Engine, source: str) -> tupl
         raise ReferenceMissingError(
             f"{config.model}: no reference profile for {source}; build it with "
             f"`python -m include.monitoring.cli build-reference --monitor {config.source_file or config.model}`")
-    return row.reference_id, json.loads(row.profile)
+    return row.reference_id, ReferenceProfile.from_json(json.loads(row.profile))
 
 
 def load_reference(config: MonitorConfig, store_engine: sa.Engine,
-                   window_start: datetime | None = None) -> tuple[str, dict[str, Any]]:
+                   window_start: datetime | None = None) -> tuple[str, ReferenceProfile]:
     """The newest stored profile a window is compared with: the table reference, or the newest rolling
     reference, or the seasonal slot of `window_start`. Until a rolling or seasonal one has been built, the
     table reference (logged; the run records which id it used)."""
@@ -284,14 +292,14 @@ def load_reference(config: MonitorConfig, store_engine: sa.Engine,
     return _newest(config, store_engine, source_description(config))
 
 
-def load_profile(store_engine: sa.Engine, reference_id: str) -> dict[str, Any]:
+def load_profile(store_engine: sa.Engine, reference_id: str) -> ReferenceProfile:
     """A stored profile by id (the one an observation was made against)."""
     table = store.reference_profiles
     with store_engine.connect() as conn:
         row = conn.execute(sa.select(table.c.profile).where(table.c.reference_id == reference_id)).first()
     if row is None:
         raise ReferenceMissingError(f"no stored reference profile with id {reference_id}")
-    return json.loads(row.profile)
+    return ReferenceProfile.from_json(json.loads(row.profile))
 
 
 def ensure_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine: sa.Engine,

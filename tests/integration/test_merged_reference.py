@@ -3,7 +3,6 @@ reference's bins, versioned, used by later runs, and never rebuilt by a monitor 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +36,7 @@ def table_profile():
 def store(tmp_path, table_profile):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     table_config = _config("table")
-    base_id = reference.store_profile(engine, table_config, copy.deepcopy(table_profile),
+    base_id = reference.store_profile(engine, table_config, table_profile,
                                       reference.source_description(table_config), MONDAY)
     return engine, base_id
 
@@ -69,16 +68,16 @@ def test_rolling_reference_is_the_sum_of_the_windows_in_its_period(store):
     rolling_id, rolling = reference.load_reference(config, engine)
     assert built == {"rolling": rolling_id} and rolling_id != base_id
     in_period = [o for o in observations if o.window.start >= now - timedelta(days=1)]  # hours 6..29
-    assert rolling["source"] == {"kind": "rolling", "base": base_id, "from": "2026-11-02T06:00:00+00:00",
-                                 "to": "2026-11-03T06:00:00+00:00", "windows": 24}
-    assert rolling["rows"] == sum(o.row_count for o in in_period)
+    assert rolling.source == {"kind": "rolling", "base": base_id, "from": "2026-11-02T06:00:00+00:00",
+                              "to": "2026-11-03T06:00:00+00:00", "windows": 24}
+    assert rolling.rows == sum(o.row_count for o in in_period)
     for column in ("num_0", "cat_0", "score"):
-        expected = np.sum([o.profiles[column]["counts"] for o in in_period], axis=0)
-        assert rolling["columns"][column]["counts"] == list(expected)
-        base = reference.load_profile(engine, base_id)["columns"][column]
-        assert rolling["columns"][column]["bins_key"] == base["bins_key"]
-        assert rolling["columns"][column]["calibration"] == base["calibration"]
-    assert rolling["columns"]["score"]["output"]["scored"] == rolling["rows"]
+        expected = np.sum([o.profiles[column].counts for o in in_period], axis=0)
+        assert list(rolling.columns[column].counts) == list(expected)
+        base = reference.load_profile(engine, base_id).columns[column]
+        assert rolling.columns[column].bins_key == base.bins_key
+        assert rolling.columns[column].calibration == base.calibration
+    assert rolling.columns["score"].output.scored == rolling.rows
 
     later = _monitor(engine, config, now, rows=300, seed=99)
     assert later.reference_id == rolling_id  # the run records the version it compared with
@@ -100,9 +99,9 @@ def test_seasonal_reference_merges_the_same_hour_of_the_week(store):
 
     next_monday_ten = MONDAY + timedelta(weeks=3, hours=10)
     slot_id, slot = reference.load_reference(config, engine, next_monday_ten)
-    assert slot_id == built["slot 10"] and slot["source"]["windows"] == 2
-    expected = np.sum([observations[s].profiles["num_3"]["grid_counts"] for s in starts[1:3]], axis=0)
-    assert slot["columns"]["num_3"]["grid_counts"] == list(expected)
+    assert slot_id == built["slot 10"] and slot.source["windows"] == 2
+    expected = np.sum([observations[s].profiles["num_3"].grid_counts for s in starts[1:3]], axis=0)
+    assert list(slot.columns["num_3"].grid_counts) == list(expected)
     assert reference.load_reference(config, engine, next_monday_ten + timedelta(hours=1))[0] == built["slot 11"]
     assert reference.load_reference(config, engine, next_monday_ten + timedelta(hours=5))[0] == base_id  # no slot yet
 
@@ -111,12 +110,12 @@ def test_merged_reference_leaves_out_windows_counted_in_other_bins(store):
     engine, base_id = store
     config = _config("rolling", rolling_days=7)
     observation = _monitor(engine, config, MONDAY, rows=200, seed=3)
-    profile = dict(observation.profiles["num_0"], bins_key="bins-of-an-older-reference")
+    profile = dataclasses.replace(observation.profiles["num_0"], bins_key="bins-of-an-older-reference")
     merged = reference.merge_windows(base_id, reference.load_profile(engine, base_id),
                                      [(MONDAY, 200, {**observation.profiles, "num_0": profile})], "rolling",
                                      MONDAY, MONDAY + timedelta(hours=1))
-    assert sum(merged["columns"]["num_0"]["counts"]) == 0
-    assert merged["columns"]["num_1"]["counts"] == observation.profiles["num_1"]["counts"]
+    assert sum(merged.columns["num_0"].counts) == 0
+    assert merged.columns["num_1"].counts == observation.profiles["num_1"].counts
 
 
 def test_merged_reference_without_stored_windows_is_a_clear_error(store):

@@ -21,7 +21,7 @@ def test_output_summary_counts_positives_and_low_confidence_by_hand():
     from include.monitoring.profiles import output_summary
 
     summary = output_summary(pd.Series([0.1, 0.45, 0.55, 0.9, None]), threshold=0.5)
-    assert summary == {"scored": 4, "positive": 2, "low_confidence": 2, "mean": pytest.approx(0.5)}
+    assert summary.to_json() == {"scored": 4, "positive": 2, "low_confidence": 2, "mean": pytest.approx(0.5)}
 
 
 def _run(config, warehouse, store, window):
@@ -74,9 +74,11 @@ def test_positive_share_is_quiet_on_a_window_drawn_from_the_reference(demo_frame
                          ids=["none", "two_rows_in_tiny_window", "three_rows_in_tiny_window", "1.5_percent", "5_percent"])
 def test_new_category_share_tiers_and_minimum_rows(unseen, n, expected):
     from include.monitoring.drift.engine import new_category_row
+    from include.monitoring.profile_types import CategoryCounts
     from include.monitoring.types import Window
 
-    profile = {"counts": [n - unseen], "unseen": unseen, "unseen_examples": {"voice_assistant": unseen} if unseen else {}}
+    profile = CategoryCounts.from_json({"kind": "categorical", "counts": [n - unseen], "n": n, "nulls": 0, "unseen": unseen,
+                                        "unseen_examples": {"voice_assistant": unseen} if unseen else {}})
     window = Window(datetime(2026, 11, 20, 12, tzinfo=UTC), datetime(2026, 11, 20, 13, tzinfo=UTC))
     row = new_category_row(_config(), "channel", profile, window)
     assert row.value == pytest.approx(unseen / n)

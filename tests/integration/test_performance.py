@@ -174,9 +174,11 @@ def test_alerts_wait_for_label_coverage():
     n = 400
     frame = pd.DataFrame({"id": range(n), "score": rng.random(n), "label": np.where(rng.random(n) < 0.3,
                                                                                     rng.integers(0, 2, n), np.nan)})
-    reference = {"baseline": {"accuracy": 0.95}, "performance_bands": {"sizes": [30, 100], "mean": {"accuracy": [0.95, 0.95]},
-                                                                       "std": {"accuracy": [0.04, 0.02]}}}
+    from include.monitoring.profile_types import ReferenceProfile
     from include.monitoring.types import Window
+
+    reference = ReferenceProfile(model=config.model, rows=0, columns={}, baseline={"accuracy": 0.95}, performance_bands={
+        "sizes": [30, 100], "mean": {"accuracy": [0.95, 0.95]}, "std": {"accuracy": [0.04, 0.02]}})
 
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
     rows = {r.metric: r for r in window_performance(config, reference, window, frame, window.end) if not r.slice_key}
@@ -209,6 +211,13 @@ def _two_slice_frames(rng, window_rows: int, window_accuracy: float, window_posi
     return reference, window.rename(columns={"predicted_class": "predicted"})
 
 
+def _performance_reference(config, sections: dict):
+    """A reference profile of only the performance sections (`fit_performance`'s): the tests below read no column."""
+    from include.monitoring.profile_types import ReferenceProfile
+
+    return ReferenceProfile(model=config.model, rows=10_000, columns={}, **sections)
+
+
 def test_a_small_slice_is_judged_exactly_on_proportions_and_not_on_auc_from_few_positives():
     """A slice of 120 labels with 15 positives: its accuracy, precision and recall, proportions, are judged by
     Fisher's exact test against the same slice of the reference; its ROC AUC and F1, judged from the band, wait
@@ -219,13 +228,13 @@ def test_a_small_slice_is_judged_exactly_on_proportions_and_not_on_auc_from_few_
 
     config = _config(metrics=("accuracy", "precision", "recall", "roc_auc", "f1"))
     reference_frame, window_frame = _two_slice_frames(np.random.default_rng(5), 120, 0.4, 1 / 8)
-    reference = fit_performance(config, reference_frame)
+    reference = _performance_reference(config, fit_performance(config, reference_frame))
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
     judged = {(r.metric, r.slice_value): r for r in window_performance(config, reference, window, window_frame,
                                                                      window.end)}
     accuracy = judged["accuracy", "self_employed"]
     assert accuracy.details["test"] == "fisher_exact" and accuracy.severity.name == "CRITICAL"
-    statistics = reference["slice_statistics"]["employment_type"]["self_employed"]
+    statistics = reference.slice_statistics["employment_type"]["self_employed"]
     assert accuracy.details["reference_trials"] == statistics["n"] == 2000
     assert accuracy.details["trials"] == 120 and accuracy.details["successes"] == round(accuracy.value * 120)
     assert judged["precision", "self_employed"].details["reference_trials"] == statistics["tp"] + statistics["fp"]
@@ -248,8 +257,8 @@ def test_a_profile_without_counts_judges_proportions_from_the_band_and_says_so()
 
     config = _config(metrics=("accuracy",))
     reference_frame, window_frame = _two_slice_frames(np.random.default_rng(6), 300, 0.5, 0.5)
-    reference = {key: value for key, value in fit_performance(config, reference_frame).items()
-                 if key not in ("baseline_statistics", "slice_statistics")}
+    reference = _performance_reference(config, {key: value for key, value in fit_performance(config, reference_frame).items()
+                                                if key not in ("baseline_statistics", "slice_statistics")})
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
     judged = {r.slice_value: r for r in window_performance(config, reference, window, window_frame, window.end)
               if r.metric == "accuracy"}
@@ -269,14 +278,14 @@ def test_estimates_are_judged_from_the_band_on_the_windows_scores():
 
     config = _config(metrics=("accuracy", "roc_auc"))
     reference_frame, _ = _two_slice_frames(np.random.default_rng(7), 10, 0.8, 0.3)
-    reference = fit_performance(config, reference_frame)
+    reference = _performance_reference(config, fit_performance(config, reference_frame))
     window = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
     scores = pd.Series(np.random.default_rng(8).uniform(0.4, 0.6, 2000))  # every score near the cut-off
     rows = {r.metric: r for r in estimated_performance(config, reference, scores, window)}
     assert set(rows) == {"accuracy", "roc_auc"}
     for row in rows.values():
         assert row.details["test"] == "band" and row.n == 2000 and "not_judged" not in row.details
-    assert rows["accuracy"].value < reference["baseline"]["accuracy"] and rows["accuracy"].severity.name == "WARNING"
+    assert rows["accuracy"].value < reference.baseline["accuracy"] and rows["accuracy"].severity.name == "WARNING"
 
 
 def _task_warehouse(tmp_path, task: str):

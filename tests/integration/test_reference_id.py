@@ -3,6 +3,7 @@ observation and performance read that profile by the id they are given, even whe
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,8 +29,8 @@ def test_a_run_reads_the_reference_it_resolved_not_a_newer_one(demo_warehouse_pa
     assert resolved == reference.load_reference(config, store, window.start)[0]
 
     # Someone rebuilds the reference while the run is under way: a newer profile with another baseline.
-    newer = reference.load_profile(store, resolved)
-    newer["baseline"] = {**newer["baseline"], "accuracy": 0.123}
+    resolved_profile = reference.load_profile(store, resolved)
+    newer = dataclasses.replace(resolved_profile, baseline={**resolved_profile.baseline, "accuracy": 0.123})
     newer_id = reference.store_profile(store, config, newer, reference.source_description(config),
                                        datetime.now(UTC) + timedelta(hours=1))
     assert newer_id != resolved and reference.load_reference(config, store, window.start)[0] == newer_id

@@ -98,12 +98,12 @@ def test_a_window_run_writes_the_accuracy_of_the_class_the_model_served(tmp_path
         assert accuracy_score(y, classes) != pytest.approx(accuracy_score(y, at_threshold), abs=1e-3)
 
     _, profile = reference.load_reference(config, store)
-    assert profile["classification"]["classified_by"] == ("served_class" if has_column else "threshold")
+    assert profile.classification["classified_by"] == ("served_class" if has_column else "threshold")
     window = _window(0)
     current = log[(log["ts"] >= window.start.replace(tzinfo=None)) & (log["ts"] < window.end.replace(tzinfo=None))]
     scores = current["score"].to_numpy()
     served = (current["predicted_class"] == "true").to_numpy(dtype="float64") if has_column else None
-    expected = estimate_binary(calibrate(profile["score_calibration"], scores), scores, 0.5, ("accuracy",),
+    expected = estimate_binary(calibrate(profile.score_calibration, scores), scores, 0.5, ("accuracy",),
                                served=served)
     estimated = _rows(store, "estimated_performance", window)
     assert estimated["accuracy"]["value"] == pytest.approx(expected["accuracy"], abs=1e-12)

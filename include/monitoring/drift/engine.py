@@ -5,7 +5,6 @@ spend the family's share of the window's false-page budget (alerting/policy.py).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from include.monitoring import profiles
 from include.monitoring.alerting import policy
@@ -15,6 +14,7 @@ from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore
 from include.monitoring.drift.scoring import band, score_column, skip_reason
 from include.monitoring.observation import Observation
+from include.monitoring.profile_types import CategoryCounts, ColumnCounts, ReferenceProfile
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, ScoreKind, Severity, Window
 
 # Fewer rows than this in never-seen categories do not alert, whatever their share of a tiny window.
@@ -23,7 +23,7 @@ NEW_CATEGORY_MIN_ROWS = 3
 
 
 
-def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
+def compute_drift(config: MonitorConfig, reference: ReferenceProfile, observation: Observation) -> list[MetricRow]:
     """Drift of every profiled column and of the model's output against the reference. All p-values of the
     window (each p-value feature and the positive share) are corrected together, then for the family's share of the
     window's false-page budget (policy.BUDGET_SHARES), so that an undrifted window alerts with at most its share of
@@ -36,10 +36,10 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     levels: list[MetricRow] = []  # one drift_level row per feature_drift row, after the verdicts they restate
     for column, profile in observation.profiles.items():
         method = get_method(config.drift_method(column, observation.row_count))
-        ref = reference["columns"][column]
+        ref = reference.columns[column]
         reason = _window_skip_reason(profile) or skip_reason(method, ref)
         if reason:
-            skipped = MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile["n"],
+            skipped = MetricRow(MetricKind.DRIFT, method.name, None, window, column=column, n=profile.n,
                                 details={"skipped": reason, "alert_rule": FEATURE_DRIFT})
             rows.append(skipped)
             levels.append(drift_level_row(skipped, method.score_kind, config.drift_tiers(column, method.name), None))
@@ -49,14 +49,15 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
     tests = [s for _, m, s in scored if m.score_kind is ScoreKind.P_VALUE]
     if output and output[0].score_kind is ScoreKind.P_VALUE:
         tests.append(output[1])
-    raw = [test.p_value for test in tests]
+    raw = [_tested(test) for test in tests]
     corrected = iter(policy.spend(policy.correct_p_values(raw, config.drift.correction), "drift"))
     for column, method, score in scored:
         p_value = next(corrected) if method.score_kind is ScoreKind.P_VALUE else None
         rows.append(feature_drift_row(config, window, column, method, score, p_value, len(raw)))
         levels.append(drift_level_row(rows[-1], method.score_kind, config.drift_tiers(column, method.name), score.noise))
-        if column in config.features.categorical:
-            rows.append(new_category_row(config, column, observation.profiles[column], window))
+        profile = observation.profiles[column]
+        if isinstance(profile, CategoryCounts):
+            rows.append(new_category_row(config, column, profile, window))
     if output:
         rows += output_rows(config, reference, observation, output, next(corrected, None), len(raw))
     severities: dict[str, Severity] = {}
@@ -68,6 +69,12 @@ def compute_drift(config: MonitorConfig, reference: dict[str, Any], observation:
         rows.append(MetricRow(MetricKind.DRIFT, "drift_share", len(drifted) / len(severities), window,
                               n=len(severities), details={"drifted": drifted}))
     return [*rows, *levels, *slice_drift_rows(config, reference, observation)]
+
+
+def _tested(score: DriftScore) -> float:
+    """The p-value of a test's score (a method whose score kind is a p-value always sets it)."""
+    assert score.p_value is not None, "a test's score carries its p-value"
+    return score.p_value
 
 
 def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise: float | None) -> MetricRow:
@@ -90,7 +97,7 @@ def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise:
                      threshold_critical=2.0, details=details)
 
 
-def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation) -> list[MetricRow]:
+def slice_drift_rows(config: MonitorConfig, reference: ReferenceProfile, observation: Observation) -> list[MetricRow]:
     """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
     reference, by the rule of the whole window: the method `drift_method` picks for the slice's own row count (`auto`:
     a test below auto_switch_rows, a distance from there) and the same tiers. A distance's noise band is resampled at
@@ -102,18 +109,18 @@ def slice_drift_rows(config: MonitorConfig, reference: dict[str, Any], observati
     for slice_key, by_value in observation.slices.items():
         for slice_value, features in by_value.items():
             for feature, profile in features.items():
-                method = get_method(config.drift_method(feature, profile["n"]))
-                whole = reference["columns"][feature]
+                method = get_method(config.drift_method(feature, profile.n))
+                whole = reference.columns[feature]
                 # A slice holding every row of the window (the only serving model version) is the window again: the
                 # column's stored band serves it; any other slice's band is resampled from its own reference counts.
-                restates = profile["n"] == observation.sampled_rows
-                ref = {**whole, **reference["slice_profiles"][slice_key][slice_value][feature],
-                       "calibration": whole.get("calibration", {}) if restates else {}}
+                restates = profile.n == observation.sampled_rows
+                ref = profiles.restricted(whole, (reference.slice_profiles or {})[slice_key][slice_value][feature],
+                                          whole.calibration if restates else {})
                 if _window_skip_reason(profile) or skip_reason(method, ref):
                     continue
                 scored.append((slice_key, slice_value, feature, method,
                                score_column(method, ref, profile, config.drift.noise_quantile)))
-    tests = [score.p_value for *_, method, score in scored if method.score_kind is ScoreKind.P_VALUE]
+    tests = [_tested(score) for *_, method, score in scored if method.score_kind is ScoreKind.P_VALUE]
     corrected = iter(policy.spend(policy.correct_p_values(tests, config.drift.correction), "drift_slices"))
     rows, levels = [], []
     for slice_key, slice_value, feature, method, score in scored:
@@ -143,51 +150,53 @@ def feature_drift_row(config: MonitorConfig, window: Window, column: str, method
                                                     tiers, score.noise))
 
 
-def new_category_row(config: MonitorConfig, column: str, profile: dict[str, Any], window: Window) -> MetricRow:
+def new_category_row(config: MonitorConfig, column: str, profile: CategoryCounts, window: Window) -> MetricRow:
     """The share of the window's non-null values in categories the reference never saw.
 
     The reference cannot produce such values, so there is no sampling noise to calibrate; but one or
     two odd values are a curiosity, not drift: NEW_CATEGORY_MIN_ROWS rows are needed before it alerts.
     """
-    present = sum(profile["counts"]) + profile["unseen"]
-    share = profile["unseen"] / present if present else None
+    present = sum(profile.counts) + profile.unseen
+    share = profile.unseen / present if present else None
     tiers = config.drift.new_category
     noise = (NEW_CATEGORY_MIN_ROWS - 1) / present if present else None
     return MetricRow(MetricKind.DRIFT, "new_category_share", share, window, column=column, n=present,
                      threshold_warning=tiers.warning, threshold_critical=tiers.critical,
                      severity=policy.score_severity(ScoreKind.DISTANCE, share, tiers, noise),
-                     details={"unseen_rows": profile["unseen"], "examples": profile["unseen_examples"], "noise": noise})
+                     details={"unseen_rows": profile.unseen, "examples": dict(profile.unseen_examples), "noise": noise})
 
 
-def positive_share_test(config: MonitorConfig, reference: dict[str, Any],
+def positive_share_test(config: MonitorConfig, reference: ReferenceProfile,
                         observation: Observation) -> tuple[DriftMethod, DriftScore] | None:
     """The window's predicted-class shares against the reference's, scored like a categorical feature
     (auto: chi-squared below auto_switch_rows, Jensen-Shannon with its noise band from there); None without scores."""
     score = config.warehouse.score_column
-    window_output = observation.profiles.get(score, {}).get("output")
-    reference_output = reference["columns"][score].get("output")
-    if not window_output or not reference_output or not window_output["scored"]:
+    window_output = getattr(observation.profiles.get(score), "output", None)
+    reference_output = getattr(reference.columns[score], "output", None)
+    if not window_output or not reference_output or not window_output.scored:
         return None
-    n = window_output["scored"]
+    n = window_output.scored
     method = get_method(config.positive_share_method(n))
-    reference_counts = [reference_output["scored"] - reference_output["positive"], reference_output["positive"]]
-    result = method.score(reference_counts, [n - window_output["positive"], window_output["positive"]])
+    reference_counts = [reference_output.scored - reference_output.positive, reference_output.positive]
+    result = method.score(reference_counts, [n - window_output.positive, window_output.positive])
     if method.statistic is not None:
         result = dataclasses.replace(result, noise=band(method, reference_counts, n, config.drift.noise_quantile, None)[0])
     return method, result
 
 
-def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: Observation,
+def output_rows(config: MonitorConfig, reference: ReferenceProfile, observation: Observation,
                 test: tuple[DriftMethod, DriftScore], p_value: float | None, tests_in_window: int) -> list[MetricRow]:
     """Output drift beside the score's own drift: the predicted-positive share (a p-value is corrected with
     the window's others), and the mean score and low-confidence share, recorded beside their reference values."""
     score = config.warehouse.score_column
-    window_output, reference_output = observation.profiles[score]["output"], reference["columns"][score]["output"]
-    window, n = observation.window, window_output["scored"]
+    window_output = getattr(observation.profiles[score], "output", None)
+    reference_output = getattr(reference.columns[score], "output", None)
+    assert window_output is not None and reference_output is not None  # positive_share_test found both
+    window, n = observation.window, window_output.scored
     method, result = test
     tiers = getattr(config.drift, method.name)
-    share = window_output["positive"] / n
-    reference_share = reference_output["positive"] / max(reference_output["scored"], 1)
+    share = window_output.positive / n
+    reference_share = reference_output.positive / max(reference_output.scored, 1)
     details = {"reference": reference_share, "threshold": config.performance.threshold, "test": method.name,
                "statistic": result.value, "noise": result.noise}
     if p_value is not None:
@@ -199,20 +208,20 @@ def output_rows(config: MonitorConfig, reference: dict[str, Any], observation: O
                   severity=policy.score_severity(method.score_kind, result.value if p_value is None else p_value,
                                                  tiers, result.noise),
                   details=details),
-        MetricRow(MetricKind.DRIFT, "mean_score", window_output["mean"], window, column=score, n=n,
-                  details={"reference": reference_output["mean"]}),
-        MetricRow(MetricKind.DRIFT, "low_confidence_share", window_output["low_confidence"] / n, window, column=score,
-                  n=n, details={"reference": reference_output["low_confidence"] / max(reference_output["scored"], 1),
+        MetricRow(MetricKind.DRIFT, "mean_score", window_output.mean, window, column=score, n=n,
+                  details={"reference": reference_output.mean}),
+        MetricRow(MetricKind.DRIFT, "low_confidence_share", window_output.low_confidence / n, window, column=score,
+                  n=n, details={"reference": reference_output.low_confidence / max(reference_output.scored, 1),
                                 "margin": profiles.LOW_CONFIDENCE_MARGIN}),
     ]
 
 
-def _window_skip_reason(profile: dict[str, Any]) -> str:
-    if profile["kind"] == "numeric":
-        if profile.get("unparseable"):
-            return f"{profile['unparseable']} values could not be parsed as numbers (see validation)"
-        if sum(profile["counts"]) == 0:
+def _window_skip_reason(profile: ColumnCounts) -> str:
+    if profile.kind == "numeric":
+        if profile.unparseable:
+            return f"{profile.unparseable} values could not be parsed as numbers (see validation)"
+        if sum(profile.counts) == 0:
             return "no finite values in the window (all null or infinite)"
-    elif sum(profile["counts"]) + profile["unseen"] == 0:
+    elif sum(profile.counts) + profile.unseen == 0:
         return "no non-null values in the window"
     return ""

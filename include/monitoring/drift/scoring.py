@@ -13,50 +13,52 @@ from typing import Any
 
 from include.monitoring.drift.base import DriftMethod, DriftScore, Resolution
 from include.monitoring.drift.calibration import calibrate, effective_size, noise_at, noise_quantiles
+from include.monitoring.profile_types import CategoryCounts, ColumnCounts, NumericReference, ReferenceColumn
 from include.monitoring.profiles import grid_locations
 
 
-def _counts(method: DriftMethod, profile: dict[str, Any], unseen: int) -> list[int]:
-    if profile["kind"] == "categorical":
-        return [*profile["counts"], unseen]
-    return list(profile["grid_counts"] if method.resolution is Resolution.GRID else profile["counts"])
+def _counts(method: DriftMethod, profile: ColumnCounts | ReferenceColumn, unseen: int) -> list[int]:
+    if profile.kind == "categorical":
+        return [*profile.counts, unseen]
+    grid = profile.grid_counts if method.resolution is Resolution.GRID else None
+    return list(grid if grid is not None else profile.counts)
 
 
-def reference_inputs(method: DriftMethod, reference: dict[str, Any]) -> dict[str, Any]:
-    if not method.uses_locations:
+def reference_inputs(method: DriftMethod, reference: ReferenceColumn) -> dict[str, Any]:
+    if not method.uses_locations or not isinstance(reference, NumericReference):
         return {}
-    return {"reference_locations": grid_locations(reference), "scale": reference["std"]}
+    return {"reference_locations": grid_locations(reference), "scale": reference.std}
 
 
-def skip_reason(method: DriftMethod, reference: dict[str, Any]) -> str:
+def skip_reason(method: DriftMethod, reference: ReferenceColumn) -> str:
     """Why `method` cannot score against this reference column, or ""."""
-    if not sum(reference["counts"]):
+    if not sum(reference.counts):
         return "the reference has no values for this column"
-    if method.resolution is Resolution.GRID and "grid_counts" not in reference:
+    if method.resolution is Resolution.GRID and getattr(reference, "grid_counts", None) is None:
         return f"{method.name} needs the fine grid, which this reference profile predates; rebuild the reference"
-    if method.uses_locations and not (reference.get("std") or 0) > 0:
+    if method.uses_locations and not (getattr(reference, "std", None) or 0) > 0:
         return f"the reference values are constant, so {method.name} has no spread to scale by; use psi or ks"
     return ""
 
 
-def calibrate_column(method: DriftMethod, reference: dict[str, Any], quantile: float) -> dict[str, Any] | None:
+def calibrate_column(method: DriftMethod, reference: ReferenceColumn, quantile: float) -> dict[str, Any] | None:
     """The stored noise table of `method` on this reference column (None for p-values or unscorable columns)."""
     if method.statistic is None or skip_reason(method, reference):
         return None
     return calibrate(method, _counts(method, reference, 0), quantile, **reference_inputs(method, reference))
 
 
-def score_column(method: DriftMethod, reference: dict[str, Any], window: dict[str, Any], quantile: float) -> DriftScore:
+def score_column(method: DriftMethod, reference: ReferenceColumn, window: ColumnCounts, quantile: float) -> DriftScore:
     """`method` on one column; a distance carries its noise band at the window's effective size."""
     reference_counts = _counts(method, reference, 0)
-    window_counts = _counts(method, window, window.get("unseen", 0))
+    window_counts = _counts(method, window, window.unseen if isinstance(window, CategoryCounts) else 0)
     inputs = reference_inputs(method, reference)
     window_inputs = {"window_locations": grid_locations(window, fallback=inputs["reference_locations"])} \
-        if method.uses_locations else {}
+        if inputs and not isinstance(window, CategoryCounts) else {}
     score = method.score(reference_counts, window_counts, None, **inputs, **window_inputs)
     if method.statistic is None:
         return score
-    stored = reference.get("calibration", {}).get(method.name)
+    stored = (reference.calibration or {}).get(method.name)
     noise, size, source = band(method, reference_counts, score.n, quantile, stored, **inputs)
     return dataclasses.replace(score, noise=noise, details={**score.details, "effective_n": round(size, 1),
                                                             "calibration": source})

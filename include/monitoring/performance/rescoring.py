@@ -35,12 +35,13 @@ from include.monitoring.performance.evaluation import (
     sufficient_statistics,
 )
 from include.monitoring.performance.labels import invalid_labels
+from include.monitoring.profile_types import ReferenceProfile
 from include.monitoring.types import MetricKind, MetricRow, Severity, Window
 
 OTHER = "__other__"  # slice values beyond the top k
 
 
-def rescore(config: MonitorConfig, reference: dict[str, Any], warehouse_engine: sa.Engine, store_engine: sa.Engine,
+def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine: sa.Engine, store_engine: sa.Engine,
             window: Window) -> list[MetricRow]:
     """Performance rows of every window in the horizon whose labels changed, as known at `window.end`."""
     known_by = window.end
@@ -85,7 +86,7 @@ def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, in
                  **({} if judged else {"not_judged": f"{predictions} predictions, fewer than min_rows={config.min_rows}"})})
 
 
-def window_performance(config: MonitorConfig, reference: dict[str, Any], window: Window, frame: pd.DataFrame,
+def window_performance(config: MonitorConfig, reference: ReferenceProfile, window: Window, frame: pd.DataFrame,
                        known_by: datetime, looked_before: bool = False) -> list[MetricRow]:
     """Coverage, metrics and their sufficient statistics for the whole window and each slice. The p-values (a metric
     beyond its band) are corrected together, the whole window's and the slices' apart, so that twenty slices do not
@@ -138,7 +139,7 @@ def _slice_columns(config: MonitorConfig) -> list[str]:
     return list(dict.fromkeys([*([version] if version else []), *config.performance.slices]))
 
 
-def _classification(config: MonitorConfig, reference: dict[str, Any], rows: pd.DataFrame) -> dict[str, Any]:
+def _classification(config: MonitorConfig, reference: ReferenceProfile, rows: pd.DataFrame) -> dict[str, Any]:
     """Binary models: how the confusion metrics classified `rows` (evaluation.classification), and a note when the
     reference's baseline classified its rows otherwise (served classes against a baseline of score >= threshold,
     or the reverse, is no like-for-like comparison). {} for other tasks."""
@@ -146,8 +147,8 @@ def _classification(config: MonitorConfig, reference: dict[str, Any], rows: pd.D
         return {}
     found = classification(rows, config.performance.threshold)
     # Profiles fitted before served classes were read have no "classification": they used the threshold.
-    fitted = reference.get("classification", {}).get("classified_by", "threshold")
-    if reference.get("baseline") and fitted != found["classified_by"]:
+    fitted = (reference.classification or {}).get("classified_by", "threshold")
+    if reference.baseline and fitted != found["classified_by"]:
         found["reference_classified_by"] = fitted
         found["reference_note"] = (f"the reference's baseline classified its rows by {fitted}, this window by "
                                    f"{found['classified_by']}: give the reference table the served class column "
@@ -155,7 +156,7 @@ def _classification(config: MonitorConfig, reference: dict[str, Any], rows: pd.D
     return found
 
 
-def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Window, part: pd.DataFrame,
+def _metric_rows(config: MonitorConfig, reference: ReferenceProfile, window: Window, part: pd.DataFrame,
                  statistics: dict[str, Any], slice_key: str, slice_value: str,
                  stamp: dict[str, Any], classified: dict[str, Any]) -> list[tuple[MetricRow, float | None]]:
     """Each metric of `part` with its drop from the baseline and the p-value of lying below the reference; the
@@ -172,7 +173,7 @@ def _metric_rows(config: MonitorConfig, reference: dict[str, Any], window: Windo
             for name, value in values.items()]
 
 
-def _judged(kind: MetricKind, config: MonitorConfig, reference: dict[str, Any], name: str, value: float | None,
+def _judged(kind: MetricKind, config: MonitorConfig, reference: ReferenceProfile, name: str, value: float | None,
             window: Window, n: int, slice_key: str, slice_value: str, stamp: dict[str, Any],
             statistics: dict[str, Any] | None = None) -> tuple[MetricRow, float | None]:
     """A metric's row with its drop from the baseline, and the one-sided p-value of lying that far below the
@@ -189,7 +190,7 @@ def _judged(kind: MetricKind, config: MonitorConfig, reference: dict[str, Any], 
     return MetricRow(kind, name, value, window, slice_key=slice_key, slice_value=slice_value, n=n, details=details), p
 
 
-def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value: float, n: int, slice_key: str,
+def _p_value(config: MonitorConfig, reference: ReferenceProfile, name: str, value: float, n: int, slice_key: str,
              slice_value: str, statistics: dict[str, Any] | None, details: dict[str, Any]) -> float | None:
     """The one-sided p-value of `value` against the reference; records in `details` which test gave it, or why
     none did."""
@@ -201,7 +202,7 @@ def _p_value(config: MonitorConfig, reference: dict[str, Any], name: str, value:
         details.update(test="fisher_exact", successes=counts[0], trials=sum(counts),
                        reference_successes=reference_counts[0], reference_trials=sum(reference_counts))
         return significance.exact_p_value(counts, reference_counts)
-    if counts and "baseline_statistics" not in reference:
+    if counts and reference.baseline_statistics is None:
         details["no_counts"] = ("the reference profile predates the exact test: judged from the band "
                                 "(rebuild it with cli build-reference)")
     not_judged = significance.too_few_for_band(config.task, n, statistics, perf.min_band_labels, perf.min_class_labels)
@@ -223,11 +224,11 @@ def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | Non
     from the band, whose normal tail read from a hundred reference draws is too light that far out (bench/false_pages.py
     measured their false alerts at several times the nominal rate), so they alert at WARNING at most."""
     perf = config.performance
-    exact = [i for i, (row, p) in enumerate(scored) if p is not None and row.details.get("test") == "fisher_exact"]
-    band = [i for i, (row, p) in enumerate(scored) if p is not None and row.details.get("test") != "fisher_exact"]
-    corrected = dict(zip(exact, policy.spend(policy.benjamini_hochberg([scored[i][1] for i in exact]), family),
-                         strict=True))
-    corrected.update(zip(band, policy.benjamini_hochberg([scored[i][1] for i in band]), strict=True))
+    tested = {i: p for i, (_row, p) in enumerate(scored) if p is not None}
+    exact = [i for i in tested if scored[i][0].details.get("test") == "fisher_exact"]
+    band = [i for i in tested if scored[i][0].details.get("test") != "fisher_exact"]
+    corrected = dict(zip(exact, policy.spend(policy.benjamini_hochberg([tested[i] for i in exact]), family), strict=True))
+    corrected.update(zip(band, policy.benjamini_hochberg([tested[i] for i in band]), strict=True))
     rows = []
     for i, (row, _p) in enumerate(scored):
         details = dict(row.details)
@@ -252,13 +253,13 @@ def _severities(config: MonitorConfig, scored: list[tuple[MetricRow, float | Non
     return rows
 
 
-def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scores: pd.Series, window: Window,
+def estimated_performance(config: MonitorConfig, reference: ReferenceProfile, scores: pd.Series, window: Window,
                           served: pd.Series | None = None) -> list[MetricRow]:
     """Binary models: the window's performance estimated from its scores, calibrated on the reference. It is
     there as soon as the window closes, beside the realized value that arrives with the labels; it assumes the
     scores stay calibrated, so it follows covariate shift but not a concept change. `served` (the window's
     prediction column, aligned with `scores`) gives the predicted class as for the realized metrics."""
-    calibration = reference.get("score_calibration")
+    calibration = reference.score_calibration
     if config.task != TaskType.BINARY_CLASSIFICATION or not config.performance.estimate or not calibration:
         return []
     values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
@@ -281,27 +282,28 @@ def estimated_performance(config: MonitorConfig, reference: dict[str, Any], scor
     return _severities(config, scored, eligible=True, awaiting="", family="performance")
 
 
-def _of_slice(reference: dict[str, Any], section: str, slice_key: str, slice_value: str) -> Any:
+def _of_slice(reference: ReferenceProfile, section: str, slice_key: str, slice_value: str) -> Any:
     """The reference's own entry in `section` (slice_bands, slice_statistics, slice_baselines) for the slice value,
     or None when the reference had too few of its labelled rows (or none: a new model version, `__other__`)."""
-    return reference.get(section, {}).get(slice_key, {}).get(slice_value)
+    sections: Any = getattr(reference, section) or {}
+    return sections.get(slice_key, {}).get(slice_value)
 
 
-def _band(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
+def _band(reference: ReferenceProfile, slice_key: str, slice_value: str) -> dict[str, Any] | None:
     """The slice value's own band when the reference had enough of its rows to fit one; else the whole reference's."""
     by_slice = _of_slice(reference, "slice_bands", slice_key, slice_value)
-    return by_slice if by_slice and by_slice.get("sizes") else reference.get("performance_bands")
+    return by_slice if by_slice and by_slice.get("sizes") else reference.performance_bands
 
 
-def _reference_statistics(reference: dict[str, Any], slice_key: str, slice_value: str) -> dict[str, Any] | None:
+def _reference_statistics(reference: ReferenceProfile, slice_key: str, slice_value: str) -> dict[str, Any] | None:
     """The sufficient statistics of the reference's same slice when it had enough labels there; else the whole's."""
-    return _of_slice(reference, "slice_statistics", slice_key, slice_value) or reference.get("baseline_statistics")
+    return _of_slice(reference, "slice_statistics", slice_key, slice_value) or reference.baseline_statistics
 
 
-def _baseline(reference: dict[str, Any], name: str, slice_key: str, slice_value: str) -> float | None:
+def _baseline(reference: ReferenceProfile, name: str, slice_key: str, slice_value: str) -> float | None:
     """The reference's own value in the same slice when it had enough labels there; else the whole reference's."""
     by_slice = _of_slice(reference, "slice_baselines", slice_key, slice_value) or {}
-    return by_slice.get(name, reference.get("baseline", {}).get(name))
+    return by_slice.get(name, reference.baseline.get(name))
 
 
 def alerting_rows(config: MonitorConfig, rows: list[MetricRow]) -> list[MetricRow]:

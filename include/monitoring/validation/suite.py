@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.monitoring.catalogue import TaskType
 from include.monitoring.config.expectations import ExpectationSpec
+from include.monitoring.profile_types import CategoricalReference, NumericReference, ReferenceProfile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +55,7 @@ def tolerant_range(low: float, high: float, tolerance: float) -> tuple[float, fl
     return lower, upper
 
 
-def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: pd.DataFrame) -> list[ExpectationSpec]:
+def expectation_specs(config: MonitorConfig, reference: ReferenceProfile, frame: pd.DataFrame) -> list[ExpectationSpec]:
     """The generated suite for a window's validation frame.
 
     A missing column gets only its existence check, so its absence is reported once, precisely.
@@ -74,26 +75,27 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
     for column in config.features.numeric:
         if column not in present:
             continue
-        profile = reference["columns"][column]
+        numeric = reference.columns[column]
+        assert isinstance(numeric, NumericReference)  # the config's numeric features are fitted as numbers
         if f"{column}{RAW_SUFFIX}" in present:
             add("expect_column_values_to_match_regex", "wrong_type", f"{column}{RAW_SUFFIX}", "critical",
                 "numbers (or nulls) only", regex=NUMBER_PATTERN)
-        if profile["min"] is not None and profile["max"] is not None:
-            low, high = tolerant_range(profile["min"], profile["max"], rules.range_tolerance)
+        if numeric.min is not None and numeric.max is not None:
+            low, high = tolerant_range(numeric.min, numeric.max, rules.range_tolerance)
             add("expect_column_values_to_be_between", "out_of_range", column, "warning",
                 f"values in [{low:.6g}, {high:.6g}] (the reference range widened by {rules.range_tolerance:.0%}) {share}",
                 min_value=low, max_value=high, mostly=rules.mostly)
         finite = f"{column}{FINITE_SUFFIX}" if f"{column}{FINITE_SUFFIX}" in present else column
-        if _can_flag_constant(profile, int(frame[finite].notna().sum())):
+        if _can_flag_constant(numeric, int(frame[finite].notna().sum())):
             add("expect_column_stdev_to_be_between", "constant_column", finite, "critical",
-                f"values that vary (standard deviation above 0; the reference's is {profile['std']:.6g})",
+                f"values that vary (standard deviation above 0; the reference's is {numeric.std:.6g})",
                 min_value=0.0, strict_min=True)
     # The score is checked like a feature: a model that stops scoring (all null) is the plainest failure there is.
     for column in dict.fromkeys((*config.features.numeric, *config.features.categorical, score_column)):
-        if column not in present or column not in reference["columns"]:
+        if column not in present or column not in reference.columns:
             continue
-        profile = reference["columns"][column]
-        reference_rate = profile["nulls"] / profile["n"] if profile["n"] else 0.0
+        profile = reference.columns[column]
+        reference_rate = profile.nulls / profile.n if profile.n else 0.0
         # On text-typed columns the raw text is checked: an unparseable value is wrong_type, not null.
         target = f"{column}{RAW_SUFFIX}" if f"{column}{RAW_SUFFIX}" in present else column
         for check, severity, limit in (("null_rate", "warning", rules.max_null_rate),
@@ -104,8 +106,9 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
                     f"at most {allowed:.1%} nulls (the reference had {reference_rate:.1%})", mostly=round(1.0 - allowed, 6))
     for column in config.features.categorical:
         if column in present:
-            profile = reference["columns"][column]
-            known = sorted({*profile["categories"], *profile.get("pooled", [])} - {"__other__"})
+            categorical = reference.columns[column]
+            assert isinstance(categorical, CategoricalReference)
+            known = sorted({*categorical.categories, *(categorical.pooled or ())} - {"__other__"})
             add("expect_column_values_to_be_in_set", "category_set", column, "info",
                 f"the reference's {len(known)} categories {share}", value_set=known, mostly=rules.mostly)
     if score_column in present:
@@ -124,11 +127,11 @@ def expectation_specs(config: MonitorConfig, reference: dict[str, Any], frame: p
     return specs
 
 
-def _can_flag_constant(profile: dict[str, Any], n: int) -> bool:
+def _can_flag_constant(profile: NumericReference, n: int) -> bool:
     """True when the reference varies and an undrifted window of `n` values is very unlikely to be constant.
     The largest grid bin's share bounds the most common value's share from above, so this errs on the quiet side."""
-    grid = profile.get("grid_counts") or []
+    grid = profile.grid_counts or ()
     total = sum(grid)
-    if not total or not profile.get("std") or n < 2:
+    if not total or not profile.std or n < 2:
         return False
     return n * math.log(max(grid) / total) < math.log(CONSTANT_FALSE_ALARM)

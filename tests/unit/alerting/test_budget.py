@@ -18,6 +18,7 @@ from include.monitoring.alerting import policy
 from include.monitoring.alerting.messages import describe
 from include.monitoring.config import MonitorConfig, PerformanceConfig
 from include.monitoring.performance.rescoring import alerting_rows, window_performance
+from include.monitoring.profile_types import ReferenceProfile
 from include.monitoring.types import MetricKind, Severity, Window
 
 WINDOW = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 1, tzinfo=UTC))
@@ -68,11 +69,12 @@ def _config(metrics: tuple[str, ...] = ("accuracy", "roc_auc")) -> MonitorConfig
     return dataclasses.replace(config, reference=dataclasses.replace(config.reference, label_column="label"))
 
 
-REFERENCE = {  # 4000 labels, 80 % right; an AUC band of std 0.02 at every size
-    "baseline": {"accuracy": 0.8, "roc_auc": 0.85},
-    "baseline_statistics": {"n": 4000, "positives": 1200, "tp": 900, "fp": 300, "tn": 2300, "fn": 500},
-    "performance_bands": {"sizes": [30, 100, 300], "mean": {"roc_auc": [0.85] * 3}, "std": {"roc_auc": [0.02] * 3}},
-}
+REFERENCE = ReferenceProfile(  # 4000 labels, 80 % right; an AUC band of std 0.02 at every size
+    model="m", rows=4000, columns={},
+    baseline={"accuracy": 0.8, "roc_auc": 0.85},
+    baseline_statistics={"n": 4000, "positives": 1200, "tp": 900, "fp": 300, "tn": 2300, "fn": 500},
+    performance_bands={"sizes": [30, 100, 300], "mean": {"roc_auc": [0.85] * 3}, "std": {"roc_auc": [0.02] * 3}},
+)
 
 
 def _collapsed_window(n: int = 300) -> pd.DataFrame:
@@ -109,8 +111,8 @@ def test_an_exact_test_at_the_tier_alone_no_longer_pages_once_its_share_is_spent
     else:
         pytest.fail("no reference count gives a p-value in range")
     tp, fn = reference_right - 2000, 500  # 2000 true negatives; the rest wrong, 500 of them missed positives
-    reference = {**REFERENCE, "baseline": {"accuracy": reference_right / 4000}, "baseline_statistics": {
-        "n": 4000, "positives": tp + fn, "tp": tp, "tn": 2000, "fn": fn, "fp": 4000 - reference_right - fn}}
+    reference = dataclasses.replace(REFERENCE, baseline={"accuracy": reference_right / 4000}, baseline_statistics={
+        "n": 4000, "positives": tp + fn, "tp": tp, "tn": 2000, "fn": fn, "fp": 4000 - reference_right - fn})
     [accuracy] = [r for r in window_performance(config, reference, WINDOW, frame, WINDOW.end)
                   if r.metric == "accuracy" and not r.slice_key]
     assert accuracy.details["raw_p_value"] == pytest.approx(raw)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from include.monitoring.config import FeaturesConfig, MonitorConfig
 from include.monitoring.observation import Observation
+from include.monitoring.profile_types import ReferenceProfile
 from include.monitoring.types import RunStatus, Window
 from include.monitoring.window_profiles import window_profiles
 
@@ -61,6 +62,6 @@ POPULATION_SD = (10.0, float(np.sqrt((np.exp(0.64) - 1) * np.exp(6 + 0.64))), fl
                  float(np.sqrt(0.3 * 0.25 + 0.7 * 1 + 0.3 * 0.7 * 16)), float(np.sqrt(3)))
 
 
-def observation(cfg: MonitorConfig, reference: dict, rows: pd.DataFrame) -> Observation:
+def observation(cfg: MonitorConfig, reference: ReferenceProfile, rows: pd.DataFrame) -> Observation:
     return Observation(WINDOW, RunStatus.OK, "", len(rows), len(rows), "synthetic",
                        profiles=window_profiles(cfg, reference, rows))

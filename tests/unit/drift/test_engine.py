@@ -201,9 +201,9 @@ def test_method_not_calibrated_in_the_profile_is_resampled_at_run_time(fitted):
 
 def test_reference_stores_calibration_per_possible_method(fitted):
     _, reference = fitted
-    assert set(reference["columns"]["num_0"]["calibration"]) == {"wasserstein"}  # ks is a p-value: nothing to calibrate
-    assert set(reference["columns"]["cat_0"]["calibration"]) == {"jensen_shannon"}
-    table = reference["columns"]["num_0"]["calibration"]["wasserstein"]
+    assert set(reference.columns["num_0"].calibration) == {"wasserstein"}  # ks is a p-value: nothing to calibrate
+    assert set(reference.columns["cat_0"].calibration) == {"jensen_shannon"}
+    table = reference.columns["num_0"].calibration["wasserstein"]
     assert table["noise"] == sorted(table["noise"], reverse=True)
     assert pd.Series(table["noise"]).notna().all()
 

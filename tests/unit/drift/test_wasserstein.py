@@ -20,16 +20,16 @@ PROPERTY = settings(max_examples=60, deadline=None, database=None)
 
 def profiles_of(reference_rows, window_rows):
     reference = fit_numeric(pd.Series(reference_rows, dtype="float64"), 10)
-    window = numeric_profile(pd.Series(window_rows, dtype="float64"), reference["edges"], reference["grid_edges"])
+    window = numeric_profile(pd.Series(window_rows, dtype="float64"), reference.edges, reference.grid_edges)
     return reference, window
 
 
 def score_rows(reference_rows, window_rows, scale=None):
     reference, window = profiles_of(reference_rows, window_rows)
     locations = grid_locations(reference)
-    return wasserstein(reference["grid_counts"], window["grid_counts"], reference_locations=locations,
+    return wasserstein(reference.grid_counts, window.grid_counts, reference_locations=locations,
                        window_locations=grid_locations(window, fallback=locations),
-                       scale=scale if scale is not None else reference["std"])
+                       scale=scale if scale is not None else reference.std)
 
 
 def test_wasserstein_three_points_hand_worked_matches():

@@ -68,6 +68,7 @@ def test_each_slice_value_gets_a_band_of_its_own_spread_and_unknown_slices_fall_
 
     from include.monitoring.config import FeaturesConfig, MonitorConfig, PerformanceConfig
     from include.monitoring.performance.rescoring import _band
+    from include.monitoring.profile_types import ReferenceProfile
     from include.monitoring.reference import fit_performance
 
     rng = np.random.default_rng(5)
@@ -81,7 +82,7 @@ def test_each_slice_value_gets_a_band_of_its_own_spread_and_unknown_slices_fall_
     config = MonitorConfig(model="m", features=FeaturesConfig(categorical=("segment",)),
                            performance=PerformanceConfig(metrics=("accuracy",), slices=("segment",), estimate=False))
     config = dataclasses.replace(config, reference=dataclasses.replace(config.reference, label_column="label"))
-    reference = fit_performance(config, frame)
+    reference = ReferenceProfile(model="m", rows=n_rows, columns={}, **fit_performance(config, frame))
     for value in ("steady", "noisy"):
         part = frame[frame["segment"] == value]
         p = float((part["predicted_class"] == part["label"]).mean())
@@ -92,8 +93,8 @@ def test_each_slice_value_gets_a_band_of_its_own_spread_and_unknown_slices_fall_
     steady = band_at(_band(reference, "segment", "steady"), "accuracy", 100)[1]
     noisy = band_at(_band(reference, "segment", "noisy"), "accuracy", 100)[1]
     assert noisy > 1.8 * steady
-    assert _band(reference, "segment", "never_seen") is reference["performance_bands"]
-    assert _band(reference, "", "") is reference["performance_bands"]
+    assert _band(reference, "segment", "never_seen") is reference.performance_bands
+    assert _band(reference, "", "") is reference.performance_bands
 
 
 # --- binary: the class the model served -------------------------------------------------------------------------------

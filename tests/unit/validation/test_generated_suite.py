@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 
 from include.monitoring.catalogue import GENERATED_CHECKS
 from include.monitoring.config import FeaturesConfig, MonitorConfig, ValidationConfig
+from include.monitoring.profile_types import CategoricalReference, NumericReference, ReferenceProfile
 from include.monitoring.validation.suite import (
     CONSTANT_FALSE_ALARM,
     FINITE_SUFFIX,
@@ -22,16 +24,16 @@ CONFIG = MonitorConfig(model="m", features=FeaturesConfig(numeric=("income", "ba
 
 
 def _numeric(minimum, maximum, std=1.0, grid=(10,) * 10, nulls=0, n=100):
-    return {"kind": "numeric", "min": minimum, "max": maximum, "std": std, "grid_counts": list(grid), "nulls": nulls,
-            "n": n}
+    return NumericReference.from_json({"kind": "numeric", "edges": [], "counts": [n - nulls], "min": minimum,
+                                       "max": maximum, "std": std, "grid_counts": list(grid), "nulls": nulls, "n": n})
 
 
-REFERENCE = {"columns": {
+REFERENCE = ReferenceProfile(model="m", rows=100, columns={
     "income": _numeric(1000.0, 9000.0),
     "balance": _numeric(-50.0, 50.0, nulls=30),  # 30 % nulls in the reference
-    "region": {"kind": "categorical", "categories": ["east", "west", "__other__"], "pooled": ["north"], "nulls": 0,
-               "n": 100},
-}}
+    "region": CategoricalReference.from_json({"kind": "categorical", "categories": ["east", "west", "__other__"],
+                                              "counts": [40, 40, 20], "pooled": ["north"], "nulls": 0, "n": 100}),
+})
 
 
 def _specs(frame, config=CONFIG):
@@ -86,7 +88,7 @@ def test_a_column_with_infinities_is_checked_for_constancy_on_its_finite_copy():
 
 
 def test_null_checks_are_left_out_when_the_reference_is_mostly_null():
-    reference = {"columns": {**REFERENCE["columns"], "balance": _numeric(-50.0, 50.0, nulls=70)}}
+    reference = dataclasses.replace(REFERENCE, columns={**REFERENCE.columns, "balance": _numeric(-50.0, 50.0, nulls=70)})
     specs = {(s.check, s.column) for s in expectation_specs(CONFIG, reference, _frame())}
     assert ("null_rate", "balance") not in specs and ("mostly_null", "balance") not in specs  # 1.5 x 70 % >= 100 %
 
@@ -110,8 +112,6 @@ def test_critical_null_rate_is_configurable():
 
 
 def test_expected_model_versions_give_a_warning_check_on_the_version_column():
-    import dataclasses
-
     from include.monitoring.config import WarehouseConfig
 
     config = dataclasses.replace(CONFIG, warehouse=WarehouseConfig(model_version_column="model_version",
