@@ -244,16 +244,25 @@ def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime)
 
 
 def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
-    """Labels that arrived in `arrived`: how many, how many match no prediction id, and a few of those ids."""
-    w, lab = config.warehouse, config.labels
+    """Labels that arrived in `arrived`: how many, how many match no prediction id of the label horizon
+    (labels.horizon_days before the window, whose labels are scored), and a few of those ids.
+
+    An anti-join of two time ranges, so that a warehouse without an index on ids (BigQuery, Snowflake, DuckDB, a
+    plain PostgreSQL table) prunes both tables by time and hashes one against the other; a correlated NOT EXISTS
+    against the whole predictions table cost 25 s an hour on 100,000 unindexed rows."""
+    w, lab, unit = config.warehouse, config.labels, config.warehouse.timestamp_unit
     predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
-    _require(predictions, (w.id_column,), config.model)
-    in_window = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)
-    known = sa.exists().where(predictions.c[w.id_column] == labels.c[lab.id_column])
-    total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window), "labels").iloc[0, 0]
-    orphans = _read(engine, sa.select(labels.c[lab.id_column]).where(in_window, ~known),
-                    f"{config.model} labels without a prediction")
+    _require(predictions, (w.id_column, w.timestamp_column), config.model)
+    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
+        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, unit)).subquery("arriving")
+    horizon = sa.select(predictions.c[w.id_column].label("prediction_id")).where(_in(
+        engine, predictions.c[w.timestamp_column], arrived.start - timedelta(days=lab.horizon_days), arrived.end, unit)
+    ).subquery("horizon")
+    total = _read(engine, sa.select(sa.func.count()).select_from(arriving), "labels").iloc[0, 0]
+    orphans = _read(engine, sa.select(arriving.c.label_id).select_from(
+        arriving.outerjoin(horizon, horizon.c.prediction_id == arriving.c.label_id)).where(
+        horizon.c.prediction_id.is_(None)), f"{config.model} labels without a prediction")
     ids = orphans.iloc[:, 0].tolist() if len(orphans) else []
     return int(total), len(ids), [str(i) for i in ids[:5]]
 
@@ -286,7 +295,8 @@ def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
     label_id, value, arrived_at = labels.c[lab.id_column], labels.c[lab.label_column], labels.c[lab.arrived_at_column]
     in_window = _in(engine, arrived_at, arrived.start, arrived.end, unit)
-    known = _in(engine, arrived_at, None, arrived.end, unit)
+    # Earlier labels of the same predictions arrived within the label horizon (time-pruned, no index on ids needed).
+    known = _in(engine, arrived_at, arrived.end - timedelta(days=lab.horizon_days), arrived.end, unit)
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window),
                   f"{config.model} labels that arrived in {arrived}").iloc[0, 0]
     repeated = (sa.select(label_id).where(known, label_id.in_(sa.select(label_id).where(in_window)))
@@ -321,7 +331,9 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
         _in(engine, predictions.c[w.timestamp_column], predicted_in.start, predicted_in.end, w.timestamp_unit))
     newest_first = sa.func.row_number().over(partition_by=label_id, order_by=(arrived.desc(), value.desc()))
     ranked = (sa.select(label_id, value, newest_first.label("arrival_rank"))
-              .where(_in(engine, labels.c[lab.arrived_at_column], None, known_by, w.timestamp_unit),
+              # A label arrives after its prediction: the arrival range starts with the predictions', so that
+              # the labels are pruned by time as the predictions are.
+              .where(_in(engine, labels.c[lab.arrived_at_column], predicted_in.start, known_by, w.timestamp_unit),
                      value.is_not(None), label_id.in_(predicted))
               .subquery("known_labels"))
     latest = sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
