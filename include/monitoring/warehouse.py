@@ -319,16 +319,17 @@ def _labelled_tables(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table
 
 
 def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime, predicted_in: Window,
-                   tables: tuple[sa.Table, sa.Table] | None = None) -> tuple[sa.Table, sa.Subquery, Any]:
-    """Predictions outer-joined with one label per prediction of `predicted_in`: of the labels that had arrived
-    before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent twice counts once).
-    `tables`: the two tables from `_labelled_tables`, when the caller reads several windows."""
+                   tables: tuple[sa.Table, sa.Table] | None = None,
+                   ranges: Sequence[Window] = ()) -> tuple[sa.Table, sa.Subquery, Any]:
+    """Predictions outer-joined with one label per prediction of `predicted_in` (or of `ranges` inside it): of the
+    labels that had arrived before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent
+    twice counts once). `tables`: the two tables from `_labelled_tables`, when the caller reads several windows."""
     w, lab = config.warehouse, config.labels
     predictions, labels = tables or _labelled_tables(engine, config)
     label_id, value = labels.c[lab.id_column], labels.c[lab.label_column]
     arrived = _time(engine, labels.c[lab.arrived_at_column], w.timestamp_unit).value
     predicted = sa.select(predictions.c[w.id_column]).where(
-        _in(engine, predictions.c[w.timestamp_column], predicted_in.start, predicted_in.end, w.timestamp_unit))
+        _in_any(engine, predictions.c[w.timestamp_column], ranges or [predicted_in], w.timestamp_unit))
     newest_first = sa.func.row_number().over(partition_by=label_id, order_by=(arrived.desc(), value.desc()))
     ranked = (sa.select(label_id, value, newest_first.label("arrival_rank"))
               # A label arrives after its prediction: the arrival range starts with the predictions', so that
@@ -385,26 +386,66 @@ def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kn
 
 
 def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width: timedelta,
-                 known_by: datetime) -> dict[datetime, tuple[int, int]]:
-    """Per window of `width` in `period`: (predictions, labelled predictions) with the labels known by `known_by`.
-    One aggregate query: windows are hours or days, so the bucket is the timestamp truncated to that unit."""
+                 known_by: datetime, only: Sequence[datetime] | None = None) -> dict[datetime, tuple[int, int]]:
+    """Per window of `width` in `period` (or only the windows starting at `only`): (predictions, labelled
+    predictions) with the labels known by `known_by`. One aggregate query: windows are hours or days, so the bucket
+    is the timestamp truncated to that unit."""
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by, period)
-    instant = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
-    hourly = width == timedelta(hours=1)
-    if engine.dialect.name == "sqlite":
-        bucket = sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", instant)
-    else:
-        bucket = sa.func.date_trunc("hour" if hourly else "day", instant)
+    ranges = [period] if only is None else _ranges(sorted(only), width)
+    if not ranges:
+        return {}
+    predictions, labels, join = _labelled_join(engine, config, known_by, period, ranges=ranges)
+    bucket = _bucket(engine, _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment, width)
     query = (sa.select(bucket.label("bucket"), sa.func.count().label("predictions"),
                        sa.func.count(labels.c[config.labels.label_column]).label("labelled"))
              .select_from(join)
-             .where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end, w.timestamp_unit))
+             .where(_in_any(engine, predictions.c[w.timestamp_column], ranges, w.timestamp_unit))
              .group_by(bucket))
     frame = _read(engine, query, f"{config.model} label counts of {period}")
     # a bucket of timestamps that do not parse is no window (timestamp_unparseable reports those rows)
     return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
             for row in frame.itertuples() if not pd.isna(row.bucket)}
+
+
+def labelled_windows(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon: Window,
+                     width: timedelta) -> list[datetime]:
+    """The starts of the windows of `width` in `horizon` that the labels arriving in `arrived` belong to: the windows
+    whose labels changed since a run at `arrived.start` scored them. Both tables read by time range only."""
+    w, lab = config.warehouse, config.labels
+    predictions, labels = _labelled_tables(engine, config)
+    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
+        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)).subquery("arriving")
+    moment = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
+    recent = sa.select(predictions.c[w.id_column].label("prediction_id"), _bucket(engine, moment, width).label("bucket")
+                       ).where(_in(engine, predictions.c[w.timestamp_column], horizon.start, horizon.end,
+                                   w.timestamp_unit)).subquery("recent")
+    query = sa.select(recent.c.bucket).distinct().select_from(
+        arriving.join(recent, recent.c.prediction_id == arriving.c.label_id))
+    frame = _read(engine, query, f"{config.model} windows of the labels that arrived in {arrived}")
+    return sorted(parse_utc(pd.Timestamp(value).to_pydatetime()) for value in frame.iloc[:, 0] if not pd.isna(value))
+
+
+def _bucket(engine: sa.Engine, moment: sa.ColumnElement[Any], width: timedelta) -> sa.ColumnElement[Any]:
+    """The start of the hourly or daily window `moment` falls in (windows are hours or days)."""
+    hourly = width == timedelta(hours=1)
+    if engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", moment)
+    return sa.func.date_trunc("hour" if hourly else "day", moment)
+
+
+def _ranges(starts: Sequence[datetime], width: timedelta) -> list[Window]:
+    """Consecutive window starts merged into ranges: one time condition per run of windows, not per window."""
+    ranges: list[Window] = []
+    for start in starts:
+        if ranges and ranges[-1].end == start:
+            ranges[-1] = Window(ranges[-1].start, start + width)
+        elif not ranges or ranges[-1].end < start:
+            ranges.append(Window(start, start + width))
+    return ranges
+
+
+def _in_any(engine: sa.Engine, column: sa.ColumnElement[Any], ranges: Sequence[Window], unit: str = "") -> Any:
+    return sa.or_(*(_in(engine, column, r.start, r.end, unit) for r in ranges))
 
 
 def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str],
