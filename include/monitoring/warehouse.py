@@ -176,12 +176,7 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
-        # The same rows on every re-run and every database: a query without ORDER BY returns them in whatever order
-        # the database reads them (PostgreSQL's parallel scans differ run to run), so they are put in id order first.
-        if w.id_column in frame.columns:
-            frame = frame.sort_values(w.id_column, kind="stable", ignore_index=True)
-        rng = np.random.default_rng(int(window.start.timestamp()))  # same window, same sample
-        frame = frame.iloc[np.sort(rng.choice(row_count, w.max_rows_per_window, replace=False))].reset_index(drop=True)
+        frame = sample_by_id(frame, w.id_column, w.max_rows_per_window)
     return WindowRows(
         frame=frame,
         row_count=row_count,
@@ -190,6 +185,20 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
         unplaced=unplaced,
         unplaced_examples=unplaced_examples,
     )
+
+
+def sample_by_id(frame: pd.DataFrame, id_column: str, size: int) -> pd.DataFrame:
+    """The `size` rows whose ids hash lowest, in id order: the same rows on every re-run and every database, whatever
+    order the rows were read in (a query without ORDER BY returns them as the database reads them, and PostgreSQL's
+    parallel scans differ run to run), and a sample uncorrelated with the features. Ids are hashed as their text (pandas'
+    fixed-key SipHash), so an id read as 7 or "7" is the same draw."""
+    if id_column not in frame.columns:  # a missing id column is reported as such; sample by position, reproducibly
+        return frame.iloc[:size].reset_index(drop=True)
+    ids = frame[id_column].astype(str)
+    hashes = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+    chosen = np.argsort(hashes, kind="stable")[:size]
+    return frame.iloc[chosen].assign(_id=ids.iloc[chosen].to_numpy()).sort_values(
+        "_id", kind="stable").drop(columns="_id").reset_index(drop=True)
 
 
 MAX_EXAMPLES = 5
