@@ -176,12 +176,7 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
     unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
-        # The same rows on every re-run and every database: a query without ORDER BY returns them in whatever order
-        # the database reads them (PostgreSQL's parallel scans differ run to run), so they are put in id order first.
-        if w.id_column in frame.columns:
-            frame = frame.sort_values(w.id_column, kind="stable", ignore_index=True)
-        rng = np.random.default_rng(int(window.start.timestamp()))  # same window, same sample
-        frame = frame.iloc[np.sort(rng.choice(row_count, w.max_rows_per_window, replace=False))].reset_index(drop=True)
+        frame = sample_by_id(frame, w.id_column, w.max_rows_per_window)
     return WindowRows(
         frame=frame,
         row_count=row_count,
@@ -190,6 +185,20 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
         unplaced=unplaced,
         unplaced_examples=unplaced_examples,
     )
+
+
+def sample_by_id(frame: pd.DataFrame, id_column: str, size: int) -> pd.DataFrame:
+    """The `size` rows whose ids hash lowest, in id order: the same rows on every re-run and every database, whatever
+    order the rows were read in (a query without ORDER BY returns them as the database reads them, and PostgreSQL's
+    parallel scans differ run to run), and a sample uncorrelated with the features. Ids are hashed as their text (pandas'
+    fixed-key SipHash), so an id read as 7 or "7" is the same draw."""
+    if id_column not in frame.columns:  # a missing id column is reported as such; sample by position, reproducibly
+        return frame.iloc[:size].reset_index(drop=True)
+    ids = frame[id_column].astype(str)
+    hashes = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+    chosen = np.argsort(hashes, kind="stable")[:size]
+    return frame.iloc[chosen].assign(_id=ids.iloc[chosen].to_numpy()).sort_values(
+        "_id", kind="stable").drop(columns="_id").reset_index(drop=True)
 
 
 MAX_EXAMPLES = 5
@@ -244,16 +253,25 @@ def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime)
 
 
 def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
-    """Labels that arrived in `arrived`: how many, how many match no prediction id, and a few of those ids."""
-    w, lab = config.warehouse, config.labels
+    """Labels that arrived in `arrived`: how many, how many match no prediction id of the label horizon
+    (labels.horizon_days before the window, whose labels are scored), and a few of those ids.
+
+    An anti-join of two time ranges, so that a warehouse without an index on ids (BigQuery, Snowflake, DuckDB, a
+    plain PostgreSQL table) prunes both tables by time and hashes one against the other; a correlated NOT EXISTS
+    against the whole predictions table cost 25 s an hour on 100,000 unindexed rows."""
+    w, lab, unit = config.warehouse, config.labels, config.warehouse.timestamp_unit
     predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
-    _require(predictions, (w.id_column,), config.model)
-    in_window = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)
-    known = sa.exists().where(predictions.c[w.id_column] == labels.c[lab.id_column])
-    total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window), "labels").iloc[0, 0]
-    orphans = _read(engine, sa.select(labels.c[lab.id_column]).where(in_window, ~known),
-                    f"{config.model} labels without a prediction")
+    _require(predictions, (w.id_column, w.timestamp_column), config.model)
+    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
+        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, unit)).subquery("arriving")
+    horizon = sa.select(predictions.c[w.id_column].label("prediction_id")).where(_in(
+        engine, predictions.c[w.timestamp_column], arrived.start - timedelta(days=lab.horizon_days), arrived.end, unit)
+    ).subquery("horizon")
+    total = _read(engine, sa.select(sa.func.count()).select_from(arriving), "labels").iloc[0, 0]
+    orphans = _read(engine, sa.select(arriving.c.label_id).select_from(
+        arriving.outerjoin(horizon, horizon.c.prediction_id == arriving.c.label_id)).where(
+        horizon.c.prediction_id.is_(None)), f"{config.model} labels without a prediction")
     ids = orphans.iloc[:, 0].tolist() if len(orphans) else []
     return int(total), len(ids), [str(i) for i in ids[:5]]
 
@@ -286,7 +304,8 @@ def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
     label_id, value, arrived_at = labels.c[lab.id_column], labels.c[lab.label_column], labels.c[lab.arrived_at_column]
     in_window = _in(engine, arrived_at, arrived.start, arrived.end, unit)
-    known = _in(engine, arrived_at, None, arrived.end, unit)
+    # Earlier labels of the same predictions arrived within the label horizon (time-pruned, no index on ids needed).
+    known = _in(engine, arrived_at, arrived.end - timedelta(days=lab.horizon_days), arrived.end, unit)
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window),
                   f"{config.model} labels that arrived in {arrived}").iloc[0, 0]
     repeated = (sa.select(label_id).where(known, label_id.in_(sa.select(label_id).where(in_window)))
@@ -309,19 +328,22 @@ def _labelled_tables(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table
 
 
 def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime, predicted_in: Window,
-                   tables: tuple[sa.Table, sa.Table] | None = None) -> tuple[sa.Table, sa.Subquery, Any]:
-    """Predictions outer-joined with one label per prediction of `predicted_in`: of the labels that had arrived
-    before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent twice counts once).
-    `tables`: the two tables from `_labelled_tables`, when the caller reads several windows."""
+                   tables: tuple[sa.Table, sa.Table] | None = None,
+                   ranges: Sequence[Window] = ()) -> tuple[sa.Table, sa.Subquery, Any]:
+    """Predictions outer-joined with one label per prediction of `predicted_in` (or of `ranges` inside it): of the
+    labels that had arrived before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent
+    twice counts once). `tables`: the two tables from `_labelled_tables`, when the caller reads several windows."""
     w, lab = config.warehouse, config.labels
     predictions, labels = tables or _labelled_tables(engine, config)
     label_id, value = labels.c[lab.id_column], labels.c[lab.label_column]
     arrived = _time(engine, labels.c[lab.arrived_at_column], w.timestamp_unit).value
     predicted = sa.select(predictions.c[w.id_column]).where(
-        _in(engine, predictions.c[w.timestamp_column], predicted_in.start, predicted_in.end, w.timestamp_unit))
+        _in_any(engine, predictions.c[w.timestamp_column], ranges or [predicted_in], w.timestamp_unit))
     newest_first = sa.func.row_number().over(partition_by=label_id, order_by=(arrived.desc(), value.desc()))
     ranked = (sa.select(label_id, value, newest_first.label("arrival_rank"))
-              .where(_in(engine, labels.c[lab.arrived_at_column], None, known_by, w.timestamp_unit),
+              # A label arrives after its prediction: the arrival range starts with the predictions', so that
+              # the labels are pruned by time as the predictions are.
+              .where(_in(engine, labels.c[lab.arrived_at_column], predicted_in.start, known_by, w.timestamp_unit),
                      value.is_not(None), label_id.in_(predicted))
               .subquery("known_labels"))
     latest = sa.select(ranked.c[lab.id_column], ranked.c[lab.label_column]).where(ranked.c.arrival_rank == 1)
@@ -373,26 +395,66 @@ def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kn
 
 
 def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width: timedelta,
-                 known_by: datetime) -> dict[datetime, tuple[int, int]]:
-    """Per window of `width` in `period`: (predictions, labelled predictions) with the labels known by `known_by`.
-    One aggregate query: windows are hours or days, so the bucket is the timestamp truncated to that unit."""
+                 known_by: datetime, only: Sequence[datetime] | None = None) -> dict[datetime, tuple[int, int]]:
+    """Per window of `width` in `period` (or only the windows starting at `only`): (predictions, labelled
+    predictions) with the labels known by `known_by`. One aggregate query: windows are hours or days, so the bucket
+    is the timestamp truncated to that unit."""
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by, period)
-    instant = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
-    hourly = width == timedelta(hours=1)
-    if engine.dialect.name == "sqlite":
-        bucket = sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", instant)
-    else:
-        bucket = sa.func.date_trunc("hour" if hourly else "day", instant)
+    ranges = [period] if only is None else _ranges(sorted(only), width)
+    if not ranges:
+        return {}
+    predictions, labels, join = _labelled_join(engine, config, known_by, period, ranges=ranges)
+    bucket = _bucket(engine, _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment, width)
     query = (sa.select(bucket.label("bucket"), sa.func.count().label("predictions"),
                        sa.func.count(labels.c[config.labels.label_column]).label("labelled"))
              .select_from(join)
-             .where(_in(engine, predictions.c[w.timestamp_column], period.start, period.end, w.timestamp_unit))
+             .where(_in_any(engine, predictions.c[w.timestamp_column], ranges, w.timestamp_unit))
              .group_by(bucket))
     frame = _read(engine, query, f"{config.model} label counts of {period}")
     # a bucket of timestamps that do not parse is no window (timestamp_unparseable reports those rows)
     return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
             for row in frame.itertuples() if not pd.isna(row.bucket)}
+
+
+def labelled_windows(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon: Window,
+                     width: timedelta) -> list[datetime]:
+    """The starts of the windows of `width` in `horizon` that the labels arriving in `arrived` belong to: the windows
+    whose labels changed since a run at `arrived.start` scored them. Both tables read by time range only."""
+    w, lab = config.warehouse, config.labels
+    predictions, labels = _labelled_tables(engine, config)
+    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
+        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)).subquery("arriving")
+    moment = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
+    recent = sa.select(predictions.c[w.id_column].label("prediction_id"), _bucket(engine, moment, width).label("bucket")
+                       ).where(_in(engine, predictions.c[w.timestamp_column], horizon.start, horizon.end,
+                                   w.timestamp_unit)).subquery("recent")
+    query = sa.select(recent.c.bucket).distinct().select_from(
+        arriving.join(recent, recent.c.prediction_id == arriving.c.label_id))
+    frame = _read(engine, query, f"{config.model} windows of the labels that arrived in {arrived}")
+    return sorted(parse_utc(pd.Timestamp(value).to_pydatetime()) for value in frame.iloc[:, 0] if not pd.isna(value))
+
+
+def _bucket(engine: sa.Engine, moment: sa.ColumnElement[Any], width: timedelta) -> sa.ColumnElement[Any]:
+    """The start of the hourly or daily window `moment` falls in (windows are hours or days)."""
+    hourly = width == timedelta(hours=1)
+    if engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", moment)
+    return sa.func.date_trunc("hour" if hourly else "day", moment)
+
+
+def _ranges(starts: Sequence[datetime], width: timedelta) -> list[Window]:
+    """Consecutive window starts merged into ranges: one time condition per run of windows, not per window."""
+    ranges: list[Window] = []
+    for start in starts:
+        if ranges and ranges[-1].end == start:
+            ranges[-1] = Window(ranges[-1].start, start + width)
+        elif not ranges or ranges[-1].end < start:
+            ranges.append(Window(start, start + width))
+    return ranges
+
+
+def _in_any(engine: sa.Engine, column: sa.ColumnElement[Any], ranges: Sequence[Window], unit: str = "") -> Any:
+    return sa.or_(*(_in(engine, column, r.start, r.end, unit) for r in ranges))
 
 
 def fetch_reference(engine: sa.Engine, config: MonitorConfig, columns: Sequence[str],

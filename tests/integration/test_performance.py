@@ -537,3 +537,62 @@ def test_a_due_window_without_predictions_gives_way_to_the_newest_earlier_one(de
     counts = warehouse.label_counts(engine, config, horizon, run.width, min(run.end, DEMO_END))
     row = due_coverage_row(config, counts, run)
     assert row.details["due_window"] == str(_window(14))
+
+
+def _performance_rows(store: sa.Engine) -> list[dict]:
+    return _rows(store, "select window_start, metric, slice_key, slice_value, value, n, severity, details "
+                        "from metric_values where kind = 'performance' or metric = 'label_coverage' "
+                        "order by window_start, metric, slice_key, slice_value")
+
+
+def test_incremental_rescoring_stores_what_scanning_the_whole_horizon_stores(tmp_path, demo_warehouse_path,
+                                                                             reference_store, monkeypatch):
+    """Hour by hour for thirty hours and a backfill out of order: a run that counts only the windows of the labels that
+    arrived since the previous cut-off (and its own, and the due day) stores exactly what a run counting every window
+    of the 30-day horizon stores."""
+    from include.monitoring import pipeline, reference
+    from include.monitoring.airflow_adapters import engine_from_url
+    from include.monitoring.performance import rescoring
+
+    warehouse = engine_from_url(f"sqlite:///{demo_warehouse_path}")
+    config = _config()
+    hours = [*range(40, 10, -1), 25]  # in order, then one window again out of order (a backfill)
+
+    def run_all(store: sa.Engine) -> list[dict]:
+        _, profile = reference.load_reference(config, store)
+        for hours_before_end in hours:
+            window = _window(hours_before_end)
+            rows = pipeline.compute_performance(config, profile, warehouse, store, window)
+            pipeline.write_window(config, store, pipeline.Observation(window, RunStatus.OK, "", 0, 0, "ref"), rows,
+                                  "test", window.end, window.end)
+        return _performance_rows(store)
+
+    stores = {}
+    for mode in ("incremental", "full"):
+        shutil.copyfile(reference_store, tmp_path / f"{mode}.db")
+        stores[mode] = sa.create_engine(f"sqlite:///{tmp_path / f'{mode}.db'}")
+    incremental = run_all(stores["incremental"])
+    monkeypatch.setattr(rescoring, "candidate_windows", lambda *args: None)
+    full = run_all(stores["full"])
+    assert len(incremental) > 300
+    assert incremental == full
+
+
+def test_an_unchanged_hour_counts_only_its_own_windows_and_a_backfill_counts_the_horizon(engines):
+    from include.monitoring import store as metric_store
+    from include.monitoring.performance import rescoring
+    from include.monitoring.types import Window
+
+    warehouse, store = engines
+    config = _config()
+    _rescore(engines, 10)
+    window = _window(10)
+    horizon = Window(window.end - timedelta(days=config.labels.horizon_days), window.end)
+    scored = metric_store.scored_label_counts(store, config.model, horizon)
+    again = rescoring.candidate_windows(config, warehouse, scored, window)  # the same hour again: no label arrived since
+    due_end = window.end - timedelta(hours=config.labels.due_hours)
+    assert again == [due_end - timedelta(hours=h) for h in range(24, 0, -1)]  # only the due day, nothing re-scored
+    following = rescoring.candidate_windows(config, warehouse, scored, _window(9))
+    assert _window(9).start in following and len(following) < 24 + 46  # its own, the due day, the arrived labels'
+    assert rescoring.candidate_windows(config, warehouse, scored, _window(20)) is None  # out of order: the horizon
+    assert rescoring.candidate_windows(config, warehouse, {}, window) is None  # no cut-off yet: the horizon

@@ -52,7 +52,7 @@ class WarehouseConfig:
     prediction_column: str = "predicted_class"
     model_version_column: str = ""  # "" when the log has none
     expected_model_versions: tuple[str, ...] = ()  # a version outside this list is a WARNING; () = any version
-    max_rows_per_window: int = 200_000  # larger windows are sampled deterministically by id
+    max_rows_per_window: int = 200_000  # larger windows are sampled by a hash of the id (warehouse.sample_by_id)
 
 
 @dataclass(frozen=True, slots=True)

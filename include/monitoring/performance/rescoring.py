@@ -13,6 +13,7 @@ each alert (see `alerting_rows`).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,8 +47,9 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
     """Performance rows of every window in the horizon whose labels changed, as known at `window.end`."""
     known_by = window.end
     horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
-    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by)
     scored = store.scored_label_counts(store_engine, config.model, horizon)
+    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by,
+                                    only=candidate_windows(config, warehouse_engine, scored, window))
     changed = [Window(start, start + window.width) for start, (_, labelled) in sorted(counts.items())
                if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
     # skipped: unchanged, or already scored by a later run with at least these labels
@@ -58,6 +60,37 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
         rows += window_performance(config, reference, scored_window, frame, known_by, looked_before=looked)
     due = due_coverage_row(config, counts, window)
     return [*rows, *([due] if due is not None else [])]
+
+
+def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored: dict[datetime, tuple[int, datetime]],
+                      window: Window) -> list[datetime] | None:
+    """The starts of the windows a run in order needs counted, or None for every window of the horizon.
+
+    The previous cut-off is the newest label cut-off a window was scored with: every label that arrived before it
+    was seen by that run. So the windows whose labels can have changed are those of the labels that arrived since
+    (one query over the arrived labels, both tables pruned by time), the windows newer than any scored one (the run's
+    own, never scored), and the day before the due hour (due_coverage_row). An unchanged hour reads a few windows,
+    whatever the history. With no cut-off (a first run) or one later than this run's (a backfill out of order), the
+    whole horizon is counted."""
+    cutoff = max((known for _, known in scored.values()), default=None)
+    known_by = window.end
+    if cutoff is None or cutoff > known_by:
+        return None
+    horizon_start = known_by - timedelta(days=config.labels.horizon_days)
+    width = window.width
+    arrived = warehouse.labelled_windows(warehouse_engine, config, Window(cutoff, known_by),
+                                         Window(horizon_start, known_by), width) if cutoff < known_by else []
+    # Window starts on the run window's grid (an hourly or a daily one).
+    fresh = _grid(window.start, max(scored) + width, known_by, width)
+    due_end = known_by - timedelta(hours=config.labels.due_hours)
+    before_due = _grid(window.start, max(due_end - timedelta(days=1), horizon_start), due_end, width)
+    return sorted({*arrived, *fresh, *before_due})
+
+
+def _grid(anchor: datetime, low: datetime, high: datetime, width: timedelta) -> list[datetime]:
+    """The window starts anchor + k x width of the windows inside [low, high)."""
+    first = anchor + math.ceil((low - anchor) / width) * width
+    return [first + i * width for i in range(max(0, int((high - first) // width)))]
 
 
 def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, int]], window: Window) -> MetricRow | None:
