@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -68,6 +69,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown dialects: {sorted(unknown)}")
 
+    # kill (SIGTERM) ends the bench as an exception does: the PostgreSQL databases and temporary files are removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{parser.prog}: terminated"))
     bench_started = time.perf_counter()
     t = time.perf_counter()
     import great_expectations  # noqa: F401  (excluded by issue 19: imported before anything is timed)
