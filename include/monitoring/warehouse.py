@@ -367,21 +367,37 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
     return frame
 
 
+# Windows read by one labelled query: their predictions and the labels that arrived since the first of them, split
+# by window in memory. Per window, a warehouse without an index on ids scans the labels once per window (48 windows
+# change every hour when labels arrive over 2 days); a day of hourly windows is 120,000 rows at 5,000 an hour.
+WINDOWS_PER_READ = 24
+
+
 def fetch_labelled_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window],
                            known_by: datetime) -> Iterator[tuple[Window, pd.DataFrame]]:
-    """`fetch_labelled` of each window, read one at a time as the caller iterates, with the two tables reflected
-    once: reflection is several catalogue queries, which on PostgreSQL took longer than reading a window."""
+    """`fetch_labelled` of each window, read WINDOWS_PER_READ windows at a time as the caller iterates, with the two
+    tables reflected once: reflection is several catalogue queries, which on PostgreSQL took longer than reading a
+    window."""
     if not windows:
         return
     tables = _labelled_tables(engine, config)
-    for window in windows:
-        yield window, _fetch_labelled(engine, config, window, known_by, tables)
+    ordered = sorted(windows, key=lambda window: window.start)
+    for first in range(0, len(ordered), WINDOWS_PER_READ):
+        batch = ordered[first:first + WINDOWS_PER_READ]
+        frame = _fetch_labelled(engine, config, batch, known_by, tables)
+        moments = instants(frame.pop("_predicted_at"), config.warehouse.timestamp_unit)
+        for window in batch:
+            inside = (moments >= pd.Timestamp(window.start)) & (moments < pd.Timestamp(window.end))
+            yield window, frame[inside.to_numpy()].reset_index(drop=True)
 
 
-def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime,
+def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window], known_by: datetime,
                     tables: tuple[sa.Table, sa.Table]) -> pd.DataFrame:
+    """The labelled rows of `windows` (of one width), each with its prediction's time (`_predicted_at`)."""
     w = config.warehouse
-    predictions, labels, join = _labelled_join(engine, config, known_by, window, tables)
+    ranges = _ranges([window.start for window in windows], windows[0].width)
+    period = Window(windows[0].start, windows[-1].end)
+    predictions, labels, join = _labelled_join(engine, config, known_by, period, tables, ranges=ranges)
     columns: list[sa.ColumnElement[Any]] = [predictions.c[w.id_column].label("id"),
                                             labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):
@@ -389,9 +405,10 @@ def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kn
             columns.append(predictions.c[source].label(name))
     slices = {w.model_version_column, *config.performance.slices} - {""}
     columns += [predictions.c[column] for column in sorted(slices) if column in predictions.c]
+    columns.append(_time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).selected.label("_predicted_at"))
     query = sa.select(*columns).select_from(join).where(
-        _in(engine, predictions.c[w.timestamp_column], window.start, window.end, w.timestamp_unit))
-    return _read(engine, query, f"{config.model} labels for {window}")
+        _in_any(engine, predictions.c[w.timestamp_column], ranges, w.timestamp_unit))
+    return _read(engine, query, f"{config.model} labels for {period}")
 
 
 def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width: timedelta,
