@@ -254,26 +254,67 @@ def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime)
 
 def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
     """Labels that arrived in `arrived`: how many, how many match no prediction id of the label horizon
-    (labels.horizon_days before the window, whose labels are scored), and a few of those ids.
+    (labels.horizon_days before the window, whose labels are scored), and a few of those ids (see `match_arrivals`)."""
+    match = match_arrivals(engine, config, arrived, arrived.start - timedelta(days=config.labels.horizon_days),
+                           arrived.width)
+    return match.arrived, match.unmatched_rows, [str(i) for i in match.unmatched[:5]]
 
-    An anti-join of two time ranges, so that a warehouse without an index on ids (BigQuery, Snowflake, DuckDB, a
-    plain PostgreSQL table) prunes both tables by time and hashes one against the other; a correlated NOT EXISTS
-    against the whole predictions table cost 25 s an hour on 100,000 unindexed rows."""
+
+@dataclass(frozen=True, slots=True)
+class ArrivalMatch:
+    """The labels that arrived in a period, matched with their predictions."""
+
+    arrived: int  # labels that arrived
+    windows: tuple[datetime, ...]  # the starts of the windows their predictions fall in
+    unmatched: tuple[Any, ...]  # the ids of the labels that match no prediction of the horizon
+    unmatched_rows: int  # the labels (rows: an id may arrive twice) with those ids
+
+
+def match_arrivals(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon_start: datetime,
+                   width: timedelta) -> ArrivalMatch:
+    """The labels that arrived in `arrived` joined with the predictions since `horizon_start`, by time ranges only,
+    so that a warehouse without an index on ids (BigQuery, Snowflake, DuckDB, a plain PostgreSQL table) prunes both
+    tables by time and hashes one against the other (a correlated NOT EXISTS against the whole predictions table cost
+    25 s an hour on 100,000 unindexed rows).
+
+    The predictions of the last labels.due_hours (by when a window's labels are expected) are searched first; the
+    rest of the horizon only when some arrived labels were not found there, for those labels. An hour of labels that
+    arrive within the due time costs a scan of due_hours of predictions, whatever the history and the horizon."""
     w, lab, unit = config.warehouse, config.labels, config.warehouse.timestamp_unit
     predictions, labels = _reflect(engine, w.predictions_table), _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.arrived_at_column), config.model)
     _require(predictions, (w.id_column, w.timestamp_column), config.model)
-    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
-        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, unit)).subquery("arriving")
-    horizon = sa.select(predictions.c[w.id_column].label("prediction_id")).where(_in(
-        engine, predictions.c[w.timestamp_column], arrived.start - timedelta(days=lab.horizon_days), arrived.end, unit)
-    ).subquery("horizon")
-    total = _read(engine, sa.select(sa.func.count()).select_from(arriving), "labels").iloc[0, 0]
-    orphans = _read(engine, sa.select(arriving.c.label_id).select_from(
-        arriving.outerjoin(horizon, horizon.c.prediction_id == arriving.c.label_id)).where(
-        horizon.c.prediction_id.is_(None)), f"{config.model} labels without a prediction")
-    ids = orphans.iloc[:, 0].tolist() if len(orphans) else []
-    return int(total), len(ids), [str(i) for i in ids[:5]]
+    label_id = labels.c[lab.id_column]
+    in_period = _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, unit)
+    ids = _read(engine, sa.select(label_id).where(in_period), f"{config.model} labels that arrived in {arrived}")
+    rows = ids.iloc[:, 0].tolist() if len(ids) else []
+    arriving = list(dict.fromkeys(rows))
+    moment = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
+    due_start = max(horizon_start, arrived.start - timedelta(hours=lab.due_hours))
+    found: set[Any] = set()
+    windows: set[datetime] = set()
+    for start, end in ((due_start, arrived.end), (horizon_start, due_start)):
+        missing = [i for i in arriving if i not in found]
+        if not missing or start >= end:
+            continue
+        # The second search is for a few labels: named when they are few, else all the period's again (no id list).
+        wanted = sa.and_(in_period, label_id.in_(missing)) if len(missing) <= MAX_ID_LIST else in_period
+        arriving_ids = sa.select(label_id.label("label_id")).where(wanted).subquery("arriving")
+        candidates = sa.select(predictions.c[w.id_column].label("prediction_id"),
+                               _bucket(engine, moment, width).label("bucket")).where(
+            _in(engine, predictions.c[w.timestamp_column], start, end, unit)).subquery("candidates")
+        matched = _read(engine, sa.select(arriving_ids.c.label_id, candidates.c.bucket).distinct().select_from(
+            arriving_ids.join(candidates, candidates.c.prediction_id == arriving_ids.c.label_id)),
+            f"{config.model} predictions of the labels that arrived in {arrived}")
+        found.update(matched.iloc[:, 0].tolist() if len(matched) else [])
+        windows.update(parse_utc(pd.Timestamp(value).to_pydatetime()) for value in
+                       (matched.iloc[:, 1] if len(matched) else []) if not pd.isna(value))
+    return ArrivalMatch(arrived=len(rows), windows=tuple(sorted(windows)),
+                        unmatched=tuple(i for i in arriving if i not in found),
+                        unmatched_rows=sum(i not in found for i in rows))
+
+
+MAX_ID_LIST = 1_000  # ids named in an IN list at most; beyond, the query selects the period's labels again
 
 
 def arrived_label_values(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> list[tuple[Any, int]]:
@@ -431,24 +472,6 @@ def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width
     # a bucket of timestamps that do not parse is no window (timestamp_unparseable reports those rows)
     return {parse_utc(pd.Timestamp(row.bucket).to_pydatetime()): (int(row.predictions), int(row.labelled))
             for row in frame.itertuples() if not pd.isna(row.bucket)}
-
-
-def labelled_windows(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon: Window,
-                     width: timedelta) -> list[datetime]:
-    """The starts of the windows of `width` in `horizon` that the labels arriving in `arrived` belong to: the windows
-    whose labels changed since a run at `arrived.start` scored them. Both tables read by time range only."""
-    w, lab = config.warehouse, config.labels
-    predictions, labels = _labelled_tables(engine, config)
-    arriving = sa.select(labels.c[lab.id_column].label("label_id")).where(
-        _in(engine, labels.c[lab.arrived_at_column], arrived.start, arrived.end, w.timestamp_unit)).subquery("arriving")
-    moment = _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment
-    recent = sa.select(predictions.c[w.id_column].label("prediction_id"), _bucket(engine, moment, width).label("bucket")
-                       ).where(_in(engine, predictions.c[w.timestamp_column], horizon.start, horizon.end,
-                                   w.timestamp_unit)).subquery("recent")
-    query = sa.select(recent.c.bucket).distinct().select_from(
-        arriving.join(recent, recent.c.prediction_id == arriving.c.label_id))
-    frame = _read(engine, query, f"{config.model} windows of the labels that arrived in {arrived}")
-    return sorted(parse_utc(pd.Timestamp(value).to_pydatetime()) for value in frame.iloc[:, 0] if not pd.isna(value))
 
 
 def _bucket(engine: sa.Engine, moment: sa.ColumnElement[Any], width: timedelta) -> sa.ColumnElement[Any]:

@@ -78,8 +78,8 @@ def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored
         return None
     horizon_start = known_by - timedelta(days=config.labels.horizon_days)
     width = window.width
-    arrived = warehouse.labelled_windows(warehouse_engine, config, Window(cutoff, known_by),
-                                         Window(horizon_start, known_by), width) if cutoff < known_by else []
+    arrived = warehouse.match_arrivals(warehouse_engine, config, Window(cutoff, known_by), horizon_start,
+                                       width).windows if cutoff < known_by else ()
     # Window starts on the run window's grid (an hourly or a daily one).
     fresh = _grid(window.start, max(scored) + width, known_by, width)
     due_end = known_by - timedelta(hours=config.labels.due_hours)
