@@ -461,7 +461,9 @@ def label_counts(engine: sa.Engine, config: MonitorConfig, period: Window, width
     ranges = [period] if only is None else _ranges(sorted(only), width)
     if not ranges:
         return {}
-    predictions, labels, join = _labelled_join(engine, config, known_by, period, ranges=ranges)
+    # Labels are read from the first counted window's start: a label arrives after its prediction.
+    predictions, labels, join = _labelled_join(engine, config, known_by, Window(ranges[0].start, period.end),
+                                               ranges=ranges)
     bucket = _bucket(engine, _time(engine, predictions.c[w.timestamp_column], w.timestamp_unit).moment, width)
     query = (sa.select(bucket.label("bucket"), sa.func.count().label("predictions"),
                        sa.func.count(labels.c[config.labels.label_column]).label("labelled"))
