@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/drift_bench.py
 	$(PY) bench/detection_scorecard.py
 	$(PY) bench/false_pages.py
+	$(PY) bench/scale_bench.py --days 1,30  # needs the PostgreSQL server; 90 days: --days 1,30,90
 
 clean:
 	rm -rf $(VENV) .airflow .data
