@@ -49,9 +49,10 @@ class OutputSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class NumericCounts:
-    """A numeric column counted in a reference's frozen bins and fine grid, with its nulls and moments. A window's
-    profile, and the counting part of a fitted reference column (NumericReference)."""
+class NumericCounting:
+    """What a numeric column's values counted to: the bins and the fine grid, nulls, unparseable and infinite values,
+    zeros and moments. Shared by a window's profile (NumericCounts) and a fitted reference column (NumericReference),
+    whose counts are the reference's own."""
 
     counts: tuple[int, ...]
     n: int
@@ -65,6 +66,12 @@ class NumericCounts:
     max: float | None
     grid_counts: tuple[int, ...] | None = None  # None in profiles older than the grid
     grid_sums: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NumericCounts(NumericCounting):
+    """A window's numeric column counted in a reference's frozen bins and fine grid."""
+
     bins_key: str | None = None  # the reference bins it was counted in (profiles.bins_key)
     output: OutputSummary | None = None  # the score column of a binary model
     kind: Literal["numeric"] = field(default="numeric", init=False)
@@ -107,25 +114,13 @@ class CategoryCounts:
 ColumnCounts: TypeAlias = NumericCounts | CategoryCounts
 
 
-@dataclass(frozen=True, slots=True)
-class NumericReference:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumericReference(NumericCounting):
     """A fitted numeric reference column: the frozen edges and grid, its own counts and moments, and the noise
     tables of the distances that may score it. `unseen` is set (0) only in a merged (rolling, seasonal) column."""
 
     edges: tuple[float, ...]
-    counts: tuple[int, ...]
-    n: int
-    nulls: int
-    unparseable: int
-    infinite: int
-    zeros: int
-    mean: float | None
-    std: float | None
-    min: float | None
-    max: float | None
     grid_edges: tuple[float, ...] | None = None
-    grid_counts: tuple[int, ...] | None = None
-    grid_sums: tuple[float, ...] | None = None
     bins_key: str | None = None
     calibration: Calibration | None = None
     output: OutputSummary | None = None
@@ -267,7 +262,7 @@ OPTIONAL_SECTIONS = tuple(f.name for f in fields(ReferenceProfile)
                           if f.name not in ("model", "rows", "columns", "baseline", "baseline_labels"))
 
 
-def _counting_json(profile: NumericCounts | NumericReference) -> Json:
+def _counting_json(profile: NumericCounting) -> Json:
     data: Json = {"counts": list(profile.counts), "n": profile.n, "nulls": profile.nulls,
                   "unparseable": profile.unparseable, "infinite": profile.infinite, "zeros": profile.zeros,
                   "mean": profile.mean, "std": profile.std, "min": profile.min, "max": profile.max}

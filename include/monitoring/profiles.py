@@ -18,6 +18,7 @@ from include.monitoring.profile_types import (
     CategoricalReference,
     CategoryCounts,
     ColumnCounts,
+    NumericCounting,
     NumericCounts,
     NumericReference,
     OutputSummary,
@@ -87,7 +88,7 @@ def counts_from_grid(grid_counts: tuple[int, ...], grid_edges: tuple[float, ...]
     return tuple(int(c) for c in np.add.reduceat(np.asarray(grid_counts), np.concatenate([[0], positions + 1])))
 
 
-def grid_locations(profile: NumericCounts | NumericReference, fallback: list[float] | None = None) -> list[float]:
+def grid_locations(profile: NumericCounting, fallback: list[float] | None = None) -> list[float]:
     """The mean value in each grid bin; an empty bin sits at `fallback` (the reference's location), or for
     the reference itself at the nearest grid edge (its weight is 0, so only the order matters)."""
     counts, sums = profile.grid_counts or (), profile.grid_sums or ()
@@ -246,8 +247,7 @@ def restricted(whole: ReferenceColumn, part: ColumnCounts, calibration: Any) -> 
     return dataclasses.replace(whole, counts=part.counts, n=part.n, nulls=part.nulls, calibration=calibration)
 
 
-NUMERIC_COUNTING = ("counts", "n", "nulls", "unparseable", "infinite", "zeros", "mean", "std", "min", "max",
-                    "grid_counts", "grid_sums")
+NUMERIC_COUNTING = tuple(f.name for f in dataclasses.fields(NumericCounting))
 
 
 def _add(lists: list[tuple[Any, ...]], size: int) -> tuple[Any, ...]:
