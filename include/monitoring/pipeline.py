@@ -93,13 +93,14 @@ def compute_performance(config: MonitorConfig, reference: ReferenceProfile, ware
     """Realized performance of every recent window whose labels changed, as known at this window's end
     (performance/rescoring.py), and the labels of this window that match no prediction."""
     try:
-        label_checks = [labels.unmatched_labels_row(config, *warehouse.unmatched_labels(warehouse_engine, config, window),
-                                                    window),
+        arrivals = warehouse.label_arrivals(warehouse_engine, config, window)  # one match, read by three steps below
+        label_checks = [labels.unmatched_labels_row(config, arrivals.arrived, arrivals.unmatched_rows,
+                                                    arrivals.examples, window),
                         labels.label_values_row(config, warehouse.arrived_label_values(warehouse_engine, config, window),
                                                 window),
-                        labels.duplicate_labels_row(config, warehouse.repeated_labels(warehouse_engine, config, window),
-                                                    window)]
-        return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window)]
+                        labels.duplicate_labels_row(config, warehouse.repeated_labels(
+                            warehouse_engine, config, window, min(arrivals.windows, default=window.start)), window)]
+        return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window, arrivals)]
     except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
         return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, window, details={"skipped": str(exc)})]
 

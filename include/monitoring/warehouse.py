@@ -252,12 +252,12 @@ def latest_timestamp(engine: sa.Engine, config: MonitorConfig, before: datetime)
     return None if pd.isna(latest) else latest.to_pydatetime()
 
 
-def unmatched_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> tuple[int, int, list[str]]:
-    """Labels that arrived in `arrived`: how many, how many match no prediction id of the label horizon
-    (labels.horizon_days before the window, whose labels are scored), and a few of those ids (see `match_arrivals`)."""
-    match = match_arrivals(engine, config, arrived, arrived.start - timedelta(days=config.labels.horizon_days),
-                           arrived.width)
-    return match.arrived, match.unmatched_rows, [str(i) for i in match.unmatched[:5]]
+def label_arrivals(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> ArrivalMatch:
+    """The labels that arrived in `arrived` matched with the predictions of the label horizon (labels.horizon_days
+    before the window, whose labels are scored): the unmatched-labels check, the repeated-labels lookback and the
+    windows to re-score all read this one match (see `match_arrivals`)."""
+    return match_arrivals(engine, config, arrived, arrived.start - timedelta(days=config.labels.horizon_days),
+                          arrived.width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +268,11 @@ class ArrivalMatch:
     windows: tuple[datetime, ...]  # the starts of the windows their predictions fall in
     unmatched: tuple[Any, ...]  # the ids of the labels that match no prediction of the horizon
     unmatched_rows: int  # the labels (rows: an id may arrive twice) with those ids
+    period: Window | None = None  # when the labels arrived
+
+    @property
+    def examples(self) -> list[str]:
+        return [str(i) for i in self.unmatched[:5]]
 
 
 def match_arrivals(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon_start: datetime,
@@ -311,7 +316,7 @@ def match_arrivals(engine: sa.Engine, config: MonitorConfig, arrived: Window, ho
                        (matched.iloc[:, 1] if len(matched) else []) if not pd.isna(value))
     return ArrivalMatch(arrived=len(rows), windows=tuple(sorted(windows)),
                         unmatched=tuple(i for i in arriving if i not in found),
-                        unmatched_rows=sum(i not in found for i in rows))
+                        unmatched_rows=sum(i not in found for i in rows), period=arrived)
 
 
 MAX_ID_LIST = 1_000  # ids named in an IN list at most; beyond, the query selects the period's labels again
@@ -338,15 +343,23 @@ class RepeatedLabels:
     labels: tuple[tuple[str, Any], ...]  # (id, label) of every label known by the window's end of those predictions
 
 
-def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window) -> RepeatedLabels:
-    """The labels, known by the end of `arrived`, of the predictions labelled in `arrived` that have more than one."""
+def repeated_labels(engine: sa.Engine, config: MonitorConfig, arrived: Window,
+                    predicted_since: datetime | None = None) -> RepeatedLabels:
+    """The labels, known by the end of `arrived`, of the predictions labelled in `arrived` that have more than one.
+
+    Earlier labels are looked for among the labels that arrived since `predicted_since`, the oldest prediction the
+    arrived labels belong to (`ArrivalMatch.windows`): a label arrives after its prediction, so none of theirs can be
+    older. An hour of labels due within labels.due_hours then reads due_hours of labels, not the horizon's (without
+    an index on ids every hour scanned 30 days of labels). Without it, or for arrived labels that match no
+    prediction (the unmatched-labels check reports those), the lookback is the label horizon or that same period."""
     lab, unit = config.labels, config.warehouse.timestamp_unit
     labels = _reflect(engine, lab.table)
     _require(labels, (lab.id_column, lab.label_column, lab.arrived_at_column), config.model)
     label_id, value, arrived_at = labels.c[lab.id_column], labels.c[lab.label_column], labels.c[lab.arrived_at_column]
     in_window = _in(engine, arrived_at, arrived.start, arrived.end, unit)
-    # Earlier labels of the same predictions arrived within the label horizon (time-pruned, no index on ids needed).
-    known = _in(engine, arrived_at, arrived.end - timedelta(days=lab.horizon_days), arrived.end, unit)
+    horizon_start = arrived.end - timedelta(days=lab.horizon_days)
+    since = horizon_start if predicted_since is None else min(max(predicted_since, horizon_start), arrived.start)
+    known = _in(engine, arrived_at, since, arrived.end, unit)  # time-pruned: no index on ids needed
     total = _read(engine, sa.select(sa.func.count()).select_from(labels).where(in_window),
                   f"{config.model} labels that arrived in {arrived}").iloc[0, 0]
     repeated = (sa.select(label_id).where(known, label_id.in_(sa.select(label_id).where(in_window)))

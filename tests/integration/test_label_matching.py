@@ -53,4 +53,28 @@ def test_labels_are_matched_first_in_the_due_hours_then_in_the_horizon(dialect, 
     # found in the last 72 h: recent, morning; in the rest of the 30-day horizon: last_week; beyond it: too_old
     assert match.windows == (NOW - timedelta(days=5), NOW - timedelta(hours=10), NOW - timedelta(hours=1))
     assert set(match.unmatched) == {"too_old", "never_predicted"} and match.unmatched_rows == 2
-    assert warehouse.unmatched_labels(engine, config, hour)[:2] == (6, 2)
+    assert warehouse.label_arrivals(engine, config, hour) == match
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_repeated_labels_look_back_to_the_oldest_prediction_of_the_arrived_labels(dialect, tmp_path, request):
+    """Earlier labels of the predictions labelled in the hour arrived after those predictions: looking back to the
+    oldest of them finds what the whole horizon finds, and a lookback that starts later misses the earlier label."""
+    from include.monitoring import warehouse
+    from include.monitoring.types import Window
+
+    engine = (sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}") if dialect == "sqlite"
+              else request.getfixturevalue("postgres_schema")())
+    _warehouse(engine)
+    with engine.begin() as conn:  # a first label for last_week's prediction, 4 days ago
+        conn.execute(sa.text("insert into labels values ('last_week', 0, :at)"),
+                     {"at": (NOW - timedelta(days=4)).replace(tzinfo=None)})
+    config = _config()
+    hour = Window(NOW - timedelta(hours=1), NOW)
+    oldest = min(warehouse.label_arrivals(engine, config, hour).windows)
+    assert oldest == NOW - timedelta(days=5)
+    bounded = warehouse.repeated_labels(engine, config, hour, oldest)
+    assert bounded == warehouse.repeated_labels(engine, config, hour)  # the whole horizon
+    assert {i for i, _ in bounded.labels} == {"last_week", "recent"} and bounded.arrived == 6  # recent: twice this hour
+    later = warehouse.repeated_labels(engine, config, hour, NOW - timedelta(days=3))
+    assert {i for i, _ in later.labels} == {"recent"}

@@ -43,13 +43,14 @@ OTHER = "__other__"  # slice values beyond the top k
 
 
 def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine: sa.Engine, store_engine: sa.Engine,
-            window: Window) -> list[MetricRow]:
-    """Performance rows of every window in the horizon whose labels changed, as known at `window.end`."""
+            window: Window, arrivals: warehouse.ArrivalMatch | None = None) -> list[MetricRow]:
+    """Performance rows of every window in the horizon whose labels changed, as known at `window.end`. `arrivals`:
+    the labels that arrived in `window`, already matched (warehouse.label_arrivals), read again only when needed."""
     known_by = window.end
     horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
     scored = store.scored_label_counts(store_engine, config.model, horizon)
     counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by,
-                                    only=candidate_windows(config, warehouse_engine, scored, window))
+                                    only=candidate_windows(config, warehouse_engine, scored, window, arrivals))
     changed = [Window(start, start + window.width) for start, (_, labelled) in sorted(counts.items())
                if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
     # skipped: unchanged, or already scored by a later run with at least these labels
@@ -63,7 +64,7 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
 
 
 def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored: dict[datetime, tuple[int, datetime]],
-                      window: Window) -> list[datetime] | None:
+                      window: Window, arrivals: warehouse.ArrivalMatch | None = None) -> list[datetime] | None:
     """The starts of the windows a run in order needs counted, or None for every window of the horizon.
 
     The previous cut-off is the newest label cut-off a window was scored with: every label that arrived before it
@@ -71,15 +72,20 @@ def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored
     (one query over the arrived labels, both tables pruned by time), the windows newer than any scored one (the run's
     own, never scored), and the day before the due hour (due_coverage_row). An unchanged hour reads a few windows,
     whatever the history. With no cut-off (a first run) or one later than this run's (a backfill out of order), the
-    whole horizon is counted."""
+    whole horizon is counted. `arrivals`: the match of the run's own window, reused when the cut-off is its start (a
+    run in order)."""
     cutoff = max((known for _, known in scored.values()), default=None)
     known_by = window.end
     if cutoff is None or cutoff > known_by:
         return None
     horizon_start = known_by - timedelta(days=config.labels.horizon_days)
     width = window.width
-    arrived = warehouse.match_arrivals(warehouse_engine, config, Window(cutoff, known_by), horizon_start,
-                                       width).windows if cutoff < known_by else ()
+    if cutoff == known_by:
+        arrived: tuple[datetime, ...] = ()
+    elif arrivals is not None and arrivals.period == Window(cutoff, known_by):
+        arrived = tuple(start for start in arrivals.windows if start >= horizon_start)  # its horizon began a window earlier
+    else:
+        arrived = warehouse.match_arrivals(warehouse_engine, config, Window(cutoff, known_by), horizon_start, width).windows
     # Window starts on the run window's grid (an hourly or a daily one).
     fresh = _grid(window.start, max(scored) + width, known_by, width)
     due_end = known_by - timedelta(hours=config.labels.due_hours)
