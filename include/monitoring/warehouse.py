@@ -158,7 +158,9 @@ def _read(engine: sa.Engine, query: sa.Select[Any], what: str) -> pd.DataFrame:
     try:
         with engine.connect() as conn:
             result = conn.execute(query)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            # Plain tuples: handed SQLAlchemy rows, pandas asks each one for namedtuple attributes, a failed lookup
+            # apiece (2.3 s for 120,000 rows, against 0.3 s for the same rows as tuples).
+            return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()))
     except sa.exc.DBAPIError as exc:
         raise WarehouseError(f"reading {what} failed: {exc.orig}") from exc
 
