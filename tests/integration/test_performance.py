@@ -591,8 +591,8 @@ def test_an_unchanged_hour_counts_only_its_own_windows_and_a_backfill_counts_the
     scored = metric_store.scored_label_counts(store, config.model, horizon)
     again = rescoring.candidate_windows(config, warehouse, scored, window)  # the same hour again: no label arrived since
     due_end = window.end - timedelta(hours=config.labels.due_hours)
-    assert again == [due_end - timedelta(hours=h) for h in range(24, 0, -1)]  # only the due day, nothing re-scored
+    assert again == [due_end - timedelta(hours=1)]  # only the due window, nothing re-scored
     following = rescoring.candidate_windows(config, warehouse, scored, _window(9))
-    assert _window(9).start in following and len(following) < 24 + 46  # its own, the due day, the arrived labels'
+    assert _window(9).start in following and len(following) < 1 + 46  # its own, the due window, the arrived labels'
     assert rescoring.candidate_windows(config, warehouse, scored, _window(20)) is None  # out of order: the horizon
     assert rescoring.candidate_windows(config, warehouse, {}, window) is None  # no cut-off yet: the horizon

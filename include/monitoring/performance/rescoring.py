@@ -49,8 +49,12 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
     known_by = window.end
     horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
     scored = store.scored_label_counts(store_engine, config.model, horizon)
-    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by,
-                                    only=candidate_windows(config, warehouse_engine, scored, window, arrivals))
+    only = candidate_windows(config, warehouse_engine, scored, window, arrivals)
+    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by, only=only)
+    due_day = _due_day(config, window)
+    if only is not None and due_day and due_day[-1] not in counts:
+        # The due window had no predictions: due_coverage_row reads the newest window of the day before that had some.
+        counts.update(warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by, only=due_day))
     changed = [Window(start, start + window.width) for start, (_, labelled) in sorted(counts.items())
                if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
     # skipped: unchanged, or already scored by a later run with at least these labels
@@ -70,10 +74,10 @@ def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored
     The previous cut-off is the newest label cut-off a window was scored with: every label that arrived before it
     was seen by that run. So the windows whose labels can have changed are those of the labels that arrived since
     (one query over the arrived labels, both tables pruned by time), the windows newer than any scored one (the run's
-    own, never scored), and the day before the due hour (due_coverage_row). An unchanged hour reads a few windows,
-    whatever the history. With no cut-off (a first run) or one later than this run's (a backfill out of order), the
-    whole horizon is counted. `arrivals`: the match of the run's own window, reused when the cut-off is its start (a
-    run in order)."""
+    own, never scored), and the window that ends at the due hour (due_coverage_row; `rescore` counts the day before it
+    only when that window is empty). An unchanged hour reads a few windows, whatever the history. With no cut-off (a
+    first run) or one later than this run's (a backfill out of order), the whole horizon is counted. `arrivals`: the
+    match of the run's own window, reused when the cut-off is its start (a run in order)."""
     cutoff = max((known for _, known in scored.values()), default=None)
     known_by = window.end
     if cutoff is None or cutoff > known_by:
@@ -88,9 +92,15 @@ def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored
         arrived = warehouse.match_arrivals(warehouse_engine, config, Window(cutoff, known_by), horizon_start, width).windows
     # Window starts on the run window's grid (an hourly or a daily one).
     fresh = _grid(window.start, max(scored) + width, known_by, width)
-    due_end = known_by - timedelta(hours=config.labels.due_hours)
-    before_due = _grid(window.start, max(due_end - timedelta(days=1), horizon_start), due_end, width)
-    return sorted({*arrived, *fresh, *before_due})
+    return sorted({*arrived, *fresh, *_due_day(config, window)[-1:]})
+
+
+def _due_day(config: MonitorConfig, window: Window) -> list[datetime]:
+    """The starts of the windows in the day before the due hour (labels.due_hours before the run's window end), the
+    window that ends at it last: due_coverage_row reads the newest of them that holds predictions."""
+    due_end = window.end - timedelta(hours=config.labels.due_hours)
+    horizon_start = window.end - timedelta(days=config.labels.horizon_days)
+    return _grid(window.start, max(due_end - timedelta(days=1), horizon_start), due_end, window.width)
 
 
 def _grid(anchor: datetime, low: datetime, high: datetime, width: timedelta) -> list[datetime]:
