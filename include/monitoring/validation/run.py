@@ -68,7 +68,7 @@ def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_
         finally:
             _empty(batch.data.execution_engine)
         clock.mark("validate")
-    records = [*(_record(item, frame) for item in result.results), *invalid]
+    records = [*(_record(item, specs, frame) for item in result.results), *invalid]
     clock.mark("records")
     return records
 
@@ -116,19 +116,22 @@ def build_expectations(specs: Sequence[ExpectationSpec]) -> tuple[list[Any], lis
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     built, problems = [], []
-    for spec in specs:
+    for position, spec in enumerate(specs):
         try:
-            built.append(ExpectationConfiguration(**spec.as_gx_dict()).to_domain_obj())
+            # GX's meta holds only the spec's position: GX copies each expectation's fields dozens of times while
+            # it validates, so the check name, column and text the record needs are read from the spec instead.
+            gx_dict = {**spec.as_gx_dict(), "meta": {"spec": position}}
+            built.append(ExpectationConfiguration(**gx_dict).to_domain_obj())
         except Exception as exc:  # noqa: BLE001 (GX raises pydantic, GX and value errors here; each is reported)
             problems.append((spec, " ".join(str(exc).split())[:500]))
     return built, problems
 
 
-def _record(item: Any, frame: pd.DataFrame) -> ValidationResult:
+def _record(item: Any, specs: Sequence[ExpectationSpec], frame: pd.DataFrame) -> ValidationResult:
     config = item.expectation_config
-    meta = config.meta or {}
+    spec = specs[config.meta["spec"]]
     outcome = item.result or {}
-    column = str(meta.get("column") or config.kwargs.get("column", ""))
+    column = str(spec.column or config.kwargs.get("column", ""))
     examples = list(outcome.get("partial_unexpected_list") or [])
     observed = outcome.get("observed_value")
     if observed is None and "unexpected_count" in outcome:
@@ -136,18 +139,18 @@ def _record(item: Any, frame: pd.DataFrame) -> ValidationResult:
     error = _exception_message(item.exception_info)
     if error:
         observed = f"error: {error}"
-    if not item.success and not examples and column in frame.columns and meta.get("check") == "constant_column":
+    if not item.success and not examples and column in frame.columns and spec.check == "constant_column":
         examples = frame[column].dropna().unique()[:MAX_EXAMPLES].tolist()  # the value it is stuck at
     return ValidationResult(
         expectation=config.type,
         column_name=column.removesuffix(RAW_SUFFIX).removesuffix(FINITE_SUFFIX),
-        check_name=str(meta.get("check", config.type)),
+        check_name=spec.check,
         severity=CheckSeverity(getattr(config.severity, "value", config.severity) or "critical"),
         success=bool(item.success),
         observed=observed,
         unexpected_pct=_number(outcome.get("unexpected_percent")),
         examples=tuple(str(value) for value in examples[:MAX_EXAMPLES]),
-        expected=str(meta.get("expected", "")),
+        expected=spec.expected_text,
     )
 
 
