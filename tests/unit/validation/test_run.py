@@ -120,9 +120,16 @@ def test_the_cases_fail_different_checks(fresh):
 
 
 def test_a_reused_context_gives_each_window_the_records_of_a_fresh_one(fresh):
+    import great_expectations as gx
+
     run._forget_context()
     for name, case in CASES.items():  # one context for every window, models alternating
         assert _records(case) == fresh[name], name
+    # Another context made current in the process, with a data source and asset of the same names: GX must keep
+    # validating through the context the batch definition belongs to.
+    other = gx.get_context(mode="ephemeral")
+    other.data_sources.add_pandas("window").add_dataframe_asset(run._ASSET).add_batch_definition_whole_dataframe(
+        "window").get_batch(batch_parameters={"dataframe": CASES["churn broken"][0]})
     for name, case in reversed(CASES.items()):  # and in the other order
         assert _records(case) == fresh[name], name
 
