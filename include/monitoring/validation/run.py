@@ -8,11 +8,6 @@ call leaves it empty (the batch's data and the metrics it computed), so no value
 Results are asked for in GX's BASIC format: the records read the counts, the unexpected share, the first examples
 (`partial_unexpected_list`) and the observed value, all of which BASIC has. SUMMARY adds each map expectation's
 unexpected row indices and value counts, which nothing reads, and cost a third of the validation.
-
-GX's cost is per expectation far more than per row (it rebuilds each expectation's configuration some 75 times while
-it plans and checks the metrics), so an expectation that only repeats another's count is not given to GX: the
-generated mostly_null check counts the nulls its null_rate twin just counted (`_twin_of`). Its record is the twin's
-result with its own success, decided as GX decides a not-null expectation: (rows - nulls) / rows >= mostly.
 """
 
 from __future__ import annotations
@@ -31,7 +26,6 @@ from include.monitoring.validation.records import CheckSeverity, ValidationResul
 from include.monitoring.validation.suite import FINITE_SUFFIX, RAW_SUFFIX
 
 MAX_EXAMPLES = 5
-NOT_NULL = "expect_column_values_to_not_be_null"
 RESULT_FORMAT = "BASIC"
 _ASSET = "window"  # one asset for every model and window: the batch's data is the call's frame
 
@@ -62,14 +56,7 @@ def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_
     clock = _Clock(timings)
     expectations, problems = build_expectations(specs)
     invalid = [_invalid_record(spec, problem) for spec, problem in problems]
-    built = {expectation.meta["spec"]: expectation for expectation in expectations}
-    twins: dict[int, list[int]] = {}  # a spec's position -> the positions of the specs that take its GX result
-    for position in sorted(built):
-        source = _twin_of(specs, built, position)
-        if source is not None:
-            twins.setdefault(source, []).append(position)
-    taken = {position for positions in twins.values() for position in positions}
-    suite = gx.ExpectationSuite(name=suite_name, expectations=[e for e in expectations if e.meta["spec"] not in taken])
+    suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     clock.mark("expectations")
     with _lock:
         batch_definition = _process_batch_definition()
@@ -81,15 +68,7 @@ def validate_frame(frame: pd.DataFrame, specs: Sequence[ExpectationSpec], suite_
         finally:
             _empty(batch.data.execution_engine)
         clock.mark("validate")
-    records = []
-    for item in result.results:
-        position = item.expectation_config.meta["spec"]
-        records.append(_record(item.expectation_config, bool(item.success), item, specs[position], frame))
-        for twin in twins.get(position, ()):  # right after it, as GX would have listed the twin's own result
-            expectation = built[twin]
-            records.append(_record(expectation.configuration, _not_null_success(item, expectation.mostly), item,
-                                   specs[twin], frame))
-    records.extend(invalid)
+    records = [*(_record(item, specs, frame) for item in result.results), *invalid]
     clock.mark("records")
     return records
 
@@ -148,33 +127,9 @@ def build_expectations(specs: Sequence[ExpectationSpec]) -> tuple[list[Any], lis
     return built, problems
 
 
-def _twin_of(specs: Sequence[ExpectationSpec], built: dict[int, Any], position: int) -> int | None:
-    """The position of the generated not-null expectation whose GX result the one at `position` takes: the one just
-    before it (or that one's own source), on the same column, differing in `mostly` only."""
-    if position == 0 or position - 1 not in built:
-        return None
-    spec, previous = specs[position], specs[position - 1]
-    if not all(s.type == NOT_NULL and s.origin == "generated" and set(s.kwargs) <= {"mostly"} for s in (spec, previous)):
-        return None
-    if not spec.column or spec.column != previous.column:
-        return None
-    source = _twin_of(specs, built, position - 1)
-    return position - 1 if source is None else source
-
-
-def _not_null_success(result: Any, mostly: float) -> bool:
-    """GX 1.24's success of a not-null expectation with `mostly` on the counts of `result`, a not-null expectation's
-    result on the same column (ExpectColumnValuesToNotBeNull._validate): vacuously true without rows. Without counts
-    (GX could not count, and says why in the result), it fails as the twin would."""
-    outcome = result.result or {}
-    if "unexpected_count" not in outcome:
-        return False
-    rows, nulls = outcome.get("element_count"), outcome["unexpected_count"]
-    return not rows or (rows - nulls) / rows >= mostly
-
-
-def _record(config: Any, success: bool, item: Any, spec: ExpectationSpec, frame: pd.DataFrame) -> ValidationResult:
-    """The record of `spec`, GX's `config` of it: its success, and the counts, examples and error of `item`."""
+def _record(item: Any, specs: Sequence[ExpectationSpec], frame: pd.DataFrame) -> ValidationResult:
+    config = item.expectation_config
+    spec = specs[config.meta["spec"]]
     outcome = item.result or {}
     column = str(spec.column or config.kwargs.get("column", ""))
     examples = list(outcome.get("partial_unexpected_list") or [])
@@ -184,14 +139,14 @@ def _record(config: Any, success: bool, item: Any, spec: ExpectationSpec, frame:
     error = _exception_message(item.exception_info)
     if error:
         observed = f"error: {error}"
-    if not success and not examples and column in frame.columns and spec.check == "constant_column":
+    if not item.success and not examples and column in frame.columns and spec.check == "constant_column":
         examples = frame[column].dropna().unique()[:MAX_EXAMPLES].tolist()  # the value it is stuck at
     return ValidationResult(
         expectation=config.type,
         column_name=column.removesuffix(RAW_SUFFIX).removesuffix(FINITE_SUFFIX),
         check_name=spec.check,
         severity=CheckSeverity(getattr(config.severity, "value", config.severity) or "critical"),
-        success=success,
+        success=bool(item.success),
         observed=observed,
         unexpected_pct=_number(outcome.get("unexpected_percent")),
         examples=tuple(str(value) for value in examples[:MAX_EXAMPLES]),

@@ -147,35 +147,3 @@ def test_a_validation_leaves_the_shared_engine_without_its_frame_or_metrics():
     engine = run._process_batch_definition().data_asset.datasource.get_execution_engine()
     assert engine._metric_cache == {}
     assert engine.batch_manager.batch_data_cache == {} and engine.batch_manager.batch_cache == {}
-
-
-def _nulls_at_the_limits() -> pd.DataFrame:
-    """Loans' columns with null shares at and just past the limits of null_rate (5 %, or 1.5 x the reference's 10 %
-    = 15 % for balance) and mostly_null (50 %)."""
-    frame = _loans(6, broken=False).iloc[:200].copy()
-    frame.loc[:9, "income"] = np.nan  # 5 %: null_rate's limit, passes
-    frame.loc[:29, "balance"] = np.nan  # 15 %: balance's null_rate limit, passes
-    frame.loc[:99, "score"] = np.nan  # 50 %: fails null_rate, mostly_null's limit, passes
-    frame.loc[:100, "region"] = None  # 50.5 %: fails both
-    return frame
-
-
-def test_mostly_null_takes_the_count_of_null_rate_just_before_it():
-    frame, specs, _ = _case(LOANS, _nulls_at_the_limits())
-    built = {position: object() for position in range(len(specs))}
-    pairs = [(specs[run._twin_of(specs, built, position)].check, spec.check, spec.column)
-             for position, spec in enumerate(specs) if run._twin_of(specs, built, position) is not None]
-    assert pairs == [("null_rate", "mostly_null", column) for column in ("income", "balance", "region", "score")]
-
-
-def test_a_not_null_check_taking_its_twins_count_is_recorded_as_gx_records_it_alone():
-    frame, specs, suite_name = _case(LOANS, _nulls_at_the_limits())
-    records = {(r.check_name, r.column_name): r for r in run.validate_frame(frame, specs, suite_name)}
-    alone = {}
-    for spec in specs:
-        if spec.type == run.NOT_NULL:
-            [record] = run.validate_frame(frame, [spec], suite_name)
-            alone[record.check_name, record.column_name] = record
-    assert {key: records[key] for key in alone} == alone
-    failed = sorted(key for key, record in alone.items() if not record.success)
-    assert failed == [("mostly_null", "region"), ("null_rate", "region"), ("null_rate", "score")]
