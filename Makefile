@@ -34,6 +34,7 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/pipeline_bench.py
+	$(PY) bench/validation_bench.py
 	$(PY) bench/drift_bench.py
 	$(PY) bench/detection_scorecard.py
 	$(PY) bench/false_pages.py

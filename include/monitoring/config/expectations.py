@@ -30,12 +30,16 @@ class ExpectationSpec:
     origin: str = "generated"  # or the custom suite's file name
     expected: str = ""  # what a passing window looks like, for the alert text
 
+    @property
+    def expected_text(self) -> str:
+        """What a passing window looks like: `expected`, else the arguments (a value set is too long to show)."""
+        return self.expected or ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items()
+                                          if key != "value_set") or self.type
+
     def as_gx_dict(self) -> dict[str, Any]:
         kwargs = {"column": self.column, **self.kwargs} if self.column else dict(self.kwargs)
-        expected = self.expected or ", ".join(f"{key}={value!r}" for key, value in self.kwargs.items()
-                                              if key != "value_set") or self.type
         return {"type": self.type, "kwargs": kwargs, "severity": self.severity,
-                "meta": {"check": self.check, "column": self.column, "origin": self.origin, "expected": expected}}
+                "meta": {"check": self.check, "column": self.column, "origin": self.origin, "expected": self.expected_text}}
 
 
 def custom_suite_path(config: MonitorConfig) -> Path:
