@@ -386,12 +386,13 @@ def _labelled_tables(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Table
 
 def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime, predicted_in: Window,
                    tables: tuple[sa.Table, sa.Table] | None = None, ranges: Sequence[Window] = (),
-                   values: bool = True) -> tuple[sa.Table, sa.Subquery, Any]:
+                   values: bool = True, outer: bool = True) -> tuple[sa.Table, sa.Subquery, Any]:
     """Predictions outer-joined with one label per prediction of `predicted_in` (or of `ranges` inside it): of the
     labels that had arrived before `known_by`, the latest to arrive (a corrected label replaces the first; a label sent
     twice counts once). `tables`: the two tables from `_labelled_tables`, when the caller reads several windows.
     `values=False` joins only the ids that have a label, for counting: a hashed DISTINCT, where picking the latest
-    label sorts every label of the period (on disk, past PostgreSQL's default work_mem, at 30 days of history)."""
+    label sorts every label of the period (on disk, past PostgreSQL's default work_mem, at 30 days of history).
+    `outer=False`: only the predictions that have a label."""
     w, lab = config.warehouse, config.labels
     predictions, labels = tables or _labelled_tables(engine, config)
     label_id, value = labels.c[lab.id_column], labels.c[lab.label_column]
@@ -414,8 +415,8 @@ def _labelled_join(engine: sa.Engine, config: MonitorConfig, known_by: datetime,
     else:
         latest = sa.select(label_id, label_id.label(lab.label_column)).where(*known).group_by(label_id)
     latest_labels = latest.subquery("latest_labels")
-    return predictions, latest_labels, predictions.outerjoin(
-        latest_labels, latest_labels.c[lab.id_column] == predictions.c[w.id_column])
+    return predictions, latest_labels, predictions.join(
+        latest_labels, latest_labels.c[lab.id_column] == predictions.c[w.id_column], isouter=outer)
 
 
 def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, known_by: datetime) -> pd.DataFrame:
@@ -434,18 +435,19 @@ def fetch_labelled(engine: sa.Engine, config: MonitorConfig, window: Window, kno
 WINDOWS_PER_READ = 24
 
 
-def fetch_labelled_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window],
-                           known_by: datetime) -> Iterator[tuple[Window, pd.DataFrame]]:
+def fetch_labelled_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window], known_by: datetime,
+                           labelled_only: bool = False) -> Iterator[tuple[Window, pd.DataFrame]]:
     """`fetch_labelled` of each window, read WINDOWS_PER_READ windows at a time as the caller iterates, with the two
     tables reflected once: reflection is several catalogue queries, which on PostgreSQL took longer than reading a
-    window."""
+    window. `labelled_only`: only the predictions that have a label (re-scoring counts the others in `label_counts`,
+    so the rows it reads are bounded by the labels, not by the windows' predictions)."""
     if not windows:
         return
     tables = _labelled_tables(engine, config)
     ordered = sorted(windows, key=lambda window: window.start)
     for first in range(0, len(ordered), WINDOWS_PER_READ):
         batch = ordered[first:first + WINDOWS_PER_READ]
-        frame = _fetch_labelled(engine, config, batch, known_by, tables)
+        frame = _fetch_labelled(engine, config, batch, known_by, tables, labelled_only)
         moments = instants(frame.pop("_predicted_at"), config.warehouse.timestamp_unit)
         for window in batch:
             inside = (moments >= pd.Timestamp(window.start)) & (moments < pd.Timestamp(window.end))
@@ -453,12 +455,13 @@ def fetch_labelled_windows(engine: sa.Engine, config: MonitorConfig, windows: Se
 
 
 def _fetch_labelled(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window], known_by: datetime,
-                    tables: tuple[sa.Table, sa.Table]) -> pd.DataFrame:
-    """The labelled rows of `windows` (of one width), each with its prediction's time (`_predicted_at`)."""
+                    tables: tuple[sa.Table, sa.Table], labelled_only: bool = False) -> pd.DataFrame:
+    """The rows of `windows` (of one width) with their labels, each with its prediction's time (`_predicted_at`)."""
     w = config.warehouse
     ranges = _ranges([window.start for window in windows], windows[0].width)
     period = Window(windows[0].start, windows[-1].end)
-    predictions, labels, join = _labelled_join(engine, config, known_by, period, tables, ranges=ranges)
+    predictions, labels, join = _labelled_join(engine, config, known_by, period, tables, ranges=ranges,
+                                               outer=not labelled_only)
     columns: list[sa.ColumnElement[Any]] = [predictions.c[w.id_column].label("id"),
                                             labels.c[config.labels.label_column].label("label")]
     for source, name in ((w.score_column, "score"), (w.prediction_column, "predicted")):

@@ -165,6 +165,25 @@ def test_metrics_match_scikit_learn_and_slices_cover_the_window(engines):
     assert statistics["tp"] + statistics["fp"] + statistics["tn"] + statistics["fn"] == len(labelled)
 
 
+def test_a_window_scored_from_its_labelled_rows_and_its_prediction_count_equals_one_scored_from_every_row(engines):
+    """Re-scoring reads only the labelled rows and takes the prediction count from label_counts: same rows."""
+    from include.monitoring import reference as reference_store
+    from include.monitoring import warehouse as warehouse_sql
+    from include.monitoring.performance.rescoring import window_performance
+
+    warehouse, store = engines
+    config = _config()
+    _, profile = reference_store.load_reference(config, store)
+    known_by = _window(1).end
+    windows = [_window(37), _window(30)]
+    for (window, every), (_, labelled) in zip(
+            warehouse_sql.fetch_labelled_windows(warehouse, config, windows, known_by),
+            warehouse_sql.fetch_labelled_windows(warehouse, config, windows, known_by, labelled_only=True), strict=True):
+        assert 0 < len(labelled) < len(every) and labelled["label"].notna().all()
+        assert (window_performance(config, profile, window, labelled, known_by, predictions=len(every))
+                == window_performance(config, profile, window, every, known_by))
+
+
 def test_alerts_wait_for_label_coverage():
     """A drop in a window with 30 % of its labels is recorded with severity OK and 'awaiting_labels'."""
     from include.monitoring.performance.rescoring import alerting_rows, window_performance

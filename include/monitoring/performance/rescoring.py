@@ -59,10 +59,13 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
                if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
     # skipped: unchanged, or already scored by a later run with at least these labels
     rows: list[MetricRow] = []
-    for scored_window, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, changed, known_by):
+    for scored_window, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, changed, known_by,
+                                                                 labelled_only=True):
+        predictions = counts[scored_window.start][0]
         previous = scored.get(scored_window.start)
-        looked = previous is not None and previous[0] >= config.performance.min_coverage * counts[scored_window.start][0]
-        rows += window_performance(config, reference, scored_window, frame, known_by, looked_before=looked)
+        looked = previous is not None and previous[0] >= config.performance.min_coverage * predictions
+        rows += window_performance(config, reference, scored_window, frame, known_by, looked_before=looked,
+                                   predictions=predictions)
     due = due_coverage_row(config, counts, window)
     return [*rows, *([due] if due is not None else [])]
 
@@ -136,19 +139,21 @@ def due_coverage_row(config: MonitorConfig, counts: dict[datetime, tuple[int, in
 
 
 def window_performance(config: MonitorConfig, reference: ReferenceProfile, window: Window, frame: pd.DataFrame,
-                       known_by: datetime, looked_before: bool = False) -> list[MetricRow]:
+                       known_by: datetime, looked_before: bool = False, predictions: int | None = None) -> list[MetricRow]:
     """Coverage, metrics and their sufficient statistics for the whole window and each slice. The p-values (a metric
     beyond its band) are corrected together, the whole window's and the slices' apart, so that twenty slices do not
     page twenty times as often. `looked_before`: an earlier run already scored the window with enough labels to
-    judge it; its rows then say so (`first_look` false) and judge no alert (see `alerting_rows`)."""
+    judge it; its rows then say so (`first_look` false) and judge no alert (see `alerting_rows`). `predictions`: the
+    window's prediction count when `frame` holds only its labelled rows (else every row of `frame` is a prediction)."""
     perf = config.performance
     usable = labelled_rows(config.task, frame, config.labels)
     labelled = int(frame["label"].notna().sum())
-    coverage = labelled / len(frame) if len(frame) else None
+    total = len(frame) if predictions is None else predictions
+    coverage = labelled / total if total else None
     eligible = coverage is not None and coverage >= perf.min_coverage
     stamp = {"labels_known_by": known_by.isoformat(), "coverage": coverage, "first_look": eligible and not looked_before}
     invalid = int(invalid_labels(config.task, frame["label"], config.labels).sum())
-    rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=len(frame),
+    rows = [MetricRow(MetricKind.PERFORMANCE, "label_coverage", coverage, window, n=total,
                       details={**stamp, "labelled": labelled, "usable": len(usable), "invalid_labels": invalid})]
     whole: list[tuple[MetricRow, float | None]] = []
     slices: list[tuple[MetricRow, float | None]] = []
