@@ -54,7 +54,7 @@ from include.monitoring.profile_types import (
     SliceProfiles,
 )
 from include.monitoring.types import Window, finite_or_none
-from include.monitoring.warehouse import _in, _read, _reflect
+from include.monitoring.warehouse import _in, _read, _reflect, monitored_columns
 
 NULL_KEY, POS_INF_KEY, NEG_INF_KEY, TEXT_KEY = -1, -2, -3, -4  # NaN is a null, as pandas reads it
 ZERO, POSITIVE, LOW_CONFIDENCE = 1, 2, 4
@@ -129,8 +129,9 @@ def _parts(config: MonitorConfig, reference: ReferenceProfile, table: sa.Table) 
     parts = [_Part(c, reference.columns[c], is_score=c == score and config.task == TaskType.BINARY_CLASSIFICATION)
              for c in numeric]
     parts += [_Part(c, reference.columns[c]) for c in config.features.categorical if c in table.c]
+    read = monitored_columns(config)  # the columns a window's read holds: the in-memory path slices by these only
     for slice_column, by_value in (reference.slice_profiles or {}).items():
-        if slice_column not in table.c:
+        if slice_column not in table.c or slice_column not in read:
             continue
         features = dict.fromkeys(f for features in by_value.values() for f in features if f in table.c)
         parts += [_Part(f, reference.columns[f], slice_column=slice_column) for f in features]
@@ -440,10 +441,11 @@ def _moments(groups: list[_Group]) -> tuple[float | None, float | None]:
     n = sum(g.rows for g in groups)
     if not n:
         return None, None
-    mean = math.fsum(g.total or 0.0 for g in groups) / n
+    # plain sums: an overflow gives inf (None in the profile), as numpy's does, where fsum would raise
+    mean = sum(g.total or 0.0 for g in groups) / n
     if n < 2:
         return mean, None
-    squares = math.fsum((g.rows - 1) * (g.variance or 0.0) + g.rows * ((g.total or 0.0) / g.rows - mean) ** 2
+    squares = sum((g.rows - 1) * (g.variance or 0.0) + g.rows * ((g.total or 0.0) / g.rows - mean) ** 2
                         for g in groups)
     return mean, math.sqrt(squares / (n - 1))
 
