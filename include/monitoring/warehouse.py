@@ -156,13 +156,14 @@ def monitored_columns(config: MonitorConfig) -> list[str]:
 
 
 def _read(engine: sa.Engine, query: sa.Select[Any], what: str,
-          sqlite_functions: Callable[[Any], None] | None = None) -> pd.DataFrame:
-    """The query's rows as a frame. `sqlite_functions` registers Python functions the query calls on a SQLite
-    connection (`sqlite3.Connection.create_function`), where SQL lacks them (md5, a stable variance)."""
+          prepare: Callable[[sa.Connection], None] | None = None) -> pd.DataFrame:
+    """The query's rows as a frame. `prepare` readies the connection first, in the query's transaction: it registers
+    the Python functions a query calls on SQLite, where SQL lacks them (md5, a stable variance), or sets a planner
+    setting for this query alone (SET LOCAL)."""
     try:
         with engine.connect() as conn:
-            if sqlite_functions is not None and engine.dialect.name == "sqlite":
-                sqlite_functions(conn.connection.driver_connection)
+            if prepare is not None:
+                prepare(conn)
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     except sa.exc.DBAPIError as exc:
@@ -214,7 +215,7 @@ def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window
         # "~" sorts after every hex digit: null ids last on both databases (their NULLS orders differ)
         query = query.order_by(sa.func.coalesce(digest, "~"), id_text, _time(engine, ts, w.timestamp_unit).value)
     frame = _read(engine, query.limit(w.max_rows_per_window), f"{config.model} sample of window {window}",
-                  sqlite_functions=_register_md5)
+                  prepare=_register_md5)
     if w.id_column in frame.columns:
         frame = frame.assign(_id=frame[w.id_column].astype(str)).sort_values("_id", kind="stable").drop(
             columns="_id").reset_index(drop=True)
@@ -228,8 +229,10 @@ def _md5_text(value: Any) -> str | None:
     return None if value is None else hashlib.md5(str(value).encode()).hexdigest()  # noqa: S324 (a sample, not security)
 
 
-def _register_md5(connection: Any) -> None:
-    connection.create_function("monitoring_md5", 1, _md5_text, deterministic=True)
+def _register_md5(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+            "monitoring_md5", 1, _md5_text, deterministic=True)
 
 
 def sample_by_id(frame: pd.DataFrame, id_column: str, size: int) -> pd.DataFrame:

@@ -17,9 +17,10 @@ buckets; the moments are combined from the groups' counts, means and variances (
 because each group's variance is computed stably by the database (PostgreSQL's var_samp; on SQLite a registered
 Welford aggregate).
 
-PostgreSQL reads the window once: the tuples are `unnest`ed from arrays built per row and hash-aggregated (parallel
-workers apply). SQLite has neither arrays nor grouping sets: one GROUP BY per part over the same time-pruned rows,
-joined by UNION ALL (SQLite windows are small; the query is the same shape of result).
+PostgreSQL reads the window once: parallel workers scan it and `unnest` each row's tuples from arrays, and one hash
+table groups them (bench/pushdown_bench.py measures it against a bare scan; grouping sets, which need no tuples, were
+slower still: every set updates every aggregate). SQLite has neither arrays nor grouping sets: one GROUP BY per part
+over the window's rows, read once into a materialised CTE, joined by UNION ALL (the same shape of result).
 
 What stays in memory, and why (`NotPushed` says which applies): a numeric column stored as text (the in-memory path
 parses "12" and counts "n/a" as unparseable; SQL cannot parse as pandas does), and on PostgreSQL a categorical or
@@ -108,7 +109,7 @@ def pushed_profiles(engine: sa.Engine, config: MonitorConfig, reference: Referen
         return NotPushed(obstacle)
     query = _query(engine, config, table, parts, window)
     frame = _read(engine, query, f"{config.model} profiles of window {window} counted in the warehouse",
-                  sqlite_functions=_register_variance)
+                  prepare=_prepare)
     by_part: dict[int, list[_Group]] = defaultdict(list)
     for part, key, category, slice_value, rows, total, variance, low, high in frame.itertuples(index=False):
         by_part[int(part)].append(_Group(int(key), _none(category), _none(slice_value), int(rows), _float(total),
@@ -260,14 +261,20 @@ def _query(engine: sa.Engine, config: MonitorConfig, table: sa.Table, parts: Seq
         categories.append(_text(engine, column) if numeric else _as_text(engine, column))
         slice_values.append(_as_text(engine, table.c[part.slice_column]) if part.slice_column
                             else sa.cast(sa.null(), sa.Text))
-    tuples = sa.func.unnest(postgresql.array(keys), postgresql.array(numbers), postgresql.array(categories),
-                            postgresql.array(slice_values)).table_valued(
-        "key", "x", "cat", "sval", with_ordinality="part").render_derived(name="tuples")
+    # unnest in the select list: a ProjectSet node, which streams (several unnests advance together), in the parallel
+    # workers. Tried and slower (bench/pushdown_bench.py, 300,000 rows): unnest in FROM (a Function Scan fills a
+    # tuplestore for every row; 1.3x), a LATERAL VALUES list (its expressions are set up again for every row; 2.4x),
+    # a join with the part numbers and a CASE per column (no faster, and it loses the parallel plan once a subquery
+    # keeps the CASEs apart). The planner cannot know how few groups the tuples form: see `_prepare`.
+    columns = {"part": postgresql.array([sa.literal(i) for i in range(len(parts))]), "key": postgresql.array(keys),
+               "x": postgresql.array(numbers), "cat": postgresql.array(categories),
+               "sval": postgresql.array(slice_values)}
+    tuples = sa.select(*(sa.func.unnest(array).label(name) for name, array in columns.items())).where(
+        in_window).subquery("tuples")
     group = (tuples.c.part, tuples.c.key, tuples.c.cat, tuples.c.sval)
     x = tuples.c.x
-    return (sa.select(tuples.c.part - 1, *group[1:], sa.func.count(), sa.func.sum(x), sa.func.var_samp(x),
-                      sa.func.min(x), sa.func.max(x))
-            .select_from(table.join(tuples, sa.true())).where(in_window).group_by(*group))
+    return sa.select(*group, sa.func.count(), sa.func.sum(x), sa.func.var_samp(x), sa.func.min(x),
+                     sa.func.max(x)).group_by(*group)
 
 
 def _sqlite_query(engine: sa.Engine, config: MonitorConfig, table: sa.Table, parts: Sequence[_Part],
@@ -320,8 +327,17 @@ class _SampleVariance:
         return self.m2 / (self.n - 1) if self.n > 1 else None
 
 
-def _register_variance(connection: Any) -> None:
-    connection.create_aggregate("monitoring_var_samp", 1, _SampleVariance)
+def _prepare(conn: sa.Connection) -> None:
+    """SQLite: the variance aggregate. PostgreSQL, for this query's transaction: hash the groups (it cannot estimate
+    how few groups the unnested tuples form, a few hundred, and plans for a tenth of the tuples: a sort of every
+    tuple, spilled to disk; enable_sort off leaves it the hash table), and no JIT (compiling the large expressions
+    took 2 s, more than it saved)."""
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.create_aggregate(  # type: ignore[union-attr]
+            "monitoring_var_samp", 1, _SampleVariance)
+    else:
+        conn.execute(sa.text("SET LOCAL enable_sort = off"))
+        conn.execute(sa.text("SET LOCAL jit = off"))
 
 
 def _row_count(engine: sa.Engine, config: MonitorConfig, table: sa.Table, window: Window) -> int:
