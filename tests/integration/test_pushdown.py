@@ -359,3 +359,24 @@ def test_run_window_pushdown_on_writes_the_drift_rows_of_pushdown_off(demo_wareh
         assert other["n"] == row["n"], key
     if observation.row_count >= 100:  # the night hour of the text incident has too few rows for a slice
         assert any(key[2] for key in drift["off"]), "no slice drift rows: the slices were not compared"
+
+
+@pytest.mark.parametrize("mode, pushed", [("auto", True), ("off", False)], ids=["auto_above_max_rows", "off"])
+def test_observe_window_above_max_rows_counts_every_row_when_pushed_down(engine, tmp_path, mode, pushed):
+    """A window of 240 rows with max_rows_per_window 50: pushed down (auto), its profiles count all 240 rows and GX
+    sees the 50-row sample; off, the profiles count the sample. row_count and sampled_rows say which."""
+    from include.monitoring.pipeline import observe_window
+
+    reference = _reference(REFERENCE_ROWS, SLICES)
+    _create(engine, "large", [_record(i, x=float(i % 40), y=i % 7, t=str(i % 9), score=(i % 10) / 10,
+                                      c="abcdef"[i % 6], k=i % 5, segment=["north", "south"][i % 2])
+                              for i in range(240)])
+    config = _config(tmp_path, "large")
+    config = dataclasses.replace(config, warehouse=dataclasses.replace(config.warehouse, max_rows_per_window=50,
+                                                                       pushdown=mode))
+    observation = observe_window(config, "reference", reference, engine, _window())
+    assert (observation.row_count, observation.sampled_rows) == (240, 50)
+    assert observation.profiles["x"].n == observation.profiles["c"].n == (240 if pushed else 50)
+    if pushed:
+        assert_same_profile(_in_memory(engine, dataclasses.replace(config, warehouse=dataclasses.replace(
+            config.warehouse, max_rows_per_window=1000)), reference, _window())[1]["x"], observation.profiles["x"], 1e4)
