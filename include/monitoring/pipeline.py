@@ -11,11 +11,14 @@ window's profiles in window_profiles.py, drift rows in drift/engine.py, re-scori
 alert lifecycle in alerting/lifecycle.py. The outbox is delivered by alerting/delivery.py (the send_notifications task).
 
 Raw rows are touched once, in `observe_window`; everything after works on profiles and small results,
-which is why they can travel between Airflow tasks as XCom.
+which is why they can travel between Airflow tasks as XCom. When warehouse.pushdown applies, the profiles are counted
+in the warehouse over every row of the window (warehouse_profiles.py) and only a sample of rows is read, for the
+checks that need rows (validation, serving, estimated performance).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -39,14 +42,23 @@ from include.monitoring.validation.results import blocking_reason, pipeline_chec
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import expectation_specs
 from include.monitoring.warehouse import split_by_window
+from include.monitoring.warehouse_profiles import NotPushed, PushedProfiles, pushed_profiles
 from include.monitoring.window_profiles import slice_profiles, window_profiles
+
+log = logging.getLogger(__name__)
 
 
 def observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
                    window: Window) -> Observation:
-    rows = warehouse.fetch_window(warehouse_engine, config, window)
+    pushed = _pushed_profiles(config, reference, warehouse_engine, window)
+    if pushed is None:
+        rows = warehouse.fetch_window(warehouse_engine, config, window)
+    else:
+        rows = warehouse.fetch_window_sample(warehouse_engine, config, window, pushed.row_count)
     frame, outside = split_by_window(config, rows.frame, window)
-    row_count = rows.row_count - len(outside)
+    # Pushed down, the profiles hold every row the warehouse placed in the window: that is the window's count (rows of
+    # the sample pandas places elsewhere are still reported by the timestamp_outside_window check).
+    row_count = rows.row_count - len(outside) if pushed is None else pushed.row_count
     timestamps = warehouse.instants(frame[config.warehouse.timestamp_column], config.warehouse.timestamp_unit) \
         if len(frame) else None
     operational_rows = operational.freshness_rows(config, warehouse_engine, window, row_count,
@@ -58,14 +70,31 @@ def observe_window(config: MonitorConfig, reference_id: str, reference: Referenc
     frame = validation_frame(config, frame)
     specs = [*expectation_specs(config, reference, frame), *load_custom_suite(custom_suite_path(config))]
     validations = [*with_hints(validate_frame(frame, specs, suite_name=f"{config.model}_window"), rows), *checks]
-    return observe_frame(config, reference_id, reference, window, frame, row_count, validations, operational_rows)
+    return observe_frame(config, reference_id, reference, window, frame, row_count, validations, operational_rows,
+                         pushed)
+
+
+def _pushed_profiles(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine: sa.Engine,
+                     window: Window) -> PushedProfiles | None:
+    """The window's profiles counted in the warehouse when warehouse.pushdown applies ("on", or "auto" and more rows
+    than max_rows_per_window), else None: the rows are read and profiled in memory."""
+    w = config.warehouse
+    if w.pushdown == "off" or (
+            w.pushdown == "auto" and warehouse.count_windows(warehouse_engine, config, [window])[0] <= w.max_rows_per_window):
+        return None
+    result = pushed_profiles(warehouse_engine, config, reference, window)
+    if isinstance(result, NotPushed):
+        log.info("%s %s: profiles counted from the rows, not in the warehouse: %s", config.model, window, result.reason)
+        return None
+    return result
 
 
 def observe_frame(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, window: Window,
                   frame: pd.DataFrame, row_count: int, validations: list[ValidationResult],
-                  operational_rows: list[MetricRow]) -> Observation:
+                  operational_rows: list[MetricRow], pushed: PushedProfiles | None = None) -> Observation:
     """What a window's validated rows show, given their validation results: the status, quality rows, profiles,
-    estimated performance and serving rows. Reads nothing (bench/false_pages.py calls it without a warehouse)."""
+    estimated performance and serving rows. Reads nothing (bench/false_pages.py calls it without a warehouse).
+    `pushed`: the profiles counted in the warehouse over all of the window's rows, when `frame` is a sample of them."""
     quality = quality_rows(validations, window, len(frame))
     status, reason = RunStatus.OK, ""
     blocking = [r for r in validations if not r.success and r.check_name in config.validation.blocking]
@@ -77,8 +106,8 @@ def observe_frame(config: MonitorConfig, reference_id: str, reference: Reference
     by_slice: SliceProfiles = {}
     estimated: list[MetricRow] = []
     if status is not RunStatus.BLOCKED:
-        column_profiles = window_profiles(config, reference, frame)
-        by_slice = slice_profiles(config, reference, frame)
+        column_profiles = window_profiles(config, reference, frame) if pushed is None else pushed.profiles
+        by_slice = slice_profiles(config, reference, frame) if pushed is None else pushed.slices
         if config.warehouse.score_column in frame.columns:
             served = frame.get(config.warehouse.prediction_column) if config.warehouse.prediction_column else None
             estimated = rescoring.estimated_performance(config, reference, frame[config.warehouse.score_column], window,

@@ -144,12 +144,18 @@ def category_frequencies(values: pd.Series) -> pd.Series:
     categories cost one counting pass (and text values, the usual case, are their own names)."""
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
     counted = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    return frequencies_of_distinct(pd.Series(distinct, dtype=values.dtype), counted.tolist())
+
+
+def frequencies_of_distinct(distinct: pd.Series, counted: list[int]) -> pd.Series:
+    """`category_frequencies` of a column given as its distinct non-null values and how often each occurs (as a
+    GROUP BY returns them): the names follow from the distinct values alone, so both give the same result."""
     if all(isinstance(value, str) for value in distinct):
         names = np.asarray(distinct, dtype=object)
     else:
-        names = category_names(pd.Series(distinct, dtype=values.dtype)).to_numpy()
+        names = category_names(distinct).to_numpy()
     totals: dict[str, int] = {}
-    for name, count in zip(names, counted.tolist(), strict=True):
+    for name, count in zip(names, counted, strict=True):
         totals[name] = totals.get(name, 0) + count  # 2 and 2.0 are one category
     order = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     return pd.Series([count for _, count in order], index=[name for name, _ in order], dtype="int64")
@@ -158,14 +164,20 @@ def category_frequencies(values: pd.Series) -> pd.Series:
 def categorical_profile(values: pd.Series, categories: tuple[str, ...], pooled: tuple[str, ...],
                         bins_key: str | None = None) -> CategoryCounts:
     """Counts of the reference categories (OTHER counts the pooled ones) and of never-seen values."""
-    frequencies = category_frequencies(values)
+    return categorical_from_frequencies(category_frequencies(values), int(values.size), int(values.isna().sum()),
+                                        categories, pooled, bins_key)
+
+
+def categorical_from_frequencies(frequencies: pd.Series, n: int, nulls: int, categories: tuple[str, ...],
+                                 pooled: tuple[str, ...], bins_key: str | None = None) -> CategoryCounts:
+    """`categorical_profile` of a column given as its `category_frequencies`, row count and nulls."""
     table = dict(zip(frequencies.index, frequencies.tolist(), strict=True))  # most frequent first
     pooled_names = set(pooled)
     known = set(categories) | pooled_names
     unseen = [(name, count) for name, count in table.items() if name not in known]
     return CategoryCounts(
-        n=int(values.size),
-        nulls=int(values.isna().sum()),
+        n=n,
+        nulls=nulls,
         counts=tuple(sum(count for name, count in table.items() if name in pooled_names) if name == OTHER
                      else table.get(name, 0) for name in categories),
         unseen=sum(count for _, count in unseen),

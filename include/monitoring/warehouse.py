@@ -6,6 +6,7 @@ engines are created with the session time zone set to UTC, so timestamptz column
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -154,9 +155,15 @@ def monitored_columns(config: MonitorConfig) -> list[str]:
     return list(dict.fromkeys(c for c in columns if c))
 
 
-def _read(engine: sa.Engine, query: sa.Select[Any], what: str) -> pd.DataFrame:
+def _read(engine: sa.Engine, query: sa.Select[Any], what: str,
+          prepare: Callable[[sa.Connection], None] | None = None) -> pd.DataFrame:
+    """The query's rows as a frame. `prepare` readies the connection first, in the query's transaction: it registers
+    the Python functions a query calls on SQLite, where SQL lacks them (md5, a stable variance), or sets a planner
+    setting for this query alone (SET LOCAL)."""
     try:
         with engine.connect() as conn:
+            if prepare is not None:
+                prepare(conn)
             result = conn.execute(query)
             # Plain tuples: handed SQLAlchemy rows, pandas asks each one for namedtuple attributes, a failed lookup
             # apiece (2.3 s for 120,000 rows, against 0.3 s for the same rows as tuples). Fetched at once: iterating the
@@ -188,6 +195,47 @@ def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> Wi
         unplaced=unplaced,
         unplaced_examples=unplaced_examples,
     )
+
+
+def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window, row_count: int) -> WindowRows:
+    """At most max_rows_per_window rows of the window, picked in the warehouse, for the checks that need rows when
+    the profiles were counted there (warehouse_profiles.py); `row_count` is the window's count from that query.
+
+    The rows whose ids' md5 (of the id as text) sort lowest, in id order: PostgreSQL computes md5 itself, SQLite
+    through a registered Python function with the same result, so both databases pick the same rows, on every
+    re-run and whatever the read order. This is not `sample_by_id`'s choice (pandas' SipHash has no SQL twin): a
+    different deterministic sample of the same size. Rows sharing an id are told apart by their time."""
+    w = config.warehouse
+    table, ts = _timestamp_column(engine, config)
+    wanted = monitored_columns(config)
+    present = [c for c in wanted if c in table.c]
+    read = {ts.name: _time(engine, ts, w.timestamp_unit).selected}
+    query = sa.select(*(read.get(c, table.c[c]) for c in present)).where(
+        _in(engine, ts, window.start, window.end, w.timestamp_unit))
+    if w.id_column in table.c:
+        id_text = sa.cast(table.c[w.id_column], sa.Text)
+        digest = sa.func.md5(id_text) if engine.dialect.name != "sqlite" else sa.func.monitoring_md5(id_text)
+        # "~" sorts after every hex digit: null ids last on both databases (their NULLS orders differ)
+        query = query.order_by(sa.func.coalesce(digest, "~"), id_text, _time(engine, ts, w.timestamp_unit).value)
+    frame = _read(engine, query.limit(w.max_rows_per_window), f"{config.model} sample of window {window}",
+                  prepare=_register_md5)
+    if w.id_column in frame.columns:
+        frame = frame.assign(_id=frame[w.id_column].astype(str)).sort_values("_id", kind="stable").drop(
+            columns="_id").reset_index(drop=True)
+    unplaced, unplaced_examples = _unplaced(engine, config, ts)
+    return WindowRows(frame=frame, row_count=row_count, missing_columns=tuple(c for c in wanted if c not in table.c),
+                      extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))), unplaced=unplaced,
+                      unplaced_examples=unplaced_examples)
+
+
+def _md5_text(value: Any) -> str | None:
+    return None if value is None else hashlib.md5(str(value).encode()).hexdigest()  # noqa: S324 (a sample, not security)
+
+
+def _register_md5(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+            "monitoring_md5", 1, _md5_text, deterministic=True)
 
 
 def sample_by_id(frame: pd.DataFrame, id_column: str, size: int) -> pd.DataFrame:

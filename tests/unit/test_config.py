@@ -155,6 +155,13 @@ def test_channels_for_severity_gives_configured_channels(tmp_path, severity, exp
     assert load_monitor_config(write(tmp_path, "m.yaml", text)).channels_for(severity) == expected
 
 
+@pytest.mark.parametrize("written, expected", [("", "auto"), ("on", "on"), ("off", "off"), ("'on'", "on"),
+                                               ("auto", "auto")], ids=["default", "on", "off", "quoted_on", "auto"])
+def test_load_monitor_config_pushdown_unquoted_on_off_read_as_written(tmp_path, written, expected):
+    text = MINIMAL + (f"warehouse:\n  pushdown: {written}\n" if written else "")
+    assert load_monitor_config(write(tmp_path, "m.yaml", text)).warehouse.pushdown == expected
+
+
 def test_start_datetime_with_offset_is_the_same_instant_in_utc():
     """An ISO start_date with an offset passes validation; it must denote that instant, not the same wall time in UTC."""
     config = MonitorConfig(model="m", start_date="2026-01-01T00:00:00+02:00")
@@ -172,6 +179,8 @@ ERROR_CASES = [
     ("wrong_type_text_for_float", MINIMAL + "drift:\n  psi: {warning: high}\n", "drift.psi.warning", ["a number"]),
     ("wrong_type_scalar_for_list", "features:\n  numeric: age\n", "features.numeric", ["a list"]),
     ("wrong_type_scalar_for_section", MINIMAL + "warehouse: foo\n", "warehouse", ["a mapping"]),
+    ("unknown_pushdown_choice", MINIMAL + "warehouse:\n  pushdown: always\n", "warehouse.pushdown",
+     ["'auto'", "'on'", "'off'", "got 'always'"]),
     ("unknown_drift_method", MINIMAL + "drift:\n  numeric_method: kl\n", "drift.numeric_method",
      ["'auto'", "'ks'", "'wasserstein'", "'psi'"]),
     ("unknown_categorical_method", MINIMAL + "drift:\n  categorical_method: ks\n", "drift.categorical_method",

@@ -32,8 +32,10 @@ LAYERS = (
     # Scores -> severities: read by the steps that judge (drift, checks, performance) and by the alert lifecycle.
     Layer("policy", ("alerting.policy",), ("base", "config")),
     Layer("warehouse", ("warehouse",), ("base", "config")),
-    Layer("computing", ("drift", "drift.*", "profiles", "window_profiles", "performance", "performance.*", "validation",
-                        "validation.*"),
+    # warehouse_profiles counts a window in the warehouse: SQL over the warehouse layer's time filter, results in the
+    # shapes and constants of profiles, so it sits with window_profiles, whose counts it reproduces.
+    Layer("computing", ("drift", "drift.*", "profiles", "window_profiles", "warehouse_profiles", "performance",
+                        "performance.*", "validation", "validation.*"),
           ("base", "shapes", "config", "policy", "warehouse")),
     Layer("store", ("store", "staging", "findings"), ("base", "shapes", "config")),
     Layer("alerting", ("alerting", "alerting.*"), ("base", "shapes", "config", "policy", "store")),

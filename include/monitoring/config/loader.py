@@ -104,6 +104,9 @@ def _coerce(hint: Any, value: Any, file: str, key: str, default: Any = None) -> 
         raise ConfigError(f"{file}: {key}: expected {expected}, got {value!r}")
 
     if origin is Literal:
+        if isinstance(value, bool) and {"on", "off"} <= set(args):
+            # YAML 1.1 reads an unquoted on/off as true/false; a choice spelled on/off means what was written
+            value = "on" if value else "off"
         if value not in args:
             fail(f"one of {list(args)}")
         return value

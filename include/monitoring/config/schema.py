@@ -53,6 +53,10 @@ class WarehouseConfig:
     model_version_column: str = ""  # "" when the log has none
     expected_model_versions: tuple[str, ...] = ()  # a version outside this list is a WARNING; () = any version
     max_rows_per_window: int = 200_000  # larger windows are sampled by a hash of the id (warehouse.sample_by_id)
+    # Where a window's profiles are counted: "on" = in the warehouse, one aggregate query over every row
+    # (warehouse_profiles.py), with validation on a sample; "off" = in memory from the rows read (sampled above
+    # max_rows_per_window); "auto" = in the warehouse when the window has more rows than max_rows_per_window.
+    pushdown: Literal["auto", "on", "off"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
