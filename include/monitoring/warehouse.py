@@ -176,25 +176,12 @@ def _read(engine: sa.Engine, query: sa.Select[Any], what: str,
 def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> WindowRows:
     """The window's predictions, [start, end), sampled deterministically by id above max_rows_per_window."""
     w = config.warehouse
-    table, ts = _timestamp_column(engine, config)
-    wanted = monitored_columns(config)
-    present = [c for c in wanted if c in table.c]
-    read = {ts.name: _time(engine, ts, w.timestamp_unit).selected}
-    query = sa.select(*(read.get(c, table.c[c]) for c in present)).where(
-        _in(engine, ts, window.start, window.end, w.timestamp_unit))
+    table, ts, query = _window_query(engine, config, window)
     frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
-    unplaced, unplaced_examples = _unplaced(engine, config, ts)
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
         frame = sample_by_id(frame, w.id_column, w.max_rows_per_window)
-    return WindowRows(
-        frame=frame,
-        row_count=row_count,
-        missing_columns=tuple(c for c in wanted if c not in table.c),
-        extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))),
-        unplaced=unplaced,
-        unplaced_examples=unplaced_examples,
-    )
+    return _window_rows(engine, config, table, ts, frame, row_count)
 
 
 def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window, row_count: int) -> WindowRows:
@@ -206,12 +193,7 @@ def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window
     re-run and whatever the read order. This is not `sample_by_id`'s choice (pandas' SipHash has no SQL twin): a
     different deterministic sample of the same size. Rows sharing an id are told apart by their time."""
     w = config.warehouse
-    table, ts = _timestamp_column(engine, config)
-    wanted = monitored_columns(config)
-    present = [c for c in wanted if c in table.c]
-    read = {ts.name: _time(engine, ts, w.timestamp_unit).selected}
-    query = sa.select(*(read.get(c, table.c[c]) for c in present)).where(
-        _in(engine, ts, window.start, window.end, w.timestamp_unit))
+    table, ts, query = _window_query(engine, config, window)
     if w.id_column in table.c:
         id_text = sa.cast(table.c[w.id_column], sa.Text)
         digest = sa.func.md5(id_text) if engine.dialect.name != "sqlite" else sa.func.monitoring_md5(id_text)
@@ -222,6 +204,25 @@ def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window
     if w.id_column in frame.columns:
         frame = frame.assign(_id=frame[w.id_column].astype(str)).sort_values("_id", kind="stable").drop(
             columns="_id").reset_index(drop=True)
+    return _window_rows(engine, config, table, ts, frame, row_count)
+
+
+def _window_query(engine: sa.Engine, config: MonitorConfig,
+                  window: Window) -> tuple[sa.Table, sa.Column[Any], sa.Select[Any]]:
+    """The predictions table, its timestamp column, and the query of the window's rows' monitored columns."""
+    w = config.warehouse
+    table, ts = _timestamp_column(engine, config)
+    read = {ts.name: _time(engine, ts, w.timestamp_unit).selected}
+    query = sa.select(*(read.get(c, table.c[c]) for c in monitored_columns(config) if c in table.c)).where(
+        _in(engine, ts, window.start, window.end, w.timestamp_unit))
+    return table, ts, query
+
+
+def _window_rows(engine: sa.Engine, config: MonitorConfig, table: sa.Table, ts: sa.Column[Any], frame: pd.DataFrame,
+                 row_count: int) -> WindowRows:
+    """The rows read of a window, with what the table says beside them: the configured columns it lacks, those it has
+    beyond them, and its rows no window can hold."""
+    wanted = monitored_columns(config)
     unplaced, unplaced_examples = _unplaced(engine, config, ts)
     return WindowRows(frame=frame, row_count=row_count, missing_columns=tuple(c for c in wanted if c not in table.c),
                       extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))), unplaced=unplaced,
