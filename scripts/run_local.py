@@ -19,6 +19,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ if str(ROOT) not in sys.path:  # run as a script: `scripts` and `include` live i
 
 from include.monitoring.ui.views import URL_PREFIX  # noqa: E402
 from scripts import standalone  # noqa: E402
-from scripts.airflow_settings import SettingsError, apply_settings  # noqa: E402
+from scripts.airflow_settings import SettingsError, settings_commands  # noqa: E402
 
 HOME = ROOT / ".airflow"
 DATA = ROOT / ".data"
@@ -91,14 +92,15 @@ def warehouse_end(path: Path) -> datetime | None:
     return floor_hour(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment) + timedelta(hours=1)
 
 
-def start_warehouse_build(target: Path) -> subprocess.Popen:
-    """Write the demo warehouse in the background (about 12 s) while Airflow starts. It is written to a
-    temporary file and moved into place when complete, so an interrupted build never looks current."""
+def start_warehouse_build(target: Path, end: datetime) -> subprocess.Popen:
+    """Write the demo warehouse, with data up to `end`, in the background (about 12 s) while Airflow is prepared.
+    It is written to a temporary file and moved into place when complete, so an interrupted build never looks
+    current."""
     building = target.with_suffix(".building.db")
     building.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "include.monitoring.demo", "--url", f"sqlite:///{building}",
-               "--days", "14", "--peak-rows", "2000"]
+               "--days", "14", "--peak-rows", "2000", "--end", end.isoformat()]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -130,15 +132,6 @@ def reset_metadata() -> None:
     shutil.rmtree(HOME / "logs", ignore_errors=True)
 
 
-def prepare_airflow(env: dict[str, str]) -> None:
-    reset_metadata()
-    log("airflow db migrate ...")
-    standalone.run_airflow(["db", "migrate"], env)
-    standalone.write_config(env)  # `airflow ...` in a shell with only AIRFLOW_HOME set sees this installation
-    applied = apply_settings(SETTINGS, ROOT, env)
-    log(f"applied {SETTINGS.name}: " + "; ".join(f"{kind} {', '.join(names)}" for kind, names in applied.items() if names))
-
-
 def connect(proc: subprocess.Popen, base_url: str) -> standalone.RestClient:
     standalone.wait_healthy(base_url, timeout=180, proc=proc)
     client = standalone.RestClient(base_url, "admin", standalone.admin_password(HOME))
@@ -146,23 +139,40 @@ def connect(proc: subprocess.Popen, base_url: str) -> standalone.RestClient:
     return client
 
 
-def schedule_monitors(env: dict[str, str], data_end: datetime, hours: int) -> tuple[datetime, datetime]:
-    """Parse the DAGs into the metadata database, unpause the monitors and create the demo backfill,
-    all through the CLI and before any Airflow process runs: on SQLite, creating a backfill while the
-    scheduler writes fails ("database is locked") or crashes the scheduler (StaleDataError on dag_run).
+def backfill_window(data_end: datetime, hours: int) -> tuple[datetime, datetime]:
+    """The last `hours` complete windows that have data, as [start, end)."""
+    end = min(floor_hour(datetime.now(UTC)), data_end)
+    return end - timedelta(hours=hours), end
+
+
+def set_up_airflow(env: dict[str, str], data_end: datetime, hours: int) -> tuple[datetime, datetime]:
+    """Migrate the metadata database, apply airflow_settings.yaml, parse the DAGs into the database, unpause
+    the monitors and the fire drill, and create the demo backfill: all through the CLI and before any Airflow
+    process runs (on SQLite, creating a backfill while the scheduler writes fails with "database is locked" or
+    crashes the scheduler with StaleDataError on dag_run). The commands run in one process, which pays
+    Airflow's start-up (2-4 s a command) once; the backfill needs only the warehouse's end, not its data, so
+    this runs while the warehouse is built.
 
     The backfill covers the last `hours` complete windows that have data; a backfill run with logical
     date X covers [X, X + 1 h), so the logical dates are start ... end - 1 h. Returns [start, end)."""
-    standalone.run_airflow(["dags", "reserialize"], env)
-    # The fire drill too: a paused DAG's triggered run sits queued, which looks like a drill that never ends.
-    standalone.run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "-y",
-                            f"^({MONITOR_PREFIX}|{FIRE_DRILL_DAG}$)"], env)
+    reset_metadata()
+    start, end = backfill_window(data_end, hours)
+    log("airflow db migrate, settings, DAGs and the backfill ...")
+    with tempfile.TemporaryDirectory(prefix="airflow_settings_") as tmp:
+        settings, applied = settings_commands(SETTINGS, ROOT, tmp)
+        standalone.run_airflow_commands([
+            ["db", "migrate"],
+            *settings,
+            ["dags", "reserialize"],
+            # The fire drill too: a paused DAG's triggered run sits queued, which looks like a drill that never ends.
+            ["dags", "unpause", "--treat-dag-id-as-regex", "-y", f"^({MONITOR_PREFIX}|{FIRE_DRILL_DAG}$)"],
+            ["backfill", "create", "--dag-id", DEMO_DAG, "--from-date", start.isoformat(),
+             "--to-date", (end - timedelta(hours=1)).isoformat(), "--reprocess-behavior", "none",
+             "--max-active-runs", str(BACKFILL_MAX_ACTIVE_RUNS)],
+        ], env)
+    standalone.write_config(env)  # `airflow ...` in a shell with only AIRFLOW_HOME set sees this installation
+    log(f"applied {SETTINGS.name}: " + "; ".join(f"{kind} {', '.join(names)}" for kind, names in applied.items() if names))
     log(f"parsed the DAGs and unpaused the {MONITOR_PREFIX}* monitors and {FIRE_DRILL_DAG}")
-    end = min(floor_hour(datetime.now(UTC)), data_end)
-    start = end - timedelta(hours=hours)
-    standalone.run_airflow(["backfill", "create", "--dag-id", DEMO_DAG, "--from-date", start.isoformat(),
-                            "--to-date", (end - timedelta(hours=1)).isoformat(), "--reprocess-behavior", "none",
-                            "--max-active-runs", str(BACKFILL_MAX_ACTIVE_RUNS)], env)
     log(f"backfill of {DEMO_DAG}: {hours} hourly windows from {start:%Y-%m-%d %H:%M} "
         f"to {end:%Y-%m-%d %H:%M} UTC, {BACKFILL_MAX_ACTIVE_RUNS} at a time")
     return start, end
@@ -237,8 +247,9 @@ def run(args: argparse.Namespace, started: dict[str, subprocess.Popen]) -> int:
     builder = None
     data_end = warehouse_end(WAREHOUSE)
     if args.rebuild or data_end is None or data_end < floor_hour(datetime.now(UTC)):
+        data_end = floor_hour(datetime.now(UTC))
         log("building the demo warehouse in the background (14 days, ~12 s) ...")
-        builder = started["warehouse build"] = start_warehouse_build(WAREHOUSE)
+        builder = started["warehouse build"] = start_warehouse_build(WAREHOUSE, data_end)
     else:
         log(f"demo warehouse {WAREHOUSE.relative_to(ROOT)} is current (data up to {data_end:%Y-%m-%d %H:%M} UTC)")
 
@@ -249,15 +260,13 @@ def run(args: argparse.Namespace, started: dict[str, subprocess.Popen]) -> int:
     # the shell wins.
     for name, value in standalone.api_connection_env(base_url, standalone.ensure_admin_password(HOME)).items():
         env.setdefault(name, value)
-    prepare_airflow(env)
+    window = set_up_airflow(env, data_end, hours)
     if builder is not None:
         finish_warehouse_build(builder, WAREHOUSE)
         # Metrics, alerts and reference profiles of the previous warehouse describe data that is gone.
         STORE.unlink(missing_ok=True)
-        data_end = warehouse_end(WAREHOUSE)
-        if data_end is None:
+        if warehouse_end(WAREHOUSE) is None:
             raise SetupError(f"the new demo warehouse {WAREHOUSE} has no predictions")
-    window = schedule_monitors(env, data_end, hours)
     log(f"starting airflow standalone on port {port} (AIRFLOW_HOME={HOME.relative_to(ROOT)}) ...")
     proc = started["airflow"] = standalone.start(env, HOME / "standalone.log")
     client = connect(proc, base_url)
