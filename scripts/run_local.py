@@ -1,8 +1,9 @@
 """`make run`: the demo on a local `airflow standalone`, until Ctrl-C.
 
-Builds the demo warehouse (.data/warehouse.db) unless it already covers the last complete hour, prepares
-AIRFLOW_HOME in .airflow/, applies airflow_settings.yaml, starts standalone, unpauses the monitors and
-backfills the demo monitor over the last BACKFILL_HOURS hours (default 24). Environment: PORT (8080),
+Builds the demo warehouse (.data/warehouse.db) unless it already covers the last complete hour (and then fits
+the demo model's reference), prepares AIRFLOW_HOME in .airflow/, applies airflow_settings.yaml, creates a
+backfill of the demo monitor over the last BACKFILL_HOURS hours (default 24), starts standalone and unpauses
+the monitors once their data is ready. Environment: PORT (8080),
 BACKFILL_HOURS (24). Airflow's run history starts empty every time (see `reset_metadata`); the metric
 store in .data/ is kept.
 
@@ -121,11 +122,11 @@ def finish_warehouse_build(builder: subprocess.Popen, target: Path) -> None:
 
 
 def fit_reference(env: dict[str, str]) -> None:
-    """Fit and store the demo model's reference profile (`cli build-reference`) before Airflow starts.
+    """Fit and store the demo model's reference profile (`cli build-reference`) before the monitors run.
 
-    The backfill's first runs start together and each would find no stored reference and fit it (7-11 s of CPU
-    each, measured): three fits side by side on two cores, on the path to the first successful run. Fitted
-    here once, their load_reference finds it. The connections come from airflow_settings.yaml."""
+    Otherwise the backfill's first run fits it in its load_reference task (7-11 s, measured), and runs that
+    start together each fit it, side by side on two cores. Here it is fitted once while Airflow starts. The
+    connections come from airflow_settings.yaml."""
     log("fitting the demo model's reference profile ...")
     env = {**env, **connection_env(SETTINGS, ROOT)}
     command = [sys.executable, "-m", "include.monitoring.cli", "build-reference", "--monitor", str(DEMO_MONITOR)]
@@ -202,6 +203,7 @@ def set_up_airflow(env: dict[str, str], data_end: datetime, hours: int,
 
 
 def unpause_monitors(client: standalone.RestClient) -> None:
+    """Unpause every monitor DAG (set_up_airflow left them paused while their data was being written)."""
     dags = client.get("/api/v2/dags", dag_id_pattern=MONITOR_PREFIX, limit=1000)["dags"]
     monitors = [dag["dag_id"] for dag in dags if dag["dag_id"].startswith(MONITOR_PREFIX)]
     for dag_id in monitors:
