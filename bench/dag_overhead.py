@@ -12,15 +12,17 @@ A run's time is its DAG run's start_date to end_date, as Airflow's REST API repo
 `RESULT dag_over_noop=<median monitor / median no-op>`. Airflow is stopped by its process id at the end, also
 after an error or Ctrl-C.
 
-Measured on a 2-core machine shared with other work (load 3-6), medians of 5, two sessions each, before and after
-the lighter DAG run (compute_drift merged into observe_window, scripts/local_executor.py preloading the task
-libraries, [scheduler] scheduler_idle_sleep_time 0.2 s):
+Measured on a 2-core machine shared with other work (load 3-6), medians of 5, three sessions each, before and
+after the lighter DAG run (compute_drift merged into observe_window, scripts/local_executor.py preloading the task
+libraries, [scheduler] scheduler_idle_sleep_time 0.2 s); each before/after pair run back to back:
 
-    before: monitor 19.5 s, no-op 5.5 s -> dag_over_noop=3.55;  monitor 26.7 s, no-op 5.8 s -> 4.57
-    after:  monitor  7.8 s, no-op 2.8 s -> dag_over_noop=2.81;  monitor  9.6 s, no-op 3.2 s -> 3.02
+    before: monitor 19.5 s, no-op 5.5 s (3.55);  26.7 s, 5.8 s (4.57);  17.4 s, 5.2 s (3.37)
+    after:  monitor  7.8 s, no-op 2.8 s (2.81);   9.6 s, 3.2 s (3.02);   5.1 s, 1.5 s (3.48)
 
-What is left is the work: observe_window's Great Expectations validation of ~80 expectations is ~85% of its time
-(cProfile; GX builds a metric graph per expectation), and compute_performance runs beside it on the two cores.
+The monitor run is 3-3.5 times shorter, but so is the no-op (the scheduler's shorter idle sleep), and the ratio
+stays near 3: what is left is the work. observe_window's Great Expectations validation of ~80 expectations is
+~85% of that task (cProfile: GX builds a metric graph per expectation), compute_performance runs beside it on
+the two cores, and each monitor task still spends ~0.3 s importing the project's modules and opening the stores.
 """
 
 from __future__ import annotations
