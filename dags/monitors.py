@@ -68,17 +68,13 @@ def build_monitor_dag(config: MonitorConfig):
             return tasks.load_reference(config, _window())
 
         # These return a key of their data in the store and a summary; the tasks log what they did in words.
+        # observe_window also computes the window's drift: a task of its own for ~40 ms of work cost more in task
+        # start-up and scheduling than the work (bench/dag_overhead.py).
         @task(pool="warehouse_pool", on_failure_callback=record_failure, show_return_value_in_logs=False)
         def observe_window(reference_id: str) -> dict:
             from include.monitoring import tasks
 
             return tasks.observe_window(config, _window(), get_current_context()["run_id"], reference_id)
-
-        @task(on_failure_callback=record_failure, show_return_value_in_logs=False)
-        def compute_drift(observation: dict) -> dict:
-            from include.monitoring import tasks
-
-            return tasks.compute_drift(config, observation, get_current_context()["run_id"])
 
         @task(pool="warehouse_pool", on_failure_callback=record_failure, show_return_value_in_logs=False)
         def compute_performance(reference_id: str) -> dict:
@@ -87,14 +83,14 @@ def build_monitor_dag(config: MonitorConfig):
             return tasks.compute_performance(config, _window(), get_current_context()["run_id"], reference_id)
 
         @task(on_failure_callback=record_failure)
-        def write_metrics(observation: dict, drift: dict, performance: dict) -> dict:
+        def write_metrics(observation: dict, performance: dict) -> dict:
             from include.monitoring import tasks
 
             context = get_current_context()
             backfill = str(context["dag_run"].run_type) in ("backfill", "DagRunType.BACKFILL_JOB")
             started_at = context["dag_run"].start_date
             assert started_at is not None  # a running DAG run has started
-            return tasks.write_metrics(config, observation, drift, performance, context["run_id"], started_at,
+            return tasks.write_metrics(config, observation, performance, context["run_id"], started_at,
                                        backfill=backfill)
 
         # All done: also after a failure, whose alert is in the outbox. One at a time per DAG: two deliveries
@@ -117,7 +113,7 @@ def build_monitor_dag(config: MonitorConfig):
 
         reference_id = load_reference()
         observation = observe_window(reference_id)
-        summary = write_metrics(observation, compute_drift(observation), compute_performance(reference_id))
+        summary = write_metrics(observation, compute_performance(reference_id))
         summary >> send_notifications()
 
     return monitor()

@@ -171,24 +171,34 @@ def _run(command: list[str], env: Mapping[str, str]) -> None:
         raise SettingsError(f"`{' '.join(command[1:3])}` failed (exit {result.returncode}):\n{output}")
 
 
-def apply_settings(path: Path | str, project_root: Path | str, env: Mapping[str, str]) -> dict[str, list[str]]:
-    """Import the file into the metadata database of the Airflow described by `env` (which must be migrated).
-    Existing connections and variables are overwritten; pools are always set. Returns the names applied."""
+def settings_commands(path: Path | str, project_root: Path | str,
+                      directory: Path | str) -> tuple[list[list[str]], dict[str, list[str]]]:
+    """The `airflow` commands (argument lists) that import the file, reading JSON files written to `directory`,
+    and the names they apply. Existing connections and variables are overwritten; pools are always set."""
     connections, pools, variables = load_settings(path, project_root)
-    airflow = airflow_executable()
-    commands = (
+    sections = (
         ("connections", connections, ["connections", "import", "--overwrite"]),
         ("pools", pools, ["pools", "import"]),
         ("variables", variables, ["variables", "import", "-a", "overwrite"]),
     )
+    commands = []
+    for section, content, command in sections:
+        if not content:
+            continue
+        file = Path(directory) / f"{section}.json"
+        file.write_text(json.dumps(content, indent=2))
+        commands.append([*command, str(file)])
+    return commands, {"connections": sorted(connections), "pools": sorted(pools), "variables": sorted(variables)}
+
+
+def apply_settings(path: Path | str, project_root: Path | str, env: Mapping[str, str]) -> dict[str, list[str]]:
+    """Import the file into the metadata database of the Airflow described by `env` (which must be migrated).
+    Existing connections and variables are overwritten; pools are always set. Returns the names applied."""
     with tempfile.TemporaryDirectory(prefix="airflow_settings_") as tmp:
-        for section, content, command in commands:
-            if not content:
-                continue
-            file = Path(tmp) / f"{section}.json"
-            file.write_text(json.dumps(content, indent=2))
-            _run([airflow, *command, str(file)], env)
-    return {"connections": sorted(connections), "pools": sorted(pools), "variables": sorted(variables)}
+        commands, applied = settings_commands(path, project_root, tmp)
+        for command in commands:
+            _run([airflow_executable(), *command], env)
+    return applied
 
 
 def main(argv: list[str] | None = None) -> int:

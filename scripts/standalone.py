@@ -28,6 +28,7 @@ PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 FINAL_RUN_STATES = ("success", "failed")
 RETRY_STATUSES = (500, 502, 503, 504)
 IDEMPOTENT_METHODS = ("GET", "PUT", "PATCH")
+SCHEDULER_IDLE_SLEEP = 0.2  # seconds; see standalone_env
 # Inherited settings that would point the subprocesses at another installation or a test mode.
 _INHERITED_PREFIXES = ("AIRFLOW_", "_AIRFLOW")
 
@@ -84,7 +85,13 @@ def standalone_env(home: Path | str, port: int, project_root: Path | str, parall
         "PYTHONUNBUFFERED": "1",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor whose task processes start with pandas, SciPy, SQLAlchemy, GX and the task runtime imported
+        # (scripts/local_executor.py): they cost every task 1.5-5 s, 8 s for a worker's first task.
+        "AIRFLOW__CORE__EXECUTOR": "scripts.local_executor.PreloadingLocalExecutor",
+        # The scheduler sleeps this long after a loop that found nothing to do (default 1 s), and a finished task's
+        # downstream is queued by the next loop: up to a second per step of a run. The shorter sleep is a few more
+        # cheap queries a second on the local SQLite database. Option of Airflow 3.3's [scheduler] section.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": str(SCHEDULER_IDLE_SLEEP),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
@@ -154,6 +161,41 @@ def run_airflow(args: list[str], env: Mapping[str, str], timeout: float = 300) -
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip()[-3000:]
         raise AirflowError(f"`airflow {' '.join(args)}` failed (exit {result.returncode}):\n{tail}")
+    return result.stdout
+
+
+# Runs `airflow` CLI commands, given as JSON argument lists, one after the other in this one interpreter, as
+# `airflow` itself would (airflow/__main__.py: configuration first, the default airflow.cfg written if missing).
+_CLI_DRIVER = """
+import json, sys
+from airflow import configuration  # first, as airflow/__main__.py does
+from airflow.cli import cli_parser
+from airflow.configuration import write_default_airflow_configuration_if_needed
+
+write_default_airflow_configuration_if_needed()
+parser = cli_parser.get_parser()
+for argv in json.loads(sys.argv[1]):
+    print("$ airflow " + " ".join(argv), flush=True)
+    args = parser.parse_args(argv)
+    args.func(args)
+"""
+
+
+def run_airflow_commands(commands: list[list[str]], env: Mapping[str, str], timeout: float = 300) -> str:
+    """Several `airflow` commands in one process, in order; the output, or AirflowError naming the command that
+    failed. Each `airflow` process first spends 2-4 s importing Airflow and building its CLI: `make run`'s seven
+    set-up commands cost ~15 s that way."""
+    if not commands:
+        return ""
+    command = [sys.executable, "-c", _CLI_DRIVER, json.dumps(commands)]
+    try:
+        result = subprocess.run(command, env=dict(env), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AirflowError(f"the airflow commands {commands} did not finish within {timeout:.0f} s") from None
+    if result.returncode != 0:
+        ran = [line for line in result.stdout.splitlines() if line.startswith("$ airflow ")]
+        tail = (result.stdout + result.stderr).strip()[-3000:]
+        raise AirflowError(f"`{ran[-1][2:] if ran else 'airflow'}` failed (exit {result.returncode}):\n{tail}")
     return result.stdout
 
 

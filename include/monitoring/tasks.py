@@ -38,7 +38,14 @@ def load_reference(config: MonitorConfig, window: Window) -> str:
 
 
 def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
-    profile = reference.load_profile(engine_for(config.store_conn_id), reference_id)
+    """The window's observation (rows read once, validated, profiled) and its drift against the reference.
+
+    Drift needs nothing but the observation and the reference profile, both in memory here: as a task of its own
+    it cost a task process, a hop of the scheduler and a store round trip of the observation, several times the
+    ~40 ms the drift computation takes (bench/dag_overhead.py). The returned reference points at the observation;
+    its "drift" entry at the drift rows."""
+    store_engine = engine_for(config.store_conn_id)
+    profile = reference.load_profile(store_engine, reference_id)
     observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id), window)
     failed = [f"{v.check_name}({v.column_name})" if v.column_name else v.check_name
               for v in observation.validations if not v.success]
@@ -46,22 +53,16 @@ def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, refer
              observation.row_count, observation.sampled_rows, f" ({observation.reason})" if observation.reason else "")
     log.info("data checks: %d run, %d failed%s", len(observation.validations), len(failed),
              f": {', '.join(failed)}" if failed else "")
-    summary = {"status": observation.status.value, "rows": observation.row_count,
-               "sampled": observation.sampled_rows, "checks_failed": len(failed)}
-    return staging.put(engine_for(config.store_conn_id), config.model, dag_run_id, "observation",
-                       observation.to_record(), summary, _now())
-
-
-def compute_drift(config: MonitorConfig, observation: dict[str, Any], dag_run_id: str) -> dict[str, Any]:
-    store_engine = engine_for(config.store_conn_id)
-    record = staging.get(store_engine, observation)
-    profile = reference.load_profile(store_engine, record["reference_id"])
-    rows = pipeline.compute_drift(config, profile, Observation.from_record(record))
+    rows = pipeline.compute_drift(config, profile, observation)
     flagged = _flagged(rows)
     log.info("drift: %d values over %d columns, %d at WARNING or above%s", len(rows),
              len({r.column for r in rows}), len(flagged), f": {_labels(flagged)}" if flagged else "")
-    return staging.put(store_engine, config.model, dag_run_id, "drift", [row.to_record() for row in rows],
-                       {"rows": len(rows), "flagged": len(flagged)}, _now())
+    summary = {"status": observation.status.value, "rows": observation.row_count,
+               "sampled": observation.sampled_rows, "checks_failed": len(failed)}
+    staged = staging.put(store_engine, config.model, dag_run_id, "observation", observation.to_record(), summary, _now())
+    staged["drift"] = staging.put(store_engine, config.model, dag_run_id, "drift", [row.to_record() for row in rows],
+                                  {"rows": len(rows), "flagged": len(flagged)}, _now())
+    return staged
 
 
 def compute_performance(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
@@ -120,11 +121,12 @@ def _performance_lines(rows: list[MetricRow]) -> list[str]:
     return lines
 
 
-def write_metrics(config: MonitorConfig, observation: dict[str, Any], drift: dict[str, Any],
-                  performance: dict[str, Any], dag_run_id: str, started_at: datetime,
-                  backfill: bool = False) -> dict[str, Any]:
+def write_metrics(config: MonitorConfig, observation: dict[str, Any], performance: dict[str, Any], dag_run_id: str,
+                  started_at: datetime, backfill: bool = False) -> dict[str, Any]:
+    """`observation` is what observe_window returned (the observation and, under "drift", its drift rows)."""
     store_engine = engine_for(config.store_conn_id)
-    rows = [MetricRow.from_record(r) for r in (*staging.get(store_engine, drift), *staging.get(store_engine, performance))]
+    rows = [MetricRow.from_record(r) for r in (*staging.get(store_engine, observation["drift"]),
+                                               *staging.get(store_engine, performance))]
     obs = Observation.from_record(staging.get(store_engine, observation))
     transitions = pipeline.write_window(config, store_engine, obs, rows, dag_run_id,
                                         started_at, now=_now(), backfill=backfill, silences=variable_silences(config))

@@ -35,3 +35,15 @@ def test_the_generated_config_holds_the_settings_airflow_runs_with(tmp_path):
     text = config.read_text()
     assert text.count("dags_folder = ") == 1 and "# " in text  # edited in place, Airflow's comments kept
     assert "%%(asctime)s" in text  # the file's own interpolated values are untouched
+
+
+def test_several_commands_run_in_one_process_and_a_failure_names_its_command(tmp_path):
+    env = standalone.standalone_env(tmp_path / "airflow_home", 8123, ROOT)
+
+    output = standalone.run_airflow_commands([["config", "get-value", "core", "load_examples"],
+                                              ["config", "get-value", "api", "base_url"]], env)
+
+    assert output.splitlines() == ["$ airflow config get-value core load_examples", "False",
+                                   "$ airflow config get-value api base_url", "http://localhost:8123"]
+    with pytest.raises(standalone.AirflowError, match=r"^`airflow config get-value core` failed \(exit 2\)"):
+        standalone.run_airflow_commands([["version"], ["config", "get-value", "core"]], env)  # its key is missing

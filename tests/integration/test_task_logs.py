@@ -63,7 +63,7 @@ def test_observe_window_logs_rows_read_and_sampled_and_the_failed_checks(zeroed_
     assert "constant_column(age)" not in checks
 
 
-def test_compute_drift_logs_the_drifted_features_with_their_scores(zeroed_hour_run):
+def test_observe_window_logs_the_drifted_features_with_their_scores(zeroed_hour_run):
     drift = _line(zeroed_hour_run["lines"], "drift: ")
     assert "income " in drift and "credit_limit " in drift and "CRITICAL" in drift
     income = drift.split("income ", 1)[1].split(",", 1)[0]  # e.g. "ks=0.97 CRITICAL"
@@ -102,11 +102,11 @@ def test_returned_values_stay_small_and_the_log_shows_no_returned_value(zeroed_h
     with create_session() as session:
         values = {x.task_id: x.value for x in session.query(XComModel).filter(
             XComModel.dag_id == DAG_ID, XComModel.run_id == run.run_id, XComModel.key == "return_value")}
-    assert {"observe_window", "compute_drift", "compute_performance", "write_metrics"} <= set(values)
+    assert {"observe_window", "compute_performance", "write_metrics"} <= set(values)
     sizes = {task: len(value if isinstance(value, str) else json.dumps(value)) for task, value in values.items()}
     assert max(sizes.values()) < XCOM_LIMIT, sizes
     dag = dagbag.dags[DAG_ID]  # Airflow's "Returned value was" line is off where the value is a store key
-    assert [task for task in ("observe_window", "compute_drift", "compute_performance")
+    assert [task for task in ("observe_window", "compute_performance")
             if dag.get_task(task).show_return_value_in_logs] == []
 
 
