@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(PY) bench/detection_scorecard.py
 	$(PY) bench/false_pages.py
 	$(PY) bench/scale_bench.py --days 1,30  # needs the PostgreSQL server; 90 days: --days 1,30,90
+	$(PY) bench/pushdown_bench.py --rows 1000000  # needs the PostgreSQL server; 10 million rows: the default
+	$(PY) bench/dag_overhead.py  # starts a standalone Airflow of its own
 
 clean:
 	rm -rf $(VENV) .airflow .data
