@@ -1,12 +1,10 @@
 """Realized performance as labels arrive: every run re-scores each window of the last `labels.horizon_days` whose
 labelled count changed since it was last scored, with the labels known by the run's window end.
 
-A run in order counts the windows its arrived labels belong to (`candidate_windows`): their predictions by time,
-their labels from their labelled rows; a first run or a backfill out of order counts every window of the horizon in
-one aggregate query. The store says what each window was last scored with; only windows whose count moved are
-scored again, so a run where no label arrived reads its own window and the due one. A window is never re-scored
-with fewer labels than a later run already used (backfills and parallel runs of older windows leave newer results
-alone).
+One aggregate query on the warehouse gives every window's prediction and label counts; the store says what each
+window was last scored with. Only windows whose count moved are read again, so a run where no label arrived
+costs two small queries. A window is never re-scored with fewer labels than a later run already used (backfills
+and parallel runs of older windows leave newer results alone).
 
 Alerts: a window's rows carry severities once its label coverage reaches `performance.min_coverage`; a window is
 judged once, at the run whose labels first make it eligible, and of the windows judged in a run the newest decides
