@@ -283,13 +283,13 @@ def _timestamp_column(engine: sa.Engine, config: MonitorConfig) -> tuple[sa.Tabl
 
 
 def count_windows(engine: sa.Engine, config: MonitorConfig, windows: Sequence[Window]) -> list[int]:
-    """Rows in each of `windows`, in one aggregate query (the volume band's history, re-scoring's candidates)."""
+    """Rows in each of `windows`, in one aggregate query (the volume band's history)."""
     if not windows:
         return []
     _, ts = _timestamp_column(engine, config)
     inside = [_in(engine, ts, w.start, w.end, config.warehouse.timestamp_unit) for w in windows]
     query = sa.select(*(sa.func.sum(sa.case((condition, 1), else_=0)) for condition in inside)).where(sa.or_(*inside))
-    counts = _read(engine, query, f"{config.model} row counts of {len(windows)} windows").iloc[0].tolist()
+    counts = _read(engine, query, f"{config.model} row counts of earlier weeks").iloc[0].tolist()
     return [int(count) if count is not None and count == count else 0 for count in counts]
 
 

@@ -13,7 +13,6 @@ each alert (see `alerting_rows`).
 
 from __future__ import annotations
 
-import itertools
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,24 +50,17 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
     horizon = Window(known_by - timedelta(days=config.labels.horizon_days), known_by)
     scored = store.scored_label_counts(store_engine, config.model, horizon)
     only = candidate_windows(config, warehouse_engine, scored, window, arrivals)
-    read: dict[datetime, pd.DataFrame] = {}
-    if only is None:
-        counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by)
-    else:
-        counts, read = _count_by_reading(config, warehouse_engine, only, window.width, known_by)
-        due_day = _due_day(config, window)
-        if due_day and due_day[-1] not in counts:
-            # The due window had no predictions: due_coverage_row reads the newest window of the day before that had some.
-            counts.update(warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by, only=due_day))
+    counts = warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by, only=only)
+    due_day = _due_day(config, window)
+    if only is not None and due_day and due_day[-1] not in counts:
+        # The due window had no predictions: due_coverage_row reads the newest window of the day before that had some.
+        counts.update(warehouse.label_counts(warehouse_engine, config, horizon, window.width, known_by, only=due_day))
     changed = [Window(start, start + window.width) for start, (_, labelled) in sorted(counts.items())
                if (previous := scored.get(start)) is None or (previous[0] != labelled and previous[1] < known_by)]
     # skipped: unchanged, or already scored by a later run with at least these labels
-    unread = [w for w in changed if w.start not in read]  # the whole horizon's (a first run), or the due day's
-    frames = itertools.chain(((w, read[w.start]) for w in changed if w.start in read),
-                             warehouse.fetch_labelled_windows(warehouse_engine, config, unread, known_by,
-                                                              labelled_only=True))
     rows: list[MetricRow] = []
-    for scored_window, frame in frames:
+    for scored_window, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, changed, known_by,
+                                                                 labelled_only=True):
         predictions = counts[scored_window.start][0]
         previous = scored.get(scored_window.start)
         looked = previous is not None and previous[0] >= config.performance.min_coverage * predictions
@@ -76,24 +68,6 @@ def rescore(config: MonitorConfig, reference: ReferenceProfile, warehouse_engine
                                    predictions=predictions)
     due = due_coverage_row(config, counts, window)
     return [*rows, *([due] if due is not None else [])]
-
-
-def _count_by_reading(config: MonitorConfig, warehouse_engine: sa.Engine, starts: list[datetime], width: timedelta,
-                      known_by: datetime) -> tuple[dict[datetime, tuple[int, int]], dict[datetime, pd.DataFrame]]:
-    """(predictions, labelled predictions) of the windows starting at `starts` that hold predictions, and their
-    labelled rows: the predictions counted by time alone, the labelled ones from the rows read. A run in order reads
-    these windows' labelled rows anyway (labels arrived for nearly all of them), so counting their labels in the
-    warehouse first would join the same labels twice."""
-    windows = [Window(start, start + width) for start in starts]
-    predictions = dict(zip(starts, warehouse.count_windows(warehouse_engine, config, windows), strict=True))
-    present = [w for w in windows if predictions[w.start]]
-    counts: dict[datetime, tuple[int, int]] = {}
-    frames: dict[datetime, pd.DataFrame] = {}
-    for counted, frame in warehouse.fetch_labelled_windows(warehouse_engine, config, present, known_by,
-                                                           labelled_only=True):
-        counts[counted.start] = (predictions[counted.start], int(frame["label"].notna().sum()))
-        frames[counted.start] = frame
-    return counts, frames
 
 
 def candidate_windows(config: MonitorConfig, warehouse_engine: sa.Engine, scored: dict[datetime, tuple[int, datetime]],
