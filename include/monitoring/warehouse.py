@@ -202,8 +202,7 @@ def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window
     frame = _read(engine, query.limit(w.max_rows_per_window), f"{config.model} sample of window {window}",
                   prepare=_register_md5)
     if w.id_column in frame.columns:
-        frame = frame.assign(_id=frame[w.id_column].astype(str)).sort_values("_id", kind="stable").drop(
-            columns="_id").reset_index(drop=True)
+        frame = _in_id_order(frame, w.id_column)
     return _window_rows(engine, config, table, ts, frame, row_count)
 
 
@@ -249,7 +248,12 @@ def sample_by_id(frame: pd.DataFrame, id_column: str, size: int) -> pd.DataFrame
     ids = frame[id_column].astype(str)
     hashes = pd.util.hash_pandas_object(ids, index=False).to_numpy()
     chosen = np.argsort(hashes, kind="stable")[:size]
-    return frame.iloc[chosen].assign(_id=ids.iloc[chosen].to_numpy()).sort_values(
+    return _in_id_order(frame.iloc[chosen], id_column)
+
+
+def _in_id_order(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """The rows sorted by their id's text (stable: rows sharing an id keep their order), the order a sample is kept in."""
+    return frame.assign(_id=frame[id_column].astype(str).to_numpy()).sort_values(
         "_id", kind="stable").drop(columns="_id").reset_index(drop=True)
 
 
@@ -320,11 +324,11 @@ class ArrivalMatch:
     windows: tuple[datetime, ...]  # the starts of the windows their predictions fall in
     unmatched: tuple[Any, ...]  # the ids of the labels that match no prediction of the horizon
     unmatched_rows: int  # the labels (rows: an id may arrive twice) with those ids
-    period: Window | None = None  # when the labels arrived
+    period: Window  # when the labels arrived
 
     @property
     def examples(self) -> list[str]:
-        return [str(i) for i in self.unmatched[:5]]
+        return [str(i) for i in self.unmatched[:MAX_EXAMPLES]]
 
 
 def match_arrivals(engine: sa.Engine, config: MonitorConfig, arrived: Window, horizon_start: datetime,

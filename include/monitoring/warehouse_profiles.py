@@ -55,7 +55,7 @@ from include.monitoring.profile_types import (
     SliceProfiles,
 )
 from include.monitoring.types import Window, finite_or_none
-from include.monitoring.warehouse import _in, _read, _reflect, monitored_columns
+from include.monitoring.warehouse import _in, _is_number, _read, _reflect, monitored_columns
 
 NULL_KEY, POS_INF_KEY, NEG_INF_KEY, TEXT_KEY = -1, -2, -3, -4  # NaN is a null, as pandas reads it
 ZERO, POSITIVE, LOW_CONFIDENCE = 1, 2, 4
@@ -137,10 +137,6 @@ def _parts(config: MonitorConfig, reference: ReferenceProfile, table: sa.Table) 
         features = dict.fromkeys(f for features in by_value.values() for f in features if f in table.c)
         parts += [_Part(f, reference.columns[f], slice_column=slice_column) for f in features]
     return parts
-
-
-def _is_number(column: sa.ColumnElement[Any]) -> bool:
-    return isinstance(column.type, sa.Integer | sa.Numeric | sa.Float)
 
 
 def _obstacle(engine: sa.Engine, table: sa.Table, parts: Sequence[_Part]) -> str:
