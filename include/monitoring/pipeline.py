@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 
 def observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
                    window: Window) -> Observation:
+    with warehouse.reflected_once():
+        return _observe_window(config, reference_id, reference, warehouse_engine, window)
+
+
+def _observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
+                    window: Window) -> Observation:
     pushed = _pushed_profiles(config, reference, warehouse_engine, window)
     if pushed is None:
         rows = warehouse.fetch_window(warehouse_engine, config, window)
@@ -122,14 +128,15 @@ def compute_performance(config: MonitorConfig, reference: ReferenceProfile, ware
     """Realized performance of every recent window whose labels changed, as known at this window's end
     (performance/rescoring.py), and the labels of this window that match no prediction."""
     try:
-        arrivals = warehouse.label_arrivals(warehouse_engine, config, window)  # one match, read by three steps below
-        label_checks = [labels.unmatched_labels_row(config, arrivals.arrived, arrivals.unmatched_rows,
-                                                    arrivals.examples, window),
-                        labels.label_values_row(config, warehouse.arrived_label_values(warehouse_engine, config, window),
-                                                window),
-                        labels.duplicate_labels_row(config, warehouse.repeated_labels(
-                            warehouse_engine, config, window, min(arrivals.windows, default=window.start)), window)]
-        return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window, arrivals)]
+        with warehouse.reflected_once():  # the same tables, asked for by each query below
+            arrivals = warehouse.label_arrivals(warehouse_engine, config, window)  # one match, read by three steps below
+            label_checks = [labels.unmatched_labels_row(config, arrivals.arrived, arrivals.unmatched_rows,
+                                                        arrivals.examples, window),
+                            labels.label_values_row(config, warehouse.arrived_label_values(warehouse_engine, config, window),
+                                                    window),
+                            labels.duplicate_labels_row(config, warehouse.repeated_labels(
+                                warehouse_engine, config, window, min(arrivals.windows, default=window.start)), window)]
+            return [*label_checks, *rescoring.rescore(config, reference, warehouse_engine, store_engine, window, arrivals)]
     except (MissingColumnsError, MissingTableError) as exc:  # a broken contract is recorded; no answer still fails
         return [MetricRow(MetricKind.PERFORMANCE, "label_coverage", None, window, details={"skipped": str(exc)})]
 

@@ -50,6 +50,12 @@ def test_store_tables_are_real_postgres_tables_with_timezone_aware_windows(postg
     assert columns["window_start"]["type"].timezone is True
 
 
+def test_postgres_sessions_compare_in_utc_and_compile_no_jit(postgres_engine):
+    with postgres_engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW timezone")).scalar() == "UTC"
+        assert conn.execute(sa.text("SHOW jit")).scalar() == "off"
+
+
 @pytest.mark.parametrize("column_type", ["timestamptz", "text"])
 def test_timestamps_written_in_another_time_zone_land_in_their_utc_window(postgres_engine, column_type):
     """Rows written with a +02:00 offset, into a timestamptz column or as text: each window holds exactly the

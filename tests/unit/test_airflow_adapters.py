@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
 from include.monitoring.airflow_adapters import sqlalchemy_url
 from include.monitoring.errors import ConnectionConfigError
@@ -53,3 +54,22 @@ def test_notifiers_for_reports_a_route_it_cannot_parse_as_missing_and_keeps_the_
     notifiers, missing = notifiers_for(MonitorConfig(model="m", alerts=alerts))
     assert list(notifiers) == ["log"]
     assert list(missing) == ["slack:#"] and "invalid route 'slack:#'" in missing["slack:#"]
+
+
+def test_tables_are_reflected_once_within_a_step_and_afresh_after_it(tmp_path):
+    """One pipeline step reflects each table once (warehouse.reflected_once); the next step sees the table as it is."""
+    from include.monitoring import warehouse
+    from include.monitoring.airflow_adapters import engine_from_url
+
+    engine = engine_from_url(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE predictions (id TEXT)"))
+    with warehouse.reflected_once():
+        first = warehouse._reflect(engine, "predictions")
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE predictions ADD COLUMN score REAL"))
+        assert warehouse._reflect(engine, "predictions") is first
+        assert "score" not in first.c
+    assert "score" in warehouse._reflect(engine, "predictions").c
+    assert warehouse._reflect(engine, "predictions") is not warehouse._reflect(engine, "predictions")
+    engine.dispose()
