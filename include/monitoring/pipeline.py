@@ -38,7 +38,16 @@ from include.monitoring.performance import labels, rescoring
 from include.monitoring.profile_types import ColumnCounts, ReferenceProfile, SliceProfiles
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, Severity, Window
 from include.monitoring.validation.records import ValidationResult
-from include.monitoring.validation.results import blocking_reason, pipeline_checks, quality_rows, validation_frame, with_hints
+from include.monitoring.validation.results import (
+    TABLE_CHECKS,
+    blocking_reason,
+    carried,
+    counting_window,
+    pipeline_checks,
+    quality_rows,
+    validation_frame,
+    with_hints,
+)
 from include.monitoring.validation.run import validate_frame
 from include.monitoring.validation.suite import expectation_specs
 from include.monitoring.warehouse import split_by_window
@@ -49,18 +58,33 @@ log = logging.getLogger(__name__)
 
 
 def observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
-                   window: Window) -> Observation:
+                   window: Window, store_engine: sa.Engine | None = None) -> Observation:
+    """`store_engine`: where the table-wide checks of the window's day are read from when the day's first window
+    counted them (validation/results.py `counting_window`); without it, the window counts them itself."""
+    carried_checks = _carried_table_checks(config, store_engine, window)
     with warehouse.reflected_once():
-        return _observe_window(config, reference_id, reference, warehouse_engine, window)
+        return _observe_window(config, reference_id, reference, warehouse_engine, window, carried_checks)
+
+
+def _carried_table_checks(config: MonitorConfig, store_engine: sa.Engine | None,
+                          window: Window) -> list[ValidationResult] | None:
+    """The table-wide check results the day's first window stored, restated for `window`; None when `window` counts
+    them: it is the day's first, or that window has no completed run (a first run mid-day, a backfill out of order)."""
+    counted_in = counting_window(window)
+    if store_engine is None or counted_in == window:
+        return None
+    stored = store.completed_validations(store_engine, config.model, counted_in, TABLE_CHECKS)
+    return None if stored is None else carried(stored, counted_in)
 
 
 def _observe_window(config: MonitorConfig, reference_id: str, reference: ReferenceProfile, warehouse_engine: sa.Engine,
-                    window: Window) -> Observation:
+                    window: Window, carried_checks: list[ValidationResult] | None) -> Observation:
     pushed = _pushed_profiles(config, reference, warehouse_engine, window)
+    count_unplaced = carried_checks is None
     if pushed is None:
-        rows = warehouse.fetch_window(warehouse_engine, config, window)
+        rows = warehouse.fetch_window(warehouse_engine, config, window, count_unplaced)
     else:
-        rows = warehouse.fetch_window_sample(warehouse_engine, config, window, pushed.row_count)
+        rows = warehouse.fetch_window_sample(warehouse_engine, config, window, pushed.row_count, count_unplaced)
     frame, outside = split_by_window(config, rows.frame, window)
     # Pushed down, the profiles hold every row the warehouse placed in the window: that is the window's count (rows of
     # the sample pandas places elsewhere are still reported by the timestamp_outside_window check).
@@ -69,7 +93,7 @@ def _observe_window(config: MonitorConfig, reference_id: str, reference: Referen
         if len(frame) else None
     operational_rows = operational.freshness_rows(config, warehouse_engine, window, row_count,
                                                   timestamps.max().to_pydatetime() if timestamps is not None else None)
-    checks = pipeline_checks(config, rows, outside, window)
+    checks = [*pipeline_checks(config, rows, outside, window), *(carried_checks or [])]
     if row_count == 0:
         return Observation(window, RunStatus.NO_DATA, "no predictions in the window", 0, 0, reference_id,
                            validations=checks, metrics=[*operational_rows, *quality_rows(checks, window, 0)])
@@ -198,7 +222,7 @@ def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine:
     from include.monitoring.reference import load_reference
 
     reference_id, profile = load_reference(config, store_engine, window.start)
-    observation = observe_window(config, reference_id, profile, warehouse_engine, window)
+    observation = observe_window(config, reference_id, profile, warehouse_engine, window, store_engine)
     rows = [*compute_drift(config, profile, observation),
             *compute_performance(config, profile, warehouse_engine, store_engine, window)]
     transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now,

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from include.monitoring.alerting.keys import rule_from_key
 from include.monitoring.types import MetricRow, RunStatus, Window
-from include.monitoring.validation.records import ValidationResult
+from include.monitoring.validation.records import CheckSeverity, ValidationResult
 
 log = logging.getLogger(__name__)
 
@@ -451,6 +451,26 @@ def failed_run_reason(engine: sa.Engine, model: str, window: Window, dag_run_id:
         return conn.execute(sa.select(monitor_runs.c.status_reason).where(
             monitor_runs.c.model == model, monitor_runs.c.window_start == window.start,
             monitor_runs.c.status == RunStatus.FAILED.value, monitor_runs.c.dag_run_id == dag_run_id)).scalar_one_or_none()
+
+
+def completed_validations(engine: sa.Engine, model: str, window: Window,
+                          check_names: Sequence[str]) -> list[ValidationResult] | None:
+    """The stored results of the checks `check_names` in `window` (only the failed ones are stored for the pipeline's
+    own checks); None when no run completed the window (none ran, or the last one failed before writing)."""
+    create_tables(engine)
+    with engine.connect() as conn:
+        status = conn.execute(sa.select(monitor_runs.c.status).where(
+            monitor_runs.c.model == model, monitor_runs.c.window_start == window.start)).scalar_one_or_none()
+        if status in (None, RunStatus.FAILED.value):
+            return None
+        v = validation_results.c
+        found = conn.execute(sa.select(validation_results).where(
+            v.model == model, v.window_start == window.start, v.check_name.in_(check_names))).mappings().all()
+    return [ValidationResult(expectation=row["expectation"], column_name=row["column_name"],
+                             check_name=row["check_name"], severity=CheckSeverity(row["severity"]),
+                             success=row["success"], observed=json.loads(row["observed"]) if row["observed"] else None,
+                             unexpected_pct=row["unexpected_pct"], examples=tuple(json.loads(row["examples"])),
+                             expected=row["expected"]) for row in found]
 
 
 def scored_label_counts(engine: sa.Engine, model: str, period: Window) -> dict[datetime, tuple[int, datetime]]:

@@ -46,7 +46,8 @@ def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, refer
     its "drift" entry at the drift rows."""
     store_engine = engine_for(config.store_conn_id)
     profile = reference.load_profile(store_engine, reference_id)
-    observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id), window)
+    observation = pipeline.observe_window(config, reference_id, profile, warehouse_engine_for(config.warehouse.conn_id),
+                                          window, store_engine)
     failed = [f"{v.check_name}({v.column_name})" if v.column_name else v.check_name
               for v in observation.validations if not v.success]
     log.info("%s %s: %s, %d rows read, %d sampled%s", config.model, window, observation.status.value,

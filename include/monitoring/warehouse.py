@@ -203,18 +203,20 @@ def _read(engine: sa.Engine, query: sa.Select[Any], what: str,
         raise WarehouseError(f"reading {what} failed: {exc.orig}") from exc
 
 
-def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window) -> WindowRows:
-    """The window's predictions, [start, end), sampled deterministically by id above max_rows_per_window."""
+def fetch_window(engine: sa.Engine, config: MonitorConfig, window: Window, count_unplaced: bool = True) -> WindowRows:
+    """The window's predictions, [start, end), sampled deterministically by id above max_rows_per_window.
+    `count_unplaced`: count the table's rows no window can place (a read of the whole table, see `_unplaced`)."""
     w = config.warehouse
     table, ts, query = _window_query(engine, config, window)
     frame = _read(engine, query, f"{config.model} window {window} from {w.predictions_table!r}")
     row_count = len(frame)
     if row_count > w.max_rows_per_window:
         frame = sample_by_id(frame, w.id_column, w.max_rows_per_window)
-    return _window_rows(engine, config, table, ts, frame, row_count)
+    return _window_rows(engine, config, table, ts, frame, row_count, count_unplaced)
 
 
-def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window, row_count: int) -> WindowRows:
+def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window, row_count: int,
+                        count_unplaced: bool = True) -> WindowRows:
     """At most max_rows_per_window rows of the window, picked in the warehouse, for the checks that need rows when
     the profiles were counted there (warehouse_profiles.py); `row_count` is the window's count from that query.
 
@@ -233,7 +235,7 @@ def fetch_window_sample(engine: sa.Engine, config: MonitorConfig, window: Window
                   prepare=_register_md5)
     if w.id_column in frame.columns:
         frame = _in_id_order(frame, w.id_column)
-    return _window_rows(engine, config, table, ts, frame, row_count)
+    return _window_rows(engine, config, table, ts, frame, row_count, count_unplaced)
 
 
 def _window_query(engine: sa.Engine, config: MonitorConfig,
@@ -248,11 +250,11 @@ def _window_query(engine: sa.Engine, config: MonitorConfig,
 
 
 def _window_rows(engine: sa.Engine, config: MonitorConfig, table: sa.Table, ts: sa.Column[Any], frame: pd.DataFrame,
-                 row_count: int) -> WindowRows:
+                 row_count: int, count_unplaced: bool) -> WindowRows:
     """The rows read of a window, with what the table says beside them: the configured columns it lacks, those it has
-    beyond them, and its rows no window can hold."""
+    beyond them, and (`count_unplaced`) its rows no window can hold."""
     wanted = monitored_columns(config)
-    unplaced, unplaced_examples = _unplaced(engine, config, ts)
+    unplaced, unplaced_examples = _unplaced(engine, config, ts) if count_unplaced else (0, ())
     return WindowRows(frame=frame, row_count=row_count, missing_columns=tuple(c for c in wanted if c not in table.c),
                       extra_columns=tuple(sorted(set(table.c.keys()) - set(wanted))), unplaced=unplaced,
                       unplaced_examples=unplaced_examples)
@@ -293,7 +295,8 @@ MAX_EXAMPLES = 5
 def _unplaced(engine: sa.Engine, config: MonitorConfig, ts: sa.Column[Any]) -> tuple[int, tuple[str, ...]]:
     """Rows whose timestamp the window query cannot place (text that is not a time, or null), with a few of their
     values: the window filter drops them without a trace. Only where a column may hold such text (any column on
-    SQLite, text columns elsewhere); one more read of the timestamp column per window."""
+    SQLite, text columns elsewhere); a read of the whole table's timestamp column, so the pipeline counts them once a
+    day (validation/results.py `counting_window`)."""
     time = _time(engine, ts, config.warehouse.timestamp_unit)
     if time.unplaceable is None:
         return 0, ()

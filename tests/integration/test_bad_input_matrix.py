@@ -826,6 +826,44 @@ def test_21_junk_and_null_in_a_datetime_column_are_counted_and_never_fail_the_wi
     assert _metrics(store, "kind = 'performance' and metric = 'label_coverage' and slice_key = ''")
 
 
+def test_21_the_table_wide_count_is_made_in_each_days_first_window_and_carried_through_the_day(tmp_path, demo_frames,
+                                                                                                reference_store):
+    """timestamp_unparseable reads every timestamp of the table: the day's first window (00:00 UTC) counts it, and the
+    day's later windows restate that count, naming the window that counted, without reading the table again. A
+    window whose day's first window has no completed run counts itself; the next day's first window counts anew."""
+    warehouse = _warehouse(tmp_path, demo_frames)
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("update predictions set ts = 'soon' where rowid % 50 = 0")
+        soon = conn.exec_driver_sql("select count(*) from predictions where rowid % 50 = 0").scalar_one()
+    store = _store(tmp_path, reference_store)
+
+    def counted(hours_before_end: int) -> str:
+        from include.monitoring.store import validation_results as v
+
+        with store.connect() as conn:
+            [observed] = conn.execute(sa.select(v.c.observed).where(
+                v.c.check_name == "timestamp_unparseable", v.c.window_start == _window(hours_before_end).start)).scalars()
+        return json.loads(observed)
+
+    first_of_day, later = 27, 25  # [2026-11-22 00:00, 01:00) and [2026-11-22 02:00, 03:00)
+    assert _window(first_of_day).start.hour == 0
+    _run(warehouse, store, later)  # the day's first window has not run: this one counts
+    assert counted(later).startswith(f"{soon} rows of 'predictions'") and "counted in window" not in counted(later)
+    _run(warehouse, store, first_of_day)
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("update predictions set ts = null where rowid % 50 = 1")
+        null = conn.exec_driver_sql("select count(*) from predictions where rowid % 50 = 1").scalar_one()
+    _run(warehouse, store, later)  # carried: the new nulls are not counted before the next day
+    assert counted(later).startswith(f"{soon} rows of 'predictions'")
+    assert f"(counted in window {_window(first_of_day)}: the whole table is counted once a day" in counted(later)
+    [alert] = _rows(store, "select status, severity from alerts where alert_key like '%timestamp_unparseable%'")
+    assert alert == {"status": "open", "severity": "CRITICAL"}  # the carried result keeps the alert open
+    next_day = 3  # [2026-11-23 00:00, 01:00)
+    assert _window(next_day).start.hour == 0
+    _run(warehouse, store, next_day)
+    assert counted(next_day).startswith(f"{soon + null} rows of 'predictions'")
+
+
 def test_11_whole_second_timestamps_without_a_fraction_belong_to_their_own_window(tmp_path, demo_frames,
                                                                                  reference_store):
     """Python's sqlite3 writes "16:00:00" when the microseconds are 0 and "16:00:00.250000" otherwise: a row at
