@@ -379,20 +379,26 @@ class _SampleVariance:
         return self.m2 / (self.n - 1) if self.n > 1 else None
 
 
+# The plan cost above which PostgreSQL compiles this query's expressions and tuple deforming (inlined and optimised)
+# when the server has JIT on: about a million rows of 10 parts. Compiling takes some 0.4 s in every process; at
+# 10,000,000 rows it saved a third of the time (bench/pushdown_bench.py), below a million rows it saved less than that.
+JIT_ABOVE_COST = 1_000_000
+
+
 def _prepare(conn: sa.Connection) -> None:
     """SQLite: the variance aggregate. PostgreSQL, for this query's transaction: a partial aggregate in each parallel
     worker, then one of their groups (the planner cannot estimate how few groups the unnested tuples form, a few
     hundred, so it would send every tuple to the leader and group them there; a dearer tuple transfer makes it group
     first), hashed groups (planning for a tenth of the tuples, it may choose to sort every tuple, spilled to disk;
-    enable_sort off leaves it the hash tables), and no JIT (compiling the large expressions took 2 s, more than it
-    saved)."""
+    enable_sort off leaves it the hash tables), and JIT compilation only for a large window (JIT_ABOVE_COST)."""
     if conn.dialect.name == "sqlite":
         conn.connection.driver_connection.create_aggregate(  # type: ignore[union-attr]
             "monitoring_var_samp", 1, _SampleVariance)
     else:
         conn.execute(sa.text("SET LOCAL parallel_tuple_cost = 1"))
         conn.execute(sa.text("SET LOCAL enable_sort = off"))
-        conn.execute(sa.text("SET LOCAL jit = off"))
+        for setting in ("jit_above_cost", "jit_inline_above_cost", "jit_optimize_above_cost"):
+            conn.execute(sa.text(f"SET LOCAL {setting} = {JIT_ABOVE_COST}"))
 
 
 def _row_count(engine: sa.Engine, config: MonitorConfig, table: sa.Table, window: Window) -> int:
