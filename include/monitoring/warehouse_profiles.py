@@ -4,22 +4,23 @@ counts in memory, and only its groups leave the warehouse, however many rows the
 Every row of the window is turned into one tuple per profiled column (a *part*): the whole window's numeric and
 categorical columns, and per slice column each feature its reference slices count. A tuple carries
 
-    key   the grid bucket of a number times 8 plus its flags (1 zero, 2 at or above the decision threshold, 4 closer to
-          it than LOW_CONFIDENCE_MARGIN: the score's outputs), or NULL_KEY / POS_INF_KEY / NEG_INF_KEY / TEXT_KEY;
-          0 for a category
+    key   the part's number times PART plus, for a numeric part, the value's bucket: how many of the part's bucket
+          edges are <= the value (`_bucket_edges`: the reference's grid and coarse edges, the zeros' bucket, the
+          score's threshold and low-confidence interval, and buckets of their own for -inf, +inf and NaN), 0 for a
+          null or text the query does not read as a number
     x     the number as float8 (aggregated per group: count, sum, sample variance, min, max)
-    cat   the category's value, as stored (an integer column's as text on PostgreSQL)
-    sval  the slice column's value, for a slice part
+    cat   the category's value, as stored (an integer column's as text on PostgreSQL), or a numeric column's text
+    sval  the slice column's value, for a slice part (on PostgreSQL written into cat with the category: `_pair`)
 
-and the query groups them by (part, key, cat, sval). Buckets are those of the union of the reference's grid and
-coarse edges (`bin i holds edges[i-1] <= x < edges[i]`), so both the grid's and the bins' counts follow by adding
-buckets; the moments are combined from the groups' counts, means and variances (Chan et al.), which is stable
-because each group's variance is computed stably by the database (PostgreSQL's var_samp; on SQLite a registered
-Welford aggregate).
+and the query groups them by (key, cat, sval). A bucket lies inside one grid bin and one coarse bin, so both the
+grid's and the bins' counts follow by adding buckets, and it is all zeros or none, all positive or none: the
+counts need no other flag. The moments are combined from the groups' counts, means and variances (Chan et al.),
+which is stable because each group's variance is computed stably by the database (PostgreSQL's var_samp; on SQLite a
+registered Welford aggregate).
 
-PostgreSQL reads the window once: parallel workers scan it and `unnest` each row's tuples from arrays, and one hash
-table groups them (bench/pushdown_bench.py measures it against a bare scan; grouping sets, which need no tuples, were
-slower still: every set updates every aggregate). SQLite has neither arrays nor grouping sets: one GROUP BY per part
+PostgreSQL reads the window once: parallel workers scan it, `unnest` each row's tuples from arrays and group their
+own tuples (a partial aggregate), and the leader adds up their groups (bench/pushdown_bench.py measures it against a
+bare scan; `_query` lists the plans tried). SQLite has neither arrays nor parallel workers: one GROUP BY per part
 over the window's rows, read once into a materialised CTE, joined by UNION ALL (the same shape of result).
 
 What stays in memory, and why (`NotPushed` says which applies): a numeric column stored as text (the in-memory path
@@ -31,6 +32,7 @@ then reads the window's rows as before.
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,9 +59,8 @@ from include.monitoring.profile_types import (
 from include.monitoring.types import Window, finite_or_none
 from include.monitoring.warehouse import _in, _is_number, _read, _reflect, monitored_columns
 
-NULL_KEY, POS_INF_KEY, NEG_INF_KEY, TEXT_KEY = -1, -2, -3, -4  # NaN is a null, as pandas reads it
-ZERO, POSITIVE, LOW_CONFIDENCE = 1, 2, 4
-FLAGS = 8  # key = bucket * FLAGS + flags
+PART = 2**32  # a tuple's key: part * PART + bucket
+NEXT_ZERO = math.ulp(0.0)  # the least positive double: the bucket [0, NEXT_ZERO) holds 0 and -0.0 alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +85,12 @@ class _Part:
     reference: NumericReference | CategoricalReference
     slice_column: str = ""  # "" = the whole window
     is_score: bool = False
+    edges: tuple[float, ...] = ()  # a numeric part's bucket edges (`_bucket_edges`)
 
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    key: int
+    bucket: int
     category: Any
     slice_value: Any
     rows: int
@@ -111,11 +113,18 @@ def pushed_profiles(engine: sa.Engine, config: MonitorConfig, reference: Referen
     frame = _read(engine, query, f"{config.model} profiles of window {window} counted in the warehouse",
                   prepare=_prepare)
     by_part: dict[int, list[_Group]] = defaultdict(list)
-    for part, key, category, slice_value, rows, total, variance, low, high in frame.itertuples(index=False):
-        by_part[int(part)].append(_Group(int(key), _none(category), _none(slice_value), int(rows), _float(total),
-                                         _float(variance), _float(low), _float(high)))
+    paired = engine.dialect.name != "sqlite"  # a slice part's category and slice value in one text (`_pair`)
+    for key, category, slice_value, rows, total, variance, low, high in frame.itertuples(index=False):
+        part, bucket = divmod(int(key), PART)
+        if paired and parts[part].slice_column:
+            category, slice_value = _unpair(category)
+        by_part[part].append(_Group(bucket, _none(category), _none(slice_value), int(rows), _float(total),
+                                    _float(variance), _float(low), _float(high)))
     for i, groups in by_part.items():
-        numbers = [g.category for g in groups if g.key == TEXT_KEY and _reads_as_number(g.category)]
+        if not isinstance(parts[i].reference, NumericReference):
+            continue
+        numbers = [g.category for g in groups if g.bucket == 0 and g.category is not None
+                   and _reads_as_number(g.category)]
         if numbers:
             return NotPushed(f"numeric column {parts[i].column!r} holds text pandas reads as a number but this query "
                              f"does not ({numbers[0]!r}): the window is profiled from its rows")
@@ -127,21 +136,63 @@ def _parts(config: MonitorConfig, reference: ReferenceProfile, table: sa.Table) 
     """The profiled columns present in the table, in window_profiles' order, then the slices' features."""
     score = config.warehouse.score_column
     numeric = [c for c in dict.fromkeys((*config.features.numeric, score)) if c and c in table.c]
-    parts = [_Part(c, reference.columns[c], is_score=c == score and config.task == TaskType.BINARY_CLASSIFICATION)
-             for c in numeric]
+    parts = [_part(config, c, reference.columns[c],
+                   is_score=c == score and config.task == TaskType.BINARY_CLASSIFICATION) for c in numeric]
     parts += [_Part(c, reference.columns[c]) for c in config.features.categorical if c in table.c]
     read = monitored_columns(config)  # the columns a window's read holds: the in-memory path slices by these only
     for slice_column, by_value in (reference.slice_profiles or {}).items():
         if slice_column not in table.c or slice_column not in read:
             continue
         features = dict.fromkeys(f for features in by_value.values() for f in features if f in table.c)
-        parts += [_Part(f, reference.columns[f], slice_column=slice_column) for f in features]
+        parts += [_part(config, f, reference.columns[f], slice_column=slice_column) for f in features]
     return parts
+
+
+def _part(config: MonitorConfig, column: str, reference: NumericReference | CategoricalReference,
+          slice_column: str = "", is_score: bool = False) -> _Part:
+    edges = _bucket_edges(config, reference, is_score) if isinstance(reference, NumericReference) else ()
+    return _Part(column, reference, slice_column, is_score, edges)
+
+
+def _bucket_edges(config: MonitorConfig, ref: NumericReference, is_score: bool) -> tuple[float, ...]:
+    """The edges a numeric part's values are bucketed by (bucket b, 1 <= b < len(edges), holds edges[b-1] <= x <
+    edges[b]): -inf, the least double, the reference's grid and coarse edges with 0 and NEXT_ZERO (the zeros' bucket)
+    and, for the score, the threshold and the low-confidence interval's ends, then +inf and NaN. So each bucket lies in
+    one grid bin and one coarse bin and is all zeros or none, all positive or none, all low-confidence or none; -inf,
+    +inf and NaN have buckets of their own (PostgreSQL's width_bucket puts NaN above every number: in the last)."""
+    inner = [*_union_edges(ref), 0.0, NEXT_ZERO]
+    if is_score:
+        threshold = float(config.performance.threshold)
+        inner += [threshold, *(_low_confidence(threshold) or ())]
+    finite = np.unique(np.asarray([e for e in inner if math.isfinite(e) and e > -sys.float_info.max], dtype="float64"))
+    return (-math.inf, -sys.float_info.max, *(float(e) for e in finite), math.inf, math.nan)
+
+
+def _low_confidence(threshold: float) -> tuple[float, float] | None:
+    """The doubles x with abs(x - threshold) < LOW_CONFIDENCE_MARGIN (as numpy computes it, rounding x - threshold)
+    as [low, high): one interval around the threshold, since the rounded difference grows with x. None if empty."""
+    margin = profiles.LOW_CONFIDENCE_MARGIN
+
+    def close(x: float) -> bool:
+        return abs(x - threshold) < margin
+
+    if not close(threshold):
+        return None
+    low, high = threshold - margin, threshold + margin
+    while close(low):
+        low = math.nextafter(low, -math.inf)
+    while not close(low):
+        low = math.nextafter(low, math.inf)
+    while close(high):
+        high = math.nextafter(high, math.inf)
+    while not close(high):
+        high = math.nextafter(high, -math.inf)
+    return low, math.nextafter(high, math.inf)
 
 
 def _obstacle(engine: sa.Engine, table: sa.Table, parts: Sequence[_Part]) -> str:
     """Why the query cannot count these columns as pandas would ("" when it can). SQLite columns hold any type in
-    any row: text in a numeric column shows in the result instead (TEXT_KEY)."""
+    any row: text in a numeric column shows in the result instead (bucket 0 with its text)."""
     if engine.dialect.name == "sqlite":
         return ""
     for part in parts:
@@ -167,18 +218,21 @@ def _as_text(engine: sa.Engine, column: sa.ColumnElement[Any]) -> sa.ColumnEleme
 
 
 def _bucket(engine: sa.Engine, x: sa.ColumnElement[Any], edges: Sequence[float]) -> sa.ColumnElement[Any]:
-    """How many of `edges` are <= x (np.searchsorted side='right'): PostgreSQL's width_bucket over the sorted
-    edges; on SQLite a binary search written as nested CASEs (about log2(len(edges)) comparisons a value)."""
+    """How many of `edges` are <= x (np.searchsorted side='right'), 0 for NULL: PostgreSQL's width_bucket over the
+    sorted edges (NaN, the last edge, is only reached by NaN); on SQLite, which has no NaN, a binary search over the
+    others written as nested CASEs (about log2(len(edges)) comparisons a value)."""
     if engine.dialect.name != "sqlite":
-        return sa.func.width_bucket(x, sa.literal(list(edges), postgresql.ARRAY(postgresql.DOUBLE_PRECISION)))
+        return sa.func.coalesce(sa.func.width_bucket(x, sa.literal(list(edges), postgresql.ARRAY(
+            postgresql.DOUBLE_PRECISION))), 0)
+    numbers = [e for e in edges if not math.isnan(e)]
 
     def search(low: int, high: int) -> sa.ColumnElement[Any]:
         if low == high:
             return sa.literal(low)
         middle = (low + high) // 2
-        return sa.case((x < edges[middle], search(low, middle)), else_=search(middle + 1, high))
+        return sa.case((x < numbers[middle], search(low, middle)), else_=search(middle + 1, high))
 
-    return search(0, len(edges))
+    return sa.case((x.is_(None), 0), else_=search(0, len(numbers)))
 
 
 # Text a numeric column may hold that the query reads as a number, as pandas would. PostgreSQL's float8 input and
@@ -212,22 +266,11 @@ def _reading(engine: sa.Engine, raw: sa.ColumnElement[Any]) -> _Reading:
                     sa.and_(raw.is_not(None), ~number))
 
 
-def _key(engine: sa.Engine, config: MonitorConfig, raw: sa.ColumnElement[Any], part: _Part,
-         reading: _Reading | None = None) -> sa.ColumnElement[Any]:
-    """The tuple's key (module docstring); `reading`: the column already read (SQLite reads each column once)."""
-    reading = reading or _reading(engine, raw)
-    x = reading.x
-    ref = part.reference
-    assert isinstance(ref, NumericReference)
-    flags: sa.ColumnElement[Any] = sa.case((x == 0, ZERO), else_=0)
-    if part.is_score:
-        threshold = config.performance.threshold
-        flags = (flags + sa.case((x >= threshold, POSITIVE), else_=0)
-                 + sa.case((sa.func.abs(x - threshold) < profiles.LOW_CONFIDENCE_MARGIN, LOW_CONFIDENCE), else_=0))
-    return sa.case((raw.is_(None), NULL_KEY), (reading.is_text, TEXT_KEY),
-                   (x == math.nan, NULL_KEY),  # PostgreSQL's NaN (equal to itself there); SQLite stores NaN as NULL
-                   (x == math.inf, POS_INF_KEY), (x == -math.inf, NEG_INF_KEY),
-                   else_=_bucket(engine, x, _union_edges(ref)) * FLAGS + flags)
+def _key(engine: sa.Engine, index: int, part: _Part, x: sa.ColumnElement[Any] | None) -> sa.ColumnElement[Any]:
+    """A tuple's key: index * PART plus the bucket of `x`, a numeric part's value as the query reads it (0 for a
+    null, NaN on SQLite, or text the query does not read), or plus 0 for a categorical part."""
+    offset = sa.cast(sa.literal(index * PART), sa.BigInteger)
+    return offset if x is None else offset + _bucket(engine, x, part.edges)
 
 
 def _text(engine: sa.Engine, raw: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -247,36 +290,78 @@ def _query(engine: sa.Engine, config: MonitorConfig, table: sa.Table, parts: Seq
     w = config.warehouse
     in_window = _in(engine, table.c[w.timestamp_column], window.start, window.end, w.timestamp_unit)
     if engine.dialect.name == "sqlite":
-        return _sqlite_query(engine, config, table, parts, in_window)
-    keys, numbers, categories, slice_values = [], [], [], []
-    for part in parts:
+        return _sqlite_query(engine, table, parts, in_window)
+    keys, numbers, categories = [], [], []
+    for index, part in enumerate(parts):
         column = table.c[part.column]
         numeric = isinstance(part.reference, NumericReference)
-        keys.append(_key(engine, config, column, part) if numeric else sa.literal(0))
-        numbers.append(_reading(engine, column).x if numeric else sa.cast(sa.null(), postgresql.DOUBLE_PRECISION))
-        categories.append(_text(engine, column) if numeric else _as_text(engine, column))
-        slice_values.append(_as_text(engine, table.c[part.slice_column]) if part.slice_column
-                            else sa.cast(sa.null(), sa.Text))
+        x = _reading(engine, column).x if numeric else None
+        keys.append(_key(engine, index, part, x))
+        numbers.append(x if x is not None else sa.cast(sa.null(), postgresql.DOUBLE_PRECISION))
+        category = _text(engine, column) if numeric else _as_text(engine, column)
+        categories.append(_pair(category, _as_text(engine, table.c[part.slice_column])) if part.slice_column
+                          else category)
     # unnest in the select list: a ProjectSet node, which streams (several unnests advance together), in the parallel
-    # workers; the leader alone hashes the tuples (the planner, not knowing how few groups they form, plans no partial
-    # aggregation). Tried and slower (bench/pushdown_bench.py, 300,000 rows, against 1.75 s): unnest in FROM (a
-    # Function Scan fills a tuplestore for every row; 2.3 s), a LATERAL VALUES list (its expressions are set up again
-    # for every row; 4.2 s), a join with the part numbers and a CASE per column (3.0-3.3 s), unnest in a LATERAL
-    # subquery (minutes); at 1,000,000 rows, the window cut into two UNION ALL branches (7.4 s against 5.3 s: each
-    # branch gathered on its own, no Parallel Append); grouping sets over a plain table of 1,000,000 rows took 24.8 s
-    # against 0.19 s for its bare scan (every set updates every aggregate).
-    columns = {"part": postgresql.array([sa.literal(i) for i in range(len(parts))]), "key": postgresql.array(keys),
-               "x": postgresql.array(numbers), "cat": postgresql.array(categories),
-               "sval": postgresql.array(slice_values)}
+    # workers, and each worker groups its own tuples (a partial aggregate; see _prepare); the part is in the key, a
+    # slice part's slice value is in its category (`_pair`), and the category array is left out when it holds only
+    # nulls: each unnested array costs every tuple, and the planner, which assumes 200 values for each grouped
+    # column it knows nothing of, plans no partial aggregate for three of them (200 ** 3 groups), only for two.
+    # The plans measured, the bench's 7 numeric and 3 categorical columns, as SQL run side by side (one backend's CPU
+    # seconds for 1,000,000 rows, no parallel workers, no JIT; then wall seconds for 10,000,000 rows, 2 workers):
+    #   bare scan (the bench's floor)                                                   0.20 s     1.7 s
+    #   the plan before: CASE flags, the part unnested on its own, the leader groups    3.79 s    45.3 s
+    #   this plan (partial aggregates)                                                  3.38 s    24.8 s
+    #   this plan with JIT (another run: 15.9 s against 22.6 s without)                          15.9 s
+    #   grouping sets over each row's buckets (count and sums only: no moments), the
+    #   window cut into one ctid range a process (Parallel Append, as grouping sets
+    #   have no partial aggregates)                                                     2.24 s    21.1 s
+    #   the same plus the moments from a second aggregate over the rows                 2.76 s    24.9 s
+    #   grouping sets with the moments (every set updates every aggregate)              3.78 s
+    #   no grouping: count(*) and sum(x) FILTER (WHERE bucket = b) per bucket          12.25 s
+    # Grouping sets cost about as much once the moments are counted, and need a table's ctid to run in parallel. The
+    # floor of any of these is a hash table lookup per row and column, some 100 ns (a microsecond a row here), where
+    # the bare scan spends 0.2 microseconds a row. Tried and slower before: unnest in FROM (a Function Scan fills a
+    # tuplestore for every row), a LATERAL VALUES list (its expressions are set up again for every row), a join with
+    # the part numbers and a CASE per column, generate_series in the select list with a CASE per column (twice the
+    # time), the window cut into UNION ALL branches each gathered on its own.
+    columns = {"key": postgresql.array(keys), "x": postgresql.array(numbers)}
+    if any(not _is_null(c) for c in categories):
+        columns["cat"] = postgresql.array(categories)
     tuples = sa.select(*(sa.func.unnest(array).label(name) for name, array in columns.items())).where(
         in_window).subquery("tuples")
-    group = (tuples.c.part, tuples.c.key, tuples.c.cat, tuples.c.sval)
+    group = [tuples.c[name] for name in ("key", "cat") if name in columns]
     x = tuples.c.x
-    return sa.select(*group, sa.func.count(), sa.func.sum(x), sa.func.var_samp(x), sa.func.min(x),
-                     sa.func.max(x)).group_by(*group)
+    return sa.select(tuples.c.key, tuples.c.cat if "cat" in columns else sa.cast(sa.null(), sa.Text).label("cat"),
+                     sa.cast(sa.null(), sa.Text).label("sval"), sa.func.count(), sa.func.sum(x), sa.func.var_samp(x),
+                     sa.func.min(x), sa.func.max(x)).group_by(*group)
 
 
-def _sqlite_query(engine: sa.Engine, config: MonitorConfig, table: sa.Table, parts: Sequence[_Part],
+def _pair(category: sa.ColumnElement[Any], slice_value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A category (or NULL) and a slice value (or NULL) as one text `_unpair` reads: the category's length or "n",
+    ":", the category, then "s" and the slice value or "n"."""
+    tail = sa.func.coalesce(sa.literal("s", sa.Text) + slice_value, sa.literal("n", sa.Text))
+    if _is_null(category):
+        return sa.literal("n:", sa.Text) + tail
+    length = sa.func.coalesce(sa.cast(sa.func.length(category), sa.Text), sa.literal("n", sa.Text))
+    return length + sa.literal(":", sa.Text) + sa.func.coalesce(category, sa.literal("", sa.Text)) + tail
+
+
+def _unpair(text: str) -> tuple[str | None, str | None]:
+    """The category and slice value `_pair` wrote."""
+    length, rest = text.split(":", 1)
+    category = None if length == "n" else rest[:int(length)]
+    tail = rest[0 if category is None else int(length):]
+    return category, None if tail == "n" else tail[1:]
+
+
+def _is_null(expression: sa.ColumnElement[Any]) -> bool:
+    """Whether `expression` is a NULL constant (a cast of one included)."""
+    while isinstance(expression, sa.Cast):
+        expression = expression.clause
+    return isinstance(expression, sa.Null)
+
+
+def _sqlite_query(engine: sa.Engine, table: sa.Table, parts: Sequence[_Part],
                   in_window: sa.ColumnElement[Any]) -> sa.Select[Any]:
     """One GROUP BY per part over the window's rows, read once into a materialised CTE with each numeric column's
     reading beside it: SQLite repeats an expression wherever it is written, and a key names the value many times."""
@@ -293,17 +378,15 @@ def _sqlite_query(engine: sa.Engine, config: MonitorConfig, table: sa.Table, par
         column = rows.c[part.column]
         slice_value: sa.ColumnElement[Any] = rows.c[part.slice_column] if part.slice_column else sa.null()
         x: sa.ColumnElement[Any]
-        key: sa.ColumnElement[Any]
         category: sa.ColumnElement[Any]
         if isinstance(part.reference, NumericReference):
             i = numeric.index(part.column)
-            x, text = rows.c[f"x_{i}"], rows.c[f"text_{i}"]
-            key = _key(engine, config, column, part, _Reading(x, text.is_not(None)))
-            category = text
+            x, category = rows.c[f"x_{i}"], rows.c[f"text_{i}"]
+            key = _key(engine, index, part, x)
         else:
-            x, key, category = sa.null(), sa.literal(0), column
-        selects.append(sa.select(sa.literal(index), key.label("key"), category, slice_value, sa.func.count(),
-                                 sa.func.sum(x), sa.func.monitoring_var_samp(x), sa.func.min(x), sa.func.max(x))
+            x, key, category = sa.null(), _key(engine, index, part, None), column
+        selects.append(sa.select(key.label("key"), category, slice_value, sa.func.count(), sa.func.sum(x),
+                                 sa.func.monitoring_var_samp(x), sa.func.min(x), sa.func.max(x))
                        .group_by(sa.literal_column("key"), category, slice_value))
     return sa.select(sa.union_all(*selects).subquery())
 
@@ -326,17 +409,26 @@ class _SampleVariance:
         return self.m2 / (self.n - 1) if self.n > 1 else None
 
 
+# The plan cost above which PostgreSQL compiles this query's expressions and tuple deforming (inlined and optimised)
+# when the server has JIT on: about a million rows of 10 parts. Compiling takes some 0.4 s in every process; at
+# 10,000,000 rows it saved a third of the time (bench/pushdown_bench.py), below a million rows it saved less than that.
+JIT_ABOVE_COST = 1_000_000
+
+
 def _prepare(conn: sa.Connection) -> None:
-    """SQLite: the variance aggregate. PostgreSQL, for this query's transaction: hash the groups (it cannot estimate
-    how few groups the unnested tuples form, a few hundred, and plans for a tenth of the tuples: a sort of every
-    tuple, spilled to disk; enable_sort off leaves it the hash table), and no JIT (compiling the large expressions
-    took 2 s, more than it saved)."""
+    """SQLite: the variance aggregate. PostgreSQL, for this query's transaction: a partial aggregate in each parallel
+    worker, then one of their groups (the planner cannot estimate how few groups the unnested tuples form, a few
+    hundred, so it would send every tuple to the leader and group them there; a dearer tuple transfer makes it group
+    first), hashed groups (planning for a tenth of the tuples, it may choose to sort every tuple, spilled to disk;
+    enable_sort off leaves it the hash tables), and JIT compilation only for a large window (JIT_ABOVE_COST)."""
     if conn.dialect.name == "sqlite":
         conn.connection.driver_connection.create_aggregate(  # type: ignore[union-attr]
             "monitoring_var_samp", 1, _SampleVariance)
     else:
+        conn.execute(sa.text("SET LOCAL parallel_tuple_cost = 1"))
         conn.execute(sa.text("SET LOCAL enable_sort = off"))
-        conn.execute(sa.text("SET LOCAL jit = off"))
+        for setting in ("jit_above_cost", "jit_inline_above_cost", "jit_optimize_above_cost"):
+            conn.execute(sa.text(f"SET LOCAL {setting} = {JIT_ABOVE_COST}"))
 
 
 def _row_count(engine: sa.Engine, config: MonitorConfig, table: sa.Table, window: Window) -> int:
@@ -362,7 +454,7 @@ def _float(value: Any) -> float | None:
 
 def _window_profiles(config: MonitorConfig, parts: Sequence[_Part],
                      by_part: dict[int, list[_Group]]) -> dict[str, ColumnCounts]:
-    return {part.column: _profile(part, by_part.get(i, [])) for i, part in enumerate(parts) if not part.slice_column}
+    return {part.column: _profile(config, part, by_part.get(i, [])) for i, part in enumerate(parts) if not part.slice_column}
 
 
 def _slice_profiles(config: MonitorConfig, reference: ReferenceProfile, parts: Sequence[_Part],
@@ -387,7 +479,7 @@ def _slice_profiles(config: MonitorConfig, reference: ReferenceProfile, parts: S
             if rows.get(value, 0) < least:
                 continue
             result.setdefault(slice_column, {})[value] = {
-                feature: _profile(parts[indexed[feature]], [
+                feature: _profile(config, parts[indexed[feature]], [
                     g for g in by_part.get(indexed[feature], [])
                     if g.slice_value is not None and names.get(g.slice_value) == value])
                 for feature in features if feature in indexed}
@@ -406,40 +498,44 @@ def _slice_names(values: Iterable[Any], is_categorical: bool) -> dict[Any, str]:
     return {value: str(name) for value, name in zip(distinct, named, strict=True) if not pd.isna(name)}
 
 
-def _profile(part: _Part, groups: list[_Group]) -> ColumnCounts:
+def _profile(config: MonitorConfig, part: _Part, groups: list[_Group]) -> ColumnCounts:
     if isinstance(part.reference, NumericReference):
-        return _numeric(part.reference, groups, part.is_score)
+        return _numeric(config, part, part.reference, groups)
     return _categorical(part.reference, groups)
 
 
-def _numeric(ref: NumericReference, groups: list[_Group], is_score: bool) -> NumericCounts:
-    union = _union_edges(ref)
+def _numeric(config: MonitorConfig, part: _Part, ref: NumericReference, groups: list[_Group]) -> NumericCounts:
+    edges = part.edges
     grid = list(ref.grid_edges or ())
-    # each union bucket inside one grid bin and one coarse bin: the bin of its lower edge
-    to_grid = [0, *np.searchsorted(np.asarray(grid, dtype="float64"), union, side="right").tolist()]
-    to_bins = [0, *np.searchsorted(np.asarray(ref.edges, dtype="float64"), union, side="right").tolist()]
+    # bucket b of a finite value (2 <= b <= len(edges) - 2) lies inside one grid bin and one coarse bin: those of its
+    # lower edge, edges[b - 1]
+    lower = np.asarray(edges[1:-2], dtype="float64")
+    to_grid = [0, 0, *np.searchsorted(np.asarray(grid, dtype="float64"), lower, side="right").tolist()]
+    to_bins = [0, 0, *np.searchsorted(np.asarray(ref.edges, dtype="float64"), lower, side="right").tolist()]
+    threshold = float(config.performance.threshold) if part.is_score else math.nan
+    confident = _low_confidence(threshold) if part.is_score else None
     grid_counts, grid_sums = [0] * (len(grid) + 1), [0.0] * (len(grid) + 1)
     counts = [0] * (len(ref.edges) + 1)
     nulls = unparseable = infinite = zeros = positive = low_confidence = 0
-    finite = [g for g in groups if g.key >= 0]
+    finite = [g for g in groups if 2 <= g.bucket <= len(edges) - 2]
     for group in groups:
-        if group.key == NULL_KEY:
-            nulls += group.rows
-        elif group.key == TEXT_KEY:  # text pandas does not read either (pushed_profiles checked)
+        if group.bucket == 0 and group.category is not None:  # text pandas does not read either (checked)
             unparseable += group.rows
-        elif group.key in (POS_INF_KEY, NEG_INF_KEY):
+        elif group.bucket in (0, len(edges)):  # a null, or NaN (a null as pandas reads it)
+            nulls += group.rows
+        elif group.bucket in (1, len(edges) - 1):  # -inf, +inf
             infinite += group.rows
     for group in finite:
-        bucket, flags = divmod(group.key, FLAGS)
-        grid_counts[to_grid[bucket]] += group.rows
-        grid_sums[to_grid[bucket]] += group.total or 0.0
-        counts[to_bins[bucket]] += group.rows
-        zeros += group.rows if flags & ZERO else 0
-        positive += group.rows if flags & POSITIVE else 0
-        low_confidence += group.rows if flags & LOW_CONFIDENCE else 0
+        low, high = edges[group.bucket - 1], edges[group.bucket]
+        grid_counts[to_grid[group.bucket]] += group.rows
+        grid_sums[to_grid[group.bucket]] += group.total or 0.0
+        counts[to_bins[group.bucket]] += group.rows
+        zeros += group.rows if low == 0.0 and high == NEXT_ZERO else 0
+        positive += group.rows if low >= threshold else 0
+        low_confidence += group.rows if confident and confident[0] <= low and high <= confident[1] else 0
     scored = sum(g.rows for g in finite)
     mean, std = _moments(finite)
-    output = OutputSummary(scored, positive, low_confidence, finite_or_none(mean)) if is_score else None
+    output = OutputSummary(scored, positive, low_confidence, finite_or_none(mean)) if part.is_score else None
     if not grid:  # a reference fitted before the grid: one grid bin holding every finite value, as grid_profile gives
         grid_counts, grid_sums = [scored], [float(sum(g.total or 0.0 for g in finite))]
     return NumericCounts(

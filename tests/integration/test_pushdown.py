@@ -202,6 +202,18 @@ def test_pushdown_edge_values_equal_in_memory_profiles(engine, tmp_path):
     assert_same_window(engine, config, reference, _window(), scale=1e12 * 250)
 
 
+def test_pushdown_categories_and_slice_values_with_separators_equal_in_memory_profiles(engine, tmp_path):
+    """Categories and slice values holding ":", digits, "n", "s" or nothing: on PostgreSQL a slice part's category and
+    slice value travel as one text (warehouse_profiles._pair), which must read back as they were."""
+    reference = _reference(REFERENCE_ROWS, SLICES)
+    categories = [":", "1:2", "", "n", "s", None, "a", "3:", "n:s"]
+    segments = ["north", "n", "", None, "s:1", "north", "south"]
+    records = [_record(i, x=float(i % 11), score=(i % 10) / 10, c=categories[i % len(categories)],
+                       k=[1, 2, None][i % 3], segment=segments[i % len(segments)]) for i in range(126)]
+    _create(engine, "separators", records)
+    assert_same_window(engine, _config(tmp_path, "separators"), reference, _window(), scale=11.0 * 126)
+
+
 def test_pushdown_empty_window_counts_nothing(engine, tmp_path):
     reference = _reference(REFERENCE_ROWS, SLICES)
     _create(engine, "empty", [_record(1, x=1.0, hours=5)])
