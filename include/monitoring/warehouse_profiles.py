@@ -410,7 +410,8 @@ class _SampleVariance:
 
 
 # The plan cost above which PostgreSQL compiles this query's expressions and tuple deforming (inlined and optimised)
-# when the server has JIT on: about a million rows of 10 parts. Compiling takes some 0.4 s in every process; at
+# when the server can (JIT is off in this package's sessions, airflow_adapters.engine_from_url, and on for this
+# query): about a million rows of 10 parts. Compiling takes some 0.4 s in every process; at
 # 10,000,000 rows it saved a third of the time (bench/pushdown_bench.py), below a million rows it saved less than that.
 JIT_ABOVE_COST = 1_000_000
 
@@ -427,6 +428,7 @@ def _prepare(conn: sa.Connection) -> None:
     else:
         conn.execute(sa.text("SET LOCAL parallel_tuple_cost = 1"))
         conn.execute(sa.text("SET LOCAL enable_sort = off"))
+        conn.execute(sa.text("SET LOCAL jit = on"))
         for setting in ("jit_above_cost", "jit_inline_above_cost", "jit_optimize_above_cost"):
             conn.execute(sa.text(f"SET LOCAL {setting} = {JIT_ABOVE_COST}"))
 
