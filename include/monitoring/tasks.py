@@ -53,7 +53,7 @@ def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, refer
              observation.row_count, observation.sampled_rows, f" ({observation.reason})" if observation.reason else "")
     log.info("data checks: %d run, %d failed%s", len(observation.validations), len(failed),
              f": {', '.join(failed)}" if failed else "")
-    rows = pipeline.compute_drift(config, profile, observation)
+    rows = pipeline.compute_drift(config, profile, observation, store.SliceCalibrations(store_engine))
     flagged = _flagged(rows)
     log.info("drift: %d values over %d columns, %d at WARNING or above%s", len(rows),
              len({r.column for r in rows}), len(flagged), f": {_labels(flagged)}" if flagged else "")
