@@ -33,8 +33,7 @@ def load_reference(config: MonitorConfig, window: Window) -> str:
     that profile by this id, so every step of one run uses the same reference."""
     store_engine = engine_for(config.store_conn_id)
     reference.ensure_reference(config, warehouse_engine_for(config.warehouse.conn_id), store_engine, now=_now())
-    reference_id, _ = reference.load_reference(config, store_engine, window.start)
-    return reference_id
+    return reference.reference_id(config, store_engine, window.start)
 
 
 def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
