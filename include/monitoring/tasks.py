@@ -14,7 +14,7 @@ from typing import Any
 
 from include.monitoring import findings, pipeline, reference, staging, store
 from include.monitoring.airflow_adapters import engine_for, notifiers_for, variable_silences, warehouse_engine_for
-from include.monitoring.alerting.delivery import deliver_pending
+from include.monitoring.alerting.delivery import DeliveryContext, deliver_rows, pending_rows
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
 from include.monitoring.observation import Observation
@@ -151,10 +151,13 @@ def record_failure(config: MonitorConfig, window: Window, task_id: str, error: B
 
 
 def deliver(config: MonitorConfig, run_url: str = "") -> dict[str, Any]:
-    """Send the model's pending notifications; a failed one stays pending and fails the task visibly."""
-    notifiers, missing = notifiers_for(config)
-    report = deliver_pending(engine_for(config.store_conn_id), config.model, notifiers, now=_now(),
-                             missing_reasons=missing, run_url=run_url, runbook_url=config.alerts.runbook_url)
+    """Send the model's pending notifications; a failed one stays pending and fails the task visibly. The channels
+    are built (each resolving its Airflow connection: a call to the API server in a task) only when a notification
+    is pending, which most runs have none of."""
+    engine = engine_for(config.store_conn_id)
+    rows = pending_rows(engine, config.model)
+    notifiers, missing = notifiers_for(config) if rows else ({}, {})
+    report = deliver_rows(engine, rows, DeliveryContext(notifiers, missing, _now(), run_url, config.alerts.runbook_url))
     if report.failures:
         raise MonitoringError(f"{config.model}: {len(report.failures)} notification(s) failed and stay pending: "
                               + "; ".join(report.failures))
