@@ -42,10 +42,11 @@ send_notifications 0.170 -> 0.077 s; the critical path (all but compute_performa
 This bench, 5 sessions of each alternated on the busy 2-core machine (another job ran beside it; load 1.4-5),
 medians of all 25 runs per side: monitor 4.1 -> 2.2 s, no-op 3.6 -> 1.0 s; the monitor's tasks load_reference
 0.3 -> 0.2 s, observe_window 1.3 -> 0.7 s, compute_performance 1.3 -> 0.6 s, write_metrics 0.5 -> 0.3 s,
-send_notifications 0.4 -> 0.3 s. The no-op got faster too: its tasks took 0.1 s either way, but before, its runs
-waited between tasks while the DAG processor re-parsed monitors.py, compiling the project's modules on every
-parse; the .pyc files serve that parse as well. So the ratio went from 1.14 to 2.20 (median of the per-run ratios
-1.31 -> 1.90) while both runs got faster; it stays above the 1.5 target. The rest is GX: the validation is ~80%
+send_notifications 0.4 -> 0.3 s. The no-op got faster too: its tasks took 0.1 s either way, the time went between
+them. The one change that reaches it is the .pyc files, which also serve the DAG processor's parses of monitors.py
+(before, each compiled the project's modules it imports); that is the likely cause, not isolated. So the ratio went
+from 1.14 to 2.20 (median of the per-run ratios 1.31 -> 1.90) while both runs got faster; it stays above the 1.5
+target. The rest is GX: the validation is ~80%
 of observe_window, and half of it under cProfile is GX rebuilding each expectation's configuration (a pydantic
 dict and a regex) on every one of ~5,900 reads.
 """
