@@ -223,7 +223,7 @@ def run_window(config: MonitorConfig, warehouse_engine: sa.Engine, store_engine:
 
     reference_id, profile = load_reference(config, store_engine, window.start)
     observation = observe_window(config, reference_id, profile, warehouse_engine, window, store_engine)
-    rows = [*compute_drift(config, profile, observation),
+    rows = [*compute_drift(config, profile, observation, store.SliceCalibrations(store_engine)),
             *compute_performance(config, profile, warehouse_engine, store_engine, window)]
     transitions = write_window(config, store_engine, observation, rows, run_id, started_at=now, now=now,
                                backfill=backfill)

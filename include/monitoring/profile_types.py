@@ -262,6 +262,23 @@ OPTIONAL_SECTIONS = tuple(f.name for f in fields(ReferenceProfile)
                           if f.name not in ("model", "rows", "columns", "baseline", "baseline_labels"))
 
 
+@dataclass(frozen=True, slots=True)
+class CalibrationPoint:
+    """One size of a slice's noise table (drift/slice_calibration.py), as the metric store keeps it: the band of
+    `method` at `size` rows for the table `table_key` (a digest of what it is drawn from), and, to read it by, the
+    slice, column and reference it was first computed for."""
+
+    table_key: str
+    size: int
+    noise: float
+    method: str
+    quantile: float
+    column: str
+    slice_key: str
+    slice_value: str
+    reference_id: str
+
+
 def _counting_json(profile: NumericCounting) -> Json:
     data: Json = {"counts": list(profile.counts), "n": profile.n, "nulls": profile.nulls,
                   "unparseable": profile.unparseable, "infinite": profile.infinite, "zeros": profile.zeros,

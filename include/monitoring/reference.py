@@ -12,8 +12,9 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,8 @@ from include.monitoring.profile_types import (
 )
 
 log = logging.getLogger(__name__)
+
+_Found = TypeVar("_Found")
 
 
 def fit_reference(config: MonitorConfig, frame: pd.DataFrame) -> ReferenceProfile:
@@ -263,18 +266,29 @@ def store_profile(store_engine: sa.Engine, config: MonitorConfig, profile: Refer
 
 
 def _newest(config: MonitorConfig, store_engine: sa.Engine, source: str) -> tuple[str, ReferenceProfile]:
+    row = _newest_row(config, store_engine, source, store.reference_profiles.c.profile)
+    return row.reference_id, ReferenceProfile.from_json(json.loads(row.profile))
+
+
+def _newest_id(config: MonitorConfig, store_engine: sa.Engine, source: str) -> str:
+    """`_newest`'s id, without reading the profile (its JSON is most of the time a run spends finding it)."""
+    reference_id: str = _newest_row(config, store_engine, source).reference_id
+    return reference_id
+
+
+def _newest_row(config: MonitorConfig, store_engine: sa.Engine, source: str, *columns: Any) -> Any:
     table = store.reference_profiles
     store.create_tables(store_engine)
     with store_engine.connect() as conn:
         row = conn.execute(
-            sa.select(table.c.reference_id, table.c.profile)
+            sa.select(table.c.reference_id, *columns)
             .where(table.c.model == config.model, table.c.source == source)
             .order_by(table.c.created_at.desc(), table.c.reference_id).limit(1)).first()
     if row is None:
         raise ReferenceMissingError(
             f"{config.model}: no reference profile for {source}; build it with "
             f"`python -m include.monitoring.cli build-reference --monitor {config.source_file or config.model}`")
-    return row.reference_id, ReferenceProfile.from_json(json.loads(row.profile))
+    return row
 
 
 def load_reference(config: MonitorConfig, store_engine: sa.Engine,
@@ -282,14 +296,24 @@ def load_reference(config: MonitorConfig, store_engine: sa.Engine,
     """The newest stored profile a window is compared with: the table reference, or the newest rolling
     reference, or the seasonal slot of `window_start`. Until a rolling or seasonal one has been built, the
     table reference (logged; the run records which id it used)."""
+    return _chosen(config, store_engine, window_start, _newest)
+
+
+def reference_id(config: MonitorConfig, store_engine: sa.Engine, window_start: datetime | None = None) -> str:
+    """The id of the profile `load_reference` loads, without reading the profile."""
+    return _chosen(config, store_engine, window_start, _newest_id)
+
+
+def _chosen(config: MonitorConfig, store_engine: sa.Engine, window_start: datetime | None,
+            newest: Callable[[MonitorConfig, sa.Engine, str], _Found]) -> _Found:
     source = config.reference.source
     if source != "table" and (source == "rolling" or window_start is not None):
         slot = hour_of_week(window_start) if source == "seasonal" and window_start else None
         try:
-            return _newest(config, store_engine, merged_description(config, slot))
+            return newest(config, store_engine, merged_description(config, slot))
         except ReferenceMissingError as exc:
             log.warning("%s; comparing with the table reference until it is built", exc)
-    return _newest(config, store_engine, source_description(config))
+    return newest(config, store_engine, source_description(config))
 
 
 def load_profile(store_engine: sa.Engine, reference_id: str) -> ReferenceProfile:
@@ -307,7 +331,6 @@ def ensure_reference(config: MonitorConfig, warehouse_engine: sa.Engine, store_e
     """The table reference's id, fitting it the first time only (never silently refitted); rolling and
     seasonal references are built from it by `build_merged_references` (cli build-reference)."""
     try:
-        reference_id, _ = _newest(config, store_engine, source_description(config))
+        return _newest_id(config, store_engine, source_description(config))
     except ReferenceMissingError:
-        reference_id = build_reference(config, warehouse_engine, store_engine, now)
-    return reference_id
+        return build_reference(config, warehouse_engine, store_engine, now)

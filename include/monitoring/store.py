@@ -2,7 +2,9 @@
 
 Tables are long and narrow so that Grafana, SQL alerts and our own views can read them. Every write
 for a window first deletes that window's rows of the same kinds and then inserts, inside one
-transaction: re-runs and backfills rewrite, never duplicate, and a failure leaves nothing half-written.
+transaction: re-runs and backfills rewrite, never duplicate, and a failure leaves nothing half-written. One table
+is no window's: `slice_calibrations` keeps the slices' noise tables (drift/slice_calibration.py) for every later run;
+its points are inserted if absent, so runs that compute the same point at once both succeed.
 
 Concurrent runs of one model (max_active_runs, backfills) share rows: each re-scores the same older windows and
 updates the same alerts. Their write transactions are serialised per model (`lock_model`): on PostgreSQL by a
@@ -20,7 +22,7 @@ import hashlib
 import json
 import logging
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, overload
@@ -28,6 +30,7 @@ from typing import Any, overload
 import sqlalchemy as sa
 
 from include.monitoring.alerting.keys import rule_from_key
+from include.monitoring.profile_types import CalibrationPoint
 from include.monitoring.types import MetricRow, RunStatus, Window
 from include.monitoring.validation.records import CheckSeverity, ValidationResult
 
@@ -201,6 +204,23 @@ notifications = sa.Table(
 )
 
 
+# The slices' noise tables (drift/slice_calibration.py), filled a point at a time on first use and read by later runs.
+# A point is a function of its key alone, so every run that computes it computes the same value: the first insert
+# stays, a concurrent one is ignored.
+slice_calibrations = sa.Table(
+    "slice_calibrations", metadata,
+    sa.Column("table_key", BoundedString(64), primary_key=True),  # digest of the slice's counts, method and quantile
+    sa.Column("size", sa.Integer, primary_key=True),  # window rows (one of drift/calibration.py's CALIBRATION_SIZES)
+    sa.Column("noise", sa.Float, nullable=False),
+    sa.Column("method", BoundedString(32), nullable=False),
+    sa.Column("quantile", sa.Float, nullable=False),
+    # The slice and reference the point was first computed for (references with the same slice counts share it).
+    sa.Column("column_name", BoundedString(256), nullable=False),
+    sa.Column("slice_key", BoundedString(256), nullable=False),
+    sa.Column("slice_value", BoundedString(256), nullable=False),
+    sa.Column("reference_id", BoundedString(64), nullable=False),
+)
+
 # A window's records on their way from one task of a run to the next (see staging.py); deleted once written.
 task_payloads = sa.Table(
     "task_payloads", metadata,
@@ -295,6 +315,59 @@ def _heal_rules(conn: sa.Connection) -> None:
         kind_and_rule = rule_from_key(model, key)
         if key.startswith(f"{model}:") and kind_and_rule != rule:
             conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(rule=kind_and_rule))
+
+
+
+class SliceCalibrations:
+    """The slices' calibration points kept in the metric store (drift.slice_calibration.CalibrationPoints)."""
+
+    source = "slice calibration table in the metric store (slice_calibrations)"
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def read(self, keys: Collection[str]) -> dict[tuple[str, int], float]:
+        create_tables(self.engine)
+        table = slice_calibrations
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(table.c.table_key, table.c.size, table.c.noise)
+                                 .where(table.c.table_key.in_(list(keys)))).all()
+        return {(key, size): noise for key, size, noise in found}
+
+    def write(self, points: Sequence[CalibrationPoint]) -> None:
+        """Insert the points, in one transaction of their own; a point another run inserted first is left alone."""
+        if not points:
+            return
+        records = [{"table_key": p.table_key, "size": p.size, "noise": p.noise, "method": p.method,
+                    "quantile": p.quantile, "column_name": p.column, "slice_key": p.slice_key,
+                    "slice_value": p.slice_value, "reference_id": p.reference_id}
+                   for p in sorted(points, key=lambda p: (p.table_key, p.size))]  # one lock order for every writer
+        create_tables(self.engine)
+        with self.engine.begin() as conn:
+            insert = _insert_new(conn.dialect.name, slice_calibrations)
+            if insert is not None:
+                conn.execute(insert, records)
+                return
+            for record in records:  # another database: a savepoint per row, its duplicate-key error ignored
+                try:
+                    with conn.begin_nested():
+                        conn.execute(sa.insert(slice_calibrations), [record])
+                except sa.exc.IntegrityError:
+                    pass
+
+
+def _insert_new(dialect: str, table: sa.Table) -> sa.Insert | None:
+    """An INSERT that skips the rows whose primary key is stored already: ON CONFLICT DO NOTHING on PostgreSQL (a
+    concurrent insert of the same key waits for the other transaction, then skips) and SQLite; None elsewhere."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return None
 
 
 @overload

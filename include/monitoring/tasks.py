@@ -14,7 +14,7 @@ from typing import Any
 
 from include.monitoring import findings, pipeline, reference, staging, store
 from include.monitoring.airflow_adapters import engine_for, notifiers_for, variable_silences, warehouse_engine_for
-from include.monitoring.alerting.delivery import deliver_pending
+from include.monitoring.alerting.delivery import DeliveryContext, deliver_rows, pending_rows
 from include.monitoring.config import MonitorConfig
 from include.monitoring.errors import MonitoringError, WindowNotMonitoredError
 from include.monitoring.observation import Observation
@@ -33,8 +33,7 @@ def load_reference(config: MonitorConfig, window: Window) -> str:
     that profile by this id, so every step of one run uses the same reference."""
     store_engine = engine_for(config.store_conn_id)
     reference.ensure_reference(config, warehouse_engine_for(config.warehouse.conn_id), store_engine, now=_now())
-    reference_id, _ = reference.load_reference(config, store_engine, window.start)
-    return reference_id
+    return reference.reference_id(config, store_engine, window.start)
 
 
 def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, reference_id: str) -> dict[str, Any]:
@@ -54,7 +53,7 @@ def observe_window(config: MonitorConfig, window: Window, dag_run_id: str, refer
              observation.row_count, observation.sampled_rows, f" ({observation.reason})" if observation.reason else "")
     log.info("data checks: %d run, %d failed%s", len(observation.validations), len(failed),
              f": {', '.join(failed)}" if failed else "")
-    rows = pipeline.compute_drift(config, profile, observation)
+    rows = pipeline.compute_drift(config, profile, observation, store.SliceCalibrations(store_engine))
     flagged = _flagged(rows)
     log.info("drift: %d values over %d columns, %d at WARNING or above%s", len(rows),
              len({r.column for r in rows}), len(flagged), f": {_labels(flagged)}" if flagged else "")
@@ -153,10 +152,13 @@ def record_failure(config: MonitorConfig, window: Window, task_id: str, error: B
 
 
 def deliver(config: MonitorConfig, run_url: str = "") -> dict[str, Any]:
-    """Send the model's pending notifications; a failed one stays pending and fails the task visibly."""
-    notifiers, missing = notifiers_for(config)
-    report = deliver_pending(engine_for(config.store_conn_id), config.model, notifiers, now=_now(),
-                             missing_reasons=missing, run_url=run_url, runbook_url=config.alerts.runbook_url)
+    """Send the model's pending notifications; a failed one stays pending and fails the task visibly. The channels
+    are built (each resolving its Airflow connection: a call to the API server in a task) only when a notification
+    is pending, which most runs have none of."""
+    engine = engine_for(config.store_conn_id)
+    rows = pending_rows(engine, config.model)
+    notifiers, missing = notifiers_for(config) if rows else ({}, {})
+    report = deliver_rows(engine, rows, DeliveryContext(notifiers, missing, _now(), run_url, config.alerts.runbook_url))
     if report.failures:
         raise MonitoringError(f"{config.model}: {len(report.failures)} notification(s) failed and stay pending: "
                               + "; ".join(report.failures))

@@ -626,3 +626,20 @@ def test_a_failing_delivery_leaves_the_webhook_url_and_routing_key_in_no_log_out
                "error": str(raised.value), "outbox": json.dumps(outbox(engine), default=str)}
     for secret in (SECRET_PATH, SECRET_PATH.rsplit("/", 1)[1], SECRET_ROUTING_KEY):
         assert {name: secret in text for name, text in outputs.items()} == dict.fromkeys(outputs, False)
+
+
+def test_the_delivery_task_resolves_the_channels_connections_only_when_a_notification_is_pending(
+        engine, monkeypatch, slack_connection, slack):
+    """In a task every connection lookup is a call to the API server; a run with nothing pending makes none."""
+    from include.monitoring import tasks
+    from include.monitoring.airflow_adapters import notifiers_for
+    from include.monitoring.config import MonitorConfig
+
+    monkeypatch.setenv("AIRFLOW_CONN_MONITORING_STORE", json.dumps({"conn_type": "sqlite", "host": engine.url.database}))
+    looked_up: list[str] = []
+    monkeypatch.setattr(tasks, "notifiers_for", lambda config: (looked_up.append(config.model), notifiers_for(config))[1])
+    config = MonitorConfig(model=MODEL)
+    assert tasks.deliver(config) == {"sent": 0, "skipped": 0} and looked_up == []
+    posted = add_pending(engine, "slack")
+    assert tasks.deliver(config) == {"sent": 1, "skipped": 0} and looked_up == [MODEL]
+    assert outbox(engine)[posted]["status"] == "sent" and len(slack.messages) == 1

@@ -67,6 +67,7 @@ def test_rolling_reference_is_the_sum_of_the_windows_in_its_period(store):
     built = reference.build_merged_references(config, engine, now)
     rolling_id, rolling = reference.load_reference(config, engine)
     assert built == {"rolling": rolling_id} and rolling_id != base_id
+    assert reference.reference_id(config, engine) == rolling_id  # the id alone, as the load_reference task reads it
     in_period = [o for o in observations if o.window.start >= now - timedelta(days=1)]  # hours 6..29
     assert rolling.source == {"kind": "rolling", "base": base_id, "from": "2026-11-02T06:00:00+00:00",
                               "to": "2026-11-03T06:00:00+00:00", "windows": 24}
@@ -104,6 +105,8 @@ def test_seasonal_reference_merges_the_same_hour_of_the_week(store):
     assert list(slot.columns["num_3"].grid_counts) == list(expected)
     assert reference.load_reference(config, engine, next_monday_ten + timedelta(hours=1))[0] == built["slot 11"]
     assert reference.load_reference(config, engine, next_monday_ten + timedelta(hours=5))[0] == base_id  # no slot yet
+    assert [reference.reference_id(config, engine, next_monday_ten + timedelta(hours=h)) for h in (0, 1, 5)] == \
+        [built["slot 10"], built["slot 11"], base_id]  # the id alone, as the load_reference task reads it
 
 
 def test_merged_reference_leaves_out_windows_counted_in_other_bins(store):

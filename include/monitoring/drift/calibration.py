@@ -11,7 +11,8 @@ n m / (n + m) (m reference rows): both sides are samples, and the statistics' no
 1/n + 1/m, so this one table also covers windows as large as the reference, and references merged from
 stored window profiles (rolling, seasonal) of any row count. Between calibrated sizes it interpolates
 log-log (the band is a power of n, so this is exact up to the resampling error); beyond them it
-extends the nearest segment.
+extends the nearest segment. A slice of the window has its own reference counts, so a table of its own, kept in
+the metric store and filled on first use at the sizes `noise_at` reads (`bracket`; drift/slice_calibration.py).
 """
 
 from __future__ import annotations
@@ -51,12 +52,24 @@ def effective_size(window_rows: int, reference_rows: int) -> float:
     return window_rows * reference_rows / (window_rows + reference_rows)
 
 
+def _segment(sizes: Sequence[float], n: float) -> int:
+    """i such that [sizes[i - 1], sizes[i]] holds n, or is the nearest segment (n beyond the calibrated sizes)."""
+    return int(np.clip(np.searchsorted(sizes, n), 1, len(sizes) - 1))
+
+
+def bracket(n: float) -> tuple[int, int]:
+    """The two CALIBRATION_SIZES a full table's band at (effective) size n is read from (`noise_at` reads no other):
+    a table holding the band at these two sizes only gives the full table's band at n."""
+    i = _segment(CALIBRATION_SIZES, n)
+    return CALIBRATION_SIZES[i - 1], CALIBRATION_SIZES[i]
+
+
 def noise_at(calibration: dict[str, Any], n: float) -> float | None:
     """The band at (effective) size n, from a stored calibration; None for an empty window."""
     if n <= 0:
         return None
     sizes, noise = calibration["sizes"], calibration["noise"]
-    i = int(np.clip(np.searchsorted(sizes, n), 1, len(sizes) - 1))  # the segment [i - 1, i] holding n, or the nearest
+    i = _segment(sizes, n)
     (n0, n1), (v0, v1) = sizes[i - 1:i + 1], noise[i - 1:i + 1]
     if min(v0, v1) <= 0:  # a degenerate reference (one category) has no noise to scale
         return float(max(v0, v1) if n < n1 else min(v0, v1))

@@ -12,7 +12,9 @@ from include.monitoring.catalogue import DRIFT_LEVEL, FEATURE_DRIFT
 from include.monitoring.config import MonitorConfig, Tiers
 from include.monitoring.drift import get_method
 from include.monitoring.drift.base import DriftMethod, DriftScore
-from include.monitoring.drift.scoring import band, score_column, skip_reason
+from include.monitoring.drift.calibration import effective_size
+from include.monitoring.drift.scoring import band, banded, score_column, skip_reason, unbanded_score
+from include.monitoring.drift.slice_calibration import IN_PROCESS, BandRequest, CalibrationPoints, band_request, slice_bands
 from include.monitoring.observation import Observation
 from include.monitoring.profile_types import CategoryCounts, ColumnCounts, ReferenceProfile
 from include.monitoring.types import MetricKind, MetricRow, RunStatus, ScoreKind, Severity, Window
@@ -23,11 +25,13 @@ NEW_CATEGORY_MIN_ROWS = 3
 
 
 
-def compute_drift(config: MonitorConfig, reference: ReferenceProfile, observation: Observation) -> list[MetricRow]:
+def compute_drift(config: MonitorConfig, reference: ReferenceProfile, observation: Observation,
+                  calibrations: CalibrationPoints | None = None) -> list[MetricRow]:
     """Drift of every profiled column and of the model's output against the reference. All p-values of the
     window (each p-value feature and the positive share) are corrected together, then for the family's share of the
     window's false-page budget (policy.BUDGET_SHARES), so that an undrifted window alerts with at most its share of
-    the tier's probability however many features it has."""
+    the tier's probability however many features it has. `calibrations` keeps the slices' noise tables between runs
+    (slice_drift_rows)."""
     if observation.status is not RunStatus.OK:
         return []
     window = observation.window
@@ -68,7 +72,7 @@ def compute_drift(config: MonitorConfig, reference: ReferenceProfile, observatio
         drifted = sorted(column for column, severity in severities.items() if severity >= Severity.WARNING)
         rows.append(MetricRow(MetricKind.DRIFT, "drift_share", len(drifted) / len(severities), window,
                               n=len(severities), details={"drifted": drifted}))
-    return [*rows, *levels, *slice_drift_rows(config, reference, observation)]
+    return [*rows, *levels, *slice_drift_rows(config, reference, observation, calibrations)]
 
 
 def _tested(score: DriftScore) -> float:
@@ -97,29 +101,45 @@ def drift_level_row(method_row: MetricRow, kind: ScoreKind, tiers: Tiers, noise:
                      threshold_critical=2.0, details=details)
 
 
-def slice_drift_rows(config: MonitorConfig, reference: ReferenceProfile, observation: Observation) -> list[MetricRow]:
+def slice_drift_rows(config: MonitorConfig, reference: ReferenceProfile, observation: Observation,
+                     calibrations: CalibrationPoints | None = None) -> list[MetricRow]:
     """Each feature's drift within each slice (a model version, a customer segment) against the same slice of the
     reference, by the rule of the whole window: the method `drift_method` picks for the slice's own row count (`auto`:
-    a test below auto_switch_rows, a distance from there) and the same tiers. A distance's noise band is resampled at
-    run time from the slice's reference counts at the slice's size (no table is stored per slice; a slice that holds
-    the whole window reads the column's stored table). The slices'
+    a test below auto_switch_rows, a distance from there) and the same tiers. A distance's noise band is read, as a
+    whole column's is, from a calibration table at the slice's effective size: a slice that holds the whole window
+    reads the column's table stored with the reference; any other slice the table of its own reference counts, which
+    `calibrations` keeps between runs (the metric store in a DAG run; this process's memory without one), filled
+    on first use (drift/slice_calibration.py). The slices'
     p-values are corrected together (a family apart from the whole window's, whose power it would otherwise dilute),
     then for the slices' share of the window's false-page budget; distances are not p-values and need neither."""
+    points = IN_PROCESS if calibrations is None else calibrations
     scored: list[tuple[str, str, str, DriftMethod, DriftScore]] = []
+    requests: dict[int, BandRequest] = {}  # by position in `scored`: the distances whose band is the slice's own
     for slice_key, by_value in observation.slices.items():
         for slice_value, features in by_value.items():
             for feature, profile in features.items():
                 method = get_method(config.drift_method(feature, profile.n))
                 whole = reference.columns[feature]
                 # A slice holding every row of the window (the only serving model version) is the window again: the
-                # column's stored band serves it; any other slice's band is resampled from its own reference counts.
+                # column's stored band serves it; any other slice's band is its own reference counts' (see above).
                 restates = profile.n == observation.sampled_rows
                 ref = profiles.restricted(whole, (reference.slice_profiles or {})[slice_key][slice_value][feature],
                                           whole.calibration if restates else {})
                 if _window_skip_reason(profile) or skip_reason(method, ref):
                     continue
-                scored.append((slice_key, slice_value, feature, method,
-                               score_column(method, ref, profile, config.drift.noise_quantile)))
+                if restates or method.statistic is None:
+                    score = score_column(method, ref, profile, config.drift.noise_quantile)
+                else:
+                    score, reference_counts, inputs = unbanded_score(method, ref, profile)
+                    requests[len(scored)] = band_request(
+                        method, reference_counts, inputs, config.drift.noise_quantile,
+                        effective_size(score.n, sum(reference_counts)), feature, slice_key, slice_value)
+                scored.append((slice_key, slice_value, feature, method, score))
+    bands = slice_bands(list(requests.values()), points, observation.reference_id)
+    for (position, request), noise in zip(requests.items(), bands, strict=True):
+        slice_key, slice_value, feature, method, score = scored[position]
+        scored[position] = (slice_key, slice_value, feature, method,
+                            banded(score, noise, request.size, points.source, calibration_table=request.table_key))
     tests = [_tested(score) for *_, method, score in scored if method.score_kind is ScoreKind.P_VALUE]
     corrected = iter(policy.spend(policy.correct_p_values(tests, config.drift.correction), "drift_slices"))
     rows, levels = [], []

@@ -1,5 +1,5 @@
 """A method applied to a column: the counts it reads from the two profiles, its extra inputs, and its noise
-band from the reference's stored calibration.
+band from the reference's stored calibration (a slice's: from its own table, drift/slice_calibration.py).
 
 The only module that knows how profiles are laid out for the methods: categorical counts get one more
 column for the categories the reference never saw; grid methods read the fine percentile grid; wasserstein
@@ -48,27 +48,39 @@ def calibrate_column(method: DriftMethod, reference: ReferenceColumn, quantile: 
     return calibrate(method, _counts(method, reference, 0), quantile, **reference_inputs(method, reference))
 
 
-def score_column(method: DriftMethod, reference: ReferenceColumn, window: ColumnCounts, quantile: float) -> DriftScore:
-    """`method` on one column; a distance carries its noise band at the window's effective size."""
+def unbanded_score(method: DriftMethod, reference: ReferenceColumn,
+                   window: ColumnCounts) -> tuple[DriftScore, list[int], dict[str, Any]]:
+    """`method` on one column, without a noise band; with the reference counts and the method's extra inputs a
+    distance's band is drawn from."""
     reference_counts = _counts(method, reference, 0)
     window_counts = _counts(method, window, window.unseen if isinstance(window, CategoryCounts) else 0)
     inputs = reference_inputs(method, reference)
     window_inputs = {"window_locations": grid_locations(window, fallback=inputs["reference_locations"])} \
         if inputs and not isinstance(window, CategoryCounts) else {}
-    score = method.score(reference_counts, window_counts, None, **inputs, **window_inputs)
+    return method.score(reference_counts, window_counts, None, **inputs, **window_inputs), reference_counts, inputs
+
+
+def score_column(method: DriftMethod, reference: ReferenceColumn, window: ColumnCounts, quantile: float) -> DriftScore:
+    """`method` on one column; a distance carries its noise band at the window's effective size."""
+    score, reference_counts, inputs = unbanded_score(method, reference, window)
     if method.statistic is None:
         return score
     stored = (reference.calibration or {}).get(method.name)
     noise, size, source = band(method, reference_counts, score.n, quantile, stored, **inputs)
+    return banded(score, noise, size, source)
+
+
+def banded(score: DriftScore, noise: float | None, size: float, source: str, **details: Any) -> DriftScore:
+    """`score` with its noise band, the effective size it was read at and where it came from (`details.calibration`)."""
     return dataclasses.replace(score, noise=noise, details={**score.details, "effective_n": round(size, 1),
-                                                            "calibration": source})
+                                                            "calibration": source, **details})
 
 
 def band(method: DriftMethod, reference_counts: list[int], window_rows: int, quantile: float,
          stored: dict[str, Any] | None, **inputs: Any) -> tuple[float | None, float, str]:
     """The noise band of a distance at the window's effective size, its size, and where it came from: the
     stored calibration, or (a method or quantile the reference was not calibrated for) resampled now, at
-    this size only."""
+    this size only. A slice's band comes from its own table instead (drift/slice_calibration.py)."""
     size = effective_size(window_rows, sum(reference_counts))
     if stored is not None and stored["quantile"] == quantile:
         return noise_at(stored, size), size, "stored with the reference"
