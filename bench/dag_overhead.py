@@ -49,6 +49,10 @@ from 1.14 to 2.20 (median of the per-run ratios 1.31 -> 1.90) while both runs go
 target. The rest is GX: the validation is ~80%
 of observe_window, and half of it under cProfile is GX rebuilding each expectation's configuration (a pydantic
 dict and a regex) on every one of ~5,900 reads.
+
+On a quiet machine at the end of that session (`--runs 7 --port 8094`): monitor 2.1 s, no-op 1.0 s, RESULT
+dag_over_noop=2.00; the monitor's tasks load_reference 0.2 s, observe_window 0.7 s, compute_performance 0.6 s,
+write_metrics 0.3 s, send_notifications 0.2 s.
 """
 
 from __future__ import annotations

@@ -25,9 +25,11 @@ the largest). 90 days is 10.8 M predictions a dialect: generating and loading it
 warming run re-scores the whole 30-day horizon (59-63 s on PostgreSQL, 122-140 s on SQLite in the run below).
 `--days 1,30` runs in about 3 minutes on PostgreSQL alone.
 
-Measured 2026-12-05 on a quiet 2-core machine (`--days 1,30,90 --repeats 3`, 892 s): SQLite 1.76 s, 6.72 s,
-11.09 s; PostgreSQL 1.37 s, 3.40 s, 3.93 s (at 90 days: observe 0.35 s, drift 0.48 s, performance 3.25 s, write
-0.08 s). RESULT sqlite_90d_over_1d=6.29 pg_90d_over_1d=2.87 pg_window_s=3.93.
+Measured 2026-12-05 on a quiet 2-core machine (`--days 1,3,30,90 --repeats 3`, 892 s): SQLite 1.22 s, 3.83 s,
+4.75 s, 5.33 s; PostgreSQL 0.87 s, 2.04 s, 2.58 s, 2.59 s (at 90 days: observe 0.36 s, drift 0.02 s, performance
+2.11 s, write 0.09 s). RESULT sqlite_90d_over_1d=4.35 pg_90d_over_1d=2.98 pg_window_s=2.59. Earlier that day, before
+the slices' stored noise tables, the daily table-wide count and sessions without JIT (`--days 1,30,90`): SQLite
+1.76 s, 6.72 s, 11.09 s; PostgreSQL 1.37 s, 3.40 s, 3.93 s.
 """
 
 from __future__ import annotations
