@@ -45,6 +45,9 @@ def test_zeroed_feature_hour_on_postgres_writes_metrics_and_pages_slack(dagbag, 
 
 
 def test_store_tables_are_real_postgres_tables_with_timezone_aware_windows(postgres_engine):
+    from include.monitoring import store
+
+    store.create_tables(postgres_engine)  # as every run does first (also when this test runs alone)
     columns = {c["name"]: c for c in sa.inspect(postgres_engine).get_columns("metric_values")}
     assert "TIMESTAMP" in str(columns["window_start"]["type"]).upper()
     assert columns["window_start"]["type"].timezone is True
