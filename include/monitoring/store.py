@@ -317,7 +317,6 @@ def _heal_rules(conn: sa.Connection) -> None:
             conn.execute(sa.update(alerts).where(alerts.c.alert_key == key).values(rule=kind_and_rule))
 
 
-
 class SliceCalibrations:
     """The slices' calibration points kept in the metric store (drift.slice_calibration.CalibrationPoints)."""
 
@@ -423,6 +422,15 @@ def _validation_record(model: str, window: Window, result: ValidationResult) -> 
             "observed": json.dumps(result.observed, default=str) if result.observed is not None else "",
             "unexpected_pct": result.unexpected_pct, "examples": json.dumps(list(result.examples)),
             "expected": result.expected}
+
+
+def _validation_result(row: Any) -> ValidationResult:
+    """The result a `validation_results` row holds: `_validation_record` read back."""
+    return ValidationResult(expectation=row["expectation"], column_name=row["column_name"], check_name=row["check_name"],
+                            severity=CheckSeverity(row["severity"]), success=row["success"],
+                            observed=json.loads(row["observed"]) if row["observed"] else None,
+                            unexpected_pct=row["unexpected_pct"], examples=tuple(json.loads(row["examples"])),
+                            expected=row["expected"])
 
 
 def _log_shortened(model: str, window: Window, records: Iterable[tuple[sa.Table, Sequence[dict[str, Any]]]]) -> None:
@@ -539,11 +547,7 @@ def completed_validations(engine: sa.Engine, model: str, window: Window,
         v = validation_results.c
         found = conn.execute(sa.select(validation_results).where(
             v.model == model, v.window_start == window.start, v.check_name.in_(check_names))).mappings().all()
-    return [ValidationResult(expectation=row["expectation"], column_name=row["column_name"],
-                             check_name=row["check_name"], severity=CheckSeverity(row["severity"]),
-                             success=row["success"], observed=json.loads(row["observed"]) if row["observed"] else None,
-                             unexpected_pct=row["unexpected_pct"], examples=tuple(json.loads(row["examples"])),
-                             expected=row["expected"]) for row in found]
+    return [_validation_result(row) for row in found]
 
 
 def scored_label_counts(engine: sa.Engine, model: str, period: Window) -> dict[datetime, tuple[int, datetime]]:
