@@ -23,15 +23,16 @@ the same rows (values and p-values within 1e-9 relative, severities equal). The 
 
     RESULT pushdown_over_scan=<x> peak_rss_mb=<m> equal=<0|1>
 
-Target: pushdown_over_scan <= 3, not reached. `--rows 10000000 --repeats 3` on a 2-core machine another job shared:
+Target: pushdown_over_scan <= 3, not reached. `--rows 10000000 --repeats 3` on a quiet 2-core machine (92 s):
 
-    repeat 1: scan 1.35 s, pushdown 18.92 s (ratio 13.97), child peak RSS 212 MB
-    repeat 2: scan 1.92 s, pushdown 18.84 s (ratio 9.79), child peak RSS 212 MB
-    repeat 3: scan 1.36 s, pushdown 18.12 s (ratio 13.31), child peak RSS 212 MB
-    RESULT pushdown_over_scan=13.84 peak_rss_mb=212 equal=1
+    repeat 1: scan 1.27 s, pushdown 15.09 s (ratio 11.90), child peak RSS 204 MB
+    repeat 2: scan 1.27 s, pushdown 14.67 s (ratio 11.55), child peak RSS 204 MB
+    repeat 3: scan 1.27 s, pushdown 14.66 s (ratio 11.57), child peak RSS 204 MB
+    RESULT pushdown_over_scan=11.56 peak_rss_mb=204 equal=1
 
-(before the parallel workers grouped their own tuples: pushdown 65.6 s against a scan of 3.0 s, 21.84; the scan's
-time varies between runs, 1.4 to 3.1 s). A hash table lookup per row and column, some 100 ns, is the floor of every
+(on a machine another job shared, the same code: pushdown 18.8 s against a scan of 1.4 s, 13.84; before the
+parallel workers grouped their own tuples: pushdown 65.6 s against a scan of 3.0 s, 21.84; the scan's time varies
+between runs, 1.4 to 3.1 s). A hash table lookup per row and column, some 100 ns, is the floor of every
 plan measured (warehouse_profiles._query lists them), where the scan spends about 0.2 microseconds a row.
 """
 
